@@ -1,0 +1,1 @@
+"""enrich stage (see design.md, Layout). Imports nothing of ours."""

@@ -1,0 +1,1 @@
+"""ingest stage (see design.md, Layout). Imports nothing of ours."""

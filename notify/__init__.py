@@ -1,0 +1,1 @@
+"""notify stage (see design.md, Layout). Imports nothing of ours."""

