@@ -2,9 +2,9 @@
 
 Every setting has a default and a one-line description (the README's table is generated from this file by
 ``wirewatch settings --markdown``). Values come, in rising priority, from the defaults below, an optional YAML
-file (``--config`` or ``WIREWATCH_CONFIG``) and ``WIREWATCH_*`` environment variables. Settings are grouped by
-prefix (``es_``, ``http_``, ``feed_``...), scrapy-style. Library code never reads this object: the entry points
-(CLI, DAGs, pipeline) read it and pass plain arguments down.
+file (``--config`` or ``WIREWATCH_CONFIG``) and ``WIREWATCH_*`` environment variables. Settings are grouped
+by prefix (``es_``, ``http_``, ``feed_``...), scrapy-style. Library code never reads this object: the entry
+points (CLI, DAGs, pipeline) read it and pass plain arguments down.
 """
 
 from __future__ import annotations
@@ -129,7 +129,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 def load_settings(config: Path | str | None = None, **overrides: Any) -> Settings:
     """Defaults < YAML file (``config`` or ``$WIREWATCH_CONFIG``) < environment < ``overrides``."""
-    path = Path(config) if config else (Path(os.environ["WIREWATCH_CONFIG"]) if os.environ.get("WIREWATCH_CONFIG") else None)
+    config = config or os.environ.get("WIREWATCH_CONFIG") or None
+    path = Path(config) if config else None
 
     class _Loaded(Settings):
         @classmethod

@@ -9,17 +9,20 @@ from typing import Any, NoReturn
 import click
 from rich.console import Console
 
-from wirewatch.settings import Settings, load_settings
+from wirewatch.settings import Settings, SettingsError, load_settings
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # errors stay one line: greppable
 
 
 def settings_from(ctx: click.Context, **overrides: Any) -> Settings:
     """The settings for this invocation (``--config`` of the root command, then the environment)."""
     root = ctx.find_root()
     config = (root.obj or {}).get("config")
-    return load_settings(config, **overrides)
+    try:
+        return load_settings(config, **overrides)
+    except SettingsError as exc:
+        fail(str(exc), hint="fix the setting in the --config file or the WIREWATCH_* variable it names")
 
 
 def print_json(data: Any) -> None:

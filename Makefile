@@ -1,0 +1,50 @@
+# Wirewatch: every set-up step is here, idempotent, so a fresh machine needs only `make run` or `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+ES_STAMP := .cache/es/.fetched-stamp
+export AIRFLOW_HOME ?= $(CURDIR)/airflow_home
+export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
+export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help setup es-fetch airflow-db run test lint bench bench-full clean-node
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+$(ES_STAMP): $(STAMP) pom.xml $(wildcard esplugin/pom.xml esplugin/src/main/java/*/*/*/*.java)
+	$(BIN)/wirewatch es fetch
+	touch $(ES_STAMP)
+
+$(AIRFLOW_HOME)/airflow.db: $(STAMP)
+	mkdir -p $(AIRFLOW_HOME)
+	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/migrate.log 2>&1 || (tail -20 $(AIRFLOW_HOME)/migrate.log; exit 1)
+
+setup: $(STAMP) $(ES_STAMP) $(AIRFLOW_HOME)/airflow.db  ## venv + packages, Elasticsearch jars, Airflow database
+
+es-fetch: $(ES_STAMP)  ## fetch Elasticsearch from Maven Central into .cache/es (once)
+
+run: setup  ## the whole job on the seed corpus, through real Airflow
+	$(BIN)/python -m wirewatch.demo
+
+test: setup  ## the whole test suite against a real local node
+	$(BIN)/python -m pytest -W error
+
+lint: $(STAMP)  ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/mypy wirewatch ingest enrich search notify seeds dags
+
+bench: setup  ## benchmarks on the quick corpus -> bench/results/latest.json
+	$(BIN)/python -m bench --size quick
+
+bench-full: setup  ## benchmarks on the large corpus (5,000+ articles)
+	$(BIN)/python -m bench --size full
