@@ -1,0 +1,125 @@
+"""What one pass did: counts per final state, time per stage, failures with reasons, alerts.
+
+The counts obey design.md invariant 6: every entry the feeds offered ends in exactly one named state, so
+``sum(entries.values()) == offered``. The summary is what the CLI prints, what ``--json`` emits and what the
+Airflow summary task logs; it never holds article text.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from enum import IntEnum
+from typing import Any
+
+ENTRY_STATES = ("indexed", "duplicate", "not_modified", "skipped", "failed")
+
+
+class ExitStatus(IntEnum):
+    """Exit statuses of ``wirewatch ingest``: scripts and schedulers tell the three cases apart."""
+
+    OK = 0  # every feed and entry succeeded
+    PARTIAL = 3  # the pass ran, but some feeds, pages or deliveries failed (see the summary)
+    NOT_RUN = 4  # the pass could not run at all (settings, Elasticsearch unreachable...)
+
+
+@dataclass
+class Failure:
+    stage: str  # poll, fetch, extract, tag, index, match, deliver
+    subject: str  # feed id, URL or alert id
+    reason: str
+    transient: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class PassSummary:
+    started_at: float = field(default_factory=time.time)
+    finished_at: float | None = None
+    feeds: Counter[str] = field(default_factory=Counter)  # ok / not_modified / failed / not_due
+    offered: int = 0  # entries the feeds offered this pass
+    entries: Counter[str] = field(default_factory=Counter)  # ENTRY_STATES
+    skipped_rules: Counter[str] = field(default_factory=Counter)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    failures: list[Failure] = field(default_factory=list)
+    alerts: Counter[str] = field(default_factory=Counter)  # created / duplicate / attached
+    deliveries: Counter[str] = field(default_factory=Counter)  # delivered / pending / failed
+    entities_added: int = 0
+    fatal: str | None = None
+
+    @contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + time.perf_counter() - start
+
+    def fail(self, stage: str, subject: str, reason: str, *, transient: bool = False) -> None:
+        self.failures.append(Failure(stage=stage, subject=subject, reason=reason, transient=transient))
+
+    def merge(self, other: PassSummary) -> None:
+        """Adds another partial summary (one Airflow mapped batch) into this one."""
+        self.feeds.update(other.feeds)
+        self.offered += other.offered
+        self.entries.update(other.entries)
+        self.skipped_rules.update(other.skipped_rules)
+        for stage, seconds in other.stage_seconds.items():
+            self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + seconds
+        self.failures.extend(other.failures)
+        self.alerts.update(other.alerts)
+        self.deliveries.update(other.deliveries)
+        self.entities_added += other.entities_added
+        self.fatal = self.fatal or other.fatal
+
+    @property
+    def accounted(self) -> bool:
+        """Invariant 6: the final states add up to what the feeds offered."""
+        return sum(self.entries[s] for s in ENTRY_STATES) == self.offered
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        if self.fatal:
+            return ExitStatus.NOT_RUN
+        if self.failures or self.feeds.get("failed") or self.deliveries.get("failed"):
+            return ExitStatus.PARTIAL
+        return ExitStatus.OK
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.exit_status.name.lower(),
+            "exit_status": int(self.exit_status),
+            "started_at": self.started_at,
+            "duration_s": round((self.finished_at or time.time()) - self.started_at, 3),
+            "feeds": dict(self.feeds),
+            "offered": self.offered,
+            "entries": {s: self.entries.get(s, 0) for s in ENTRY_STATES},
+            "accounted": self.accounted,
+            "skipped_rules": dict(self.skipped_rules),
+            "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
+            "failures": [f.to_dict() for f in self.failures],
+            "alerts": dict(self.alerts),
+            "deliveries": dict(self.deliveries),
+            "entities_added": self.entities_added,
+            "fatal": self.fatal,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PassSummary:
+        summary = cls(started_at=data.get("started_at", time.time()))
+        summary.feeds.update(data.get("feeds", {}))
+        summary.offered = data.get("offered", 0)
+        summary.entries.update(data.get("entries", {}))
+        summary.skipped_rules.update(data.get("skipped_rules", {}))
+        summary.stage_seconds.update(data.get("stage_seconds", {}))
+        summary.failures = [Failure(**f) for f in data.get("failures", [])]
+        summary.alerts.update(data.get("alerts", {}))
+        summary.deliveries.update(data.get("deliveries", {}))
+        summary.entities_added = data.get("entities_added", 0)
+        summary.fatal = data.get("fatal")
+        return summary
