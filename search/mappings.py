@@ -1,0 +1,112 @@
+"""Index bodies: the articles mapping of docs/article-document.md, the feed-state and checkpoint indices.
+
+The articles body carries a fingerprint of itself in ``_meta``; setup compares it with the live index to know
+whether the mapping changed (and a new index version is needed) without keeping a version number by hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+ENTITY_TYPES = ("PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT")
+
+_KEYWORD = {"type": "keyword"}
+_DATE = {"type": "date"}
+_NOT_INDEXED = {"type": "object", "enabled": False}  # kept in _source only (mention offsets, raw state)
+
+
+def _analyzed_text(*, keyword: bool) -> dict[str, Any]:
+    """English-analyzed text with an unstemmed ``.exact`` subfield; offsets make highlighting cheap."""
+    fields: dict[str, Any] = {
+        "exact": {"type": "text", "analyzer": "ww_exact", "index_options": "offsets"},
+    }
+    if keyword:
+        fields["keyword"] = {"type": "keyword", "ignore_above": 512}
+    return {"type": "text", "analyzer": "ww_english", "index_options": "offsets", "fields": fields}
+
+
+def articles_mappings() -> dict[str, Any]:
+    return {
+        "dynamic": "strict",
+        "properties": {
+            "id": _KEYWORD,
+            "url": _KEYWORD,
+            "canonical_url": _KEYWORD,
+            "source": _KEYWORD,
+            "site_name": _KEYWORD,
+            "title": _analyzed_text(keyword=True),
+            "text": _analyzed_text(keyword=False),
+            "description": {"type": "text", "analyzer": "ww_english"},
+            "author": _KEYWORD,
+            "published_at": _DATE,
+            "fetched_at": _DATE,
+            "indexed_at": _DATE,
+            "language": _KEYWORD,
+            "extraction": {"properties": {"method": _KEYWORD, "date_source": _KEYWORD}},
+            "entities": {
+                "properties": {
+                    "type": _KEYWORD,
+                    "canonical": _KEYWORD,
+                    "surface_forms": _KEYWORD,
+                    "count": {"type": "integer"},
+                    "mentions": _NOT_INDEXED,
+                }
+            },
+            "entity_names": {"properties": {t.lower(): _KEYWORD for t in ENTITY_TYPES}},
+            "groups": {
+                "properties": {
+                    "id": _KEYWORD,
+                    "name": _KEYWORD,
+                    "parent": _KEYWORD,
+                    "surface_forms": _KEYWORD,
+                    "count": {"type": "integer"},
+                    "mentions": _NOT_INDEXED,
+                }
+            },
+            "group_ids": _KEYWORD,
+            "content_hash": _KEYWORD,
+            "ner_done": {"type": "boolean"},
+        },
+    }
+
+
+def articles_body(analysis: dict[str, Any]) -> dict[str, Any]:
+    """Settings and mappings of one articles index version, with its fingerprint in ``_meta``."""
+    settings = {"number_of_shards": 1, "analysis": analysis}
+    mappings = articles_mappings()
+    mappings["_meta"] = {"fingerprint": fingerprint(settings, mappings)}
+    return {"settings": settings, "mappings": mappings}
+
+
+def fingerprint(settings: dict[str, Any], mappings: dict[str, Any]) -> str:
+    canonical = json.dumps({"settings": settings, "mappings": mappings}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def feeds_mappings() -> dict[str, Any]:
+    """Feed state: the ingest stage's dict is stored whole (not indexed) beside a few listable fields."""
+    return {
+        "dynamic": "strict",
+        "properties": {
+            "feed_id": _KEYWORD,
+            "last_success": _DATE,
+            "last_error": {"type": "keyword", "ignore_above": 2048},
+            "consecutive_failures": {"type": "integer"},
+            "next_poll_at": _DATE,
+            "updated_at": _DATE,
+            "state": _NOT_INDEXED,
+        },
+    }
+
+
+def checkpoints_mappings() -> dict[str, Any]:
+    """A checkpoint is a named position of a background step; its content belongs to that step.
+
+    Not strict: the step that owns a checkpoint decides its fields; unknown ones are kept in _source unindexed.
+    """
+    return {
+        "dynamic": False,
+        "properties": {"name": _KEYWORD, "updated_at": _DATE, "position": _NOT_INDEXED},
+    }

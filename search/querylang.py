@@ -1,0 +1,222 @@
+"""The analyst query language, parsed by hand into an Elasticsearch query dict.
+
+Syntax (operators are upper-case words; lower-case ``and``/``or``/``not`` are ordinary words)::
+
+    query   := or_expr
+    or_expr := and_expr ("OR" and_expr)*
+    and_expr:= unary (["AND"] unary)*          adjacent terms are ANDed
+    unary   := ("NOT" | "-" | "+") unary | primary
+    primary := WORD | PREFIX* | "exact phrase" | "(" or_expr ")"
+
+Words are matched on ``title`` (boosted) and ``text`` with the English analyzer; phrases on the ``.exact``
+subfields (no stemming, so word order and form matter); ``prefix*`` on the ``.exact`` subfields. Only the
+query types below are emitted (bool, match, match_phrase, prefix), never query_string or scripts, so the
+syntax is ours and works in a percolator too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from search.errors import QuerySyntaxError
+
+TITLE_BOOST = 3.0
+MAX_QUERY_CHARS = 2000
+MAX_TERMS = 64
+MAX_TERM_CHARS = 100
+MAX_DEPTH = 16
+MIN_PREFIX_CHARS = 2
+
+_OPERATORS = {"AND", "OR", "NOT"}
+_SPECIAL = '()"'
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # WORD, PREFIX, PHRASE, AND, OR, NOT, PLUS, MINUS, LPAREN, RPAREN, END
+    value: str
+    pos: int  # 0-based character offset into the query text
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split ``text`` into tokens; raises QuerySyntaxError for quotes and wildcards we do not accept."""
+    if len(text) > MAX_QUERY_CHARS:
+        raise QuerySyntaxError(f"query is longer than {MAX_QUERY_CHARS} characters", MAX_QUERY_CHARS)
+    tokens: list[Token] = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+        elif ch in "()":
+            tokens.append(Token("LPAREN" if ch == "(" else "RPAREN", ch, i))
+            i += 1
+        elif ch == '"':
+            i = _read_phrase(text, i, tokens)
+        elif ch in "+-" and _starts_operand(text, i + 1):
+            # '+' / '-' are operators only when glued to the next operand; "a - b" keeps '-' as a word
+            tokens.append(Token("PLUS" if ch == "+" else "MINUS", ch, i))
+            i += 1
+        else:
+            i = _read_word(text, i, tokens)
+    tokens.append(Token("END", "", len(text)))
+    return tokens
+
+
+def _starts_operand(text: str, i: int) -> bool:
+    return i < len(text) and not text[i].isspace() and text[i] != ")"
+
+
+def _read_phrase(text: str, start: int, tokens: list[Token]) -> int:
+    end = text.find('"', start + 1)
+    if end < 0:
+        raise QuerySyntaxError("unterminated phrase: add the closing double quote", start)
+    phrase = " ".join(text[start + 1 : end].split())
+    if not phrase:
+        raise QuerySyntaxError("empty phrase", start)
+    if len(phrase) > MAX_TERM_CHARS * 4:
+        raise QuerySyntaxError(f"phrase is longer than {MAX_TERM_CHARS * 4} characters", start)
+    tokens.append(Token("PHRASE", phrase, start))
+    return end + 1
+
+
+def _read_word(text: str, start: int, tokens: list[Token]) -> int:
+    i = start
+    while i < len(text) and not text[i].isspace() and text[i] not in _SPECIAL:
+        i += 1
+    word = text[start:i]
+    if word in _OPERATORS:
+        tokens.append(Token(word, word, start))
+        return i
+    if len(word) > MAX_TERM_CHARS:
+        raise QuerySyntaxError(f"term is longer than {MAX_TERM_CHARS} characters", start)
+    if "?" in word or "*" in word[:-1]:
+        bad = start + min(p for p in (word.find("?"), word.find("*")) if p >= 0)
+        raise QuerySyntaxError("wildcards are only allowed at the end of a term (prefix*)", bad)
+    if word.endswith("*"):
+        stem = word[:-1]
+        if len(stem) < MIN_PREFIX_CHARS:
+            raise QuerySyntaxError(
+                f"a prefix needs at least {MIN_PREFIX_CHARS} characters before '*' (no leading wildcards)", start
+            )
+        tokens.append(Token("PREFIX", stem.lower(), start))
+    else:
+        tokens.append(Token("WORD", word, start))
+    return i
+
+
+class _Parser:
+    """Recursive descent over the token list; builds the ES query while it goes."""
+
+    def __init__(self, tokens: list[Token]) -> None:
+        self.tokens = tokens
+        self.i = 0
+        self.terms = 0
+        self.depth = 0
+
+    @property
+    def peek(self) -> Token:
+        return self.tokens[self.i]
+
+    def take(self) -> Token:
+        token = self.tokens[self.i]
+        self.i += 1
+        return token
+
+    def parse(self) -> dict[str, Any]:
+        if self.peek.kind == "END":
+            raise QuerySyntaxError("empty query", 0)
+        query = self.or_expr()
+        if self.peek.kind == "RPAREN":
+            raise QuerySyntaxError("unbalanced ')': no matching '('", self.peek.pos)
+        return query
+
+    def or_expr(self) -> dict[str, Any]:
+        clauses = [self.and_expr()]
+        while self.peek.kind == "OR":
+            self.take()
+            clauses.append(self.and_expr())
+        if len(clauses) == 1:
+            return clauses[0]
+        return {"bool": {"should": clauses, "minimum_should_match": 1}}
+
+    def and_expr(self) -> dict[str, Any]:
+        must: list[dict[str, Any]] = []
+        must_not: list[dict[str, Any]] = []
+        self.unary_into(must, must_not)
+        while self.peek.kind not in ("OR", "RPAREN", "END"):
+            if self.peek.kind == "AND":
+                self.take()
+            self.unary_into(must, must_not)
+        if len(must) == 1 and not must_not:
+            return must[0]
+        body: dict[str, Any] = {}
+        if must:
+            body["must"] = must
+        if must_not:
+            body["must_not"] = must_not
+        return {"bool": body}
+
+    def unary_into(self, must: list[dict[str, Any]], must_not: list[dict[str, Any]]) -> None:
+        negate = False
+        while self.peek.kind in ("NOT", "MINUS", "PLUS"):
+            if self.take().kind != "PLUS":
+                negate = not negate
+        clause = self.primary()
+        (must_not if negate else must).append(clause)
+
+    def primary(self) -> dict[str, Any]:
+        token = self.take()
+        if token.kind == "LPAREN":
+            return self.group(token)
+        if token.kind in ("WORD", "PREFIX", "PHRASE"):
+            self.terms += 1
+            if self.terms > MAX_TERMS:
+                raise QuerySyntaxError(f"too many terms (at most {MAX_TERMS})", token.pos)
+            return _leaf(token)
+        if token.kind == "END":
+            raise QuerySyntaxError("the query ends where a term was expected", token.pos)
+        if token.kind == "RPAREN":
+            raise QuerySyntaxError("')' where a term was expected", token.pos)
+        raise QuerySyntaxError(f"{token.value} needs a term on both sides", token.pos)
+
+    def group(self, opener: Token) -> dict[str, Any]:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise QuerySyntaxError(f"parentheses nested deeper than {MAX_DEPTH}", opener.pos)
+        if self.peek.kind == "RPAREN":
+            raise QuerySyntaxError("empty parentheses", opener.pos)
+        inner = self.or_expr()
+        if self.peek.kind != "RPAREN":
+            raise QuerySyntaxError("unbalanced '(': add the closing ')'", opener.pos)
+        self.take()
+        self.depth -= 1
+        return inner
+
+
+def _leaf(token: Token) -> dict[str, Any]:
+    if token.kind == "PHRASE":
+        return _either(
+            {"match_phrase": {"title.exact": {"query": token.value, "boost": TITLE_BOOST}}},
+            {"match_phrase": {"text.exact": {"query": token.value}}},
+        )
+    if token.kind == "PREFIX":
+        return _either(
+            {"prefix": {"title.exact": {"value": token.value, "boost": TITLE_BOOST}}},
+            {"prefix": {"text.exact": {"value": token.value}}},
+        )
+    # zero_terms_query "all": a word the analyzer drops entirely ("the") must not empty an AND
+    return _either(
+        {"match": {"title": {"query": token.value, "boost": TITLE_BOOST, "zero_terms_query": "all"}}},
+        {"match": {"text": {"query": token.value, "zero_terms_query": "all"}}},
+    )
+
+
+def _either(title_clause: dict[str, Any], text_clause: dict[str, Any]) -> dict[str, Any]:
+    return {"bool": {"should": [title_clause, text_clause], "minimum_should_match": 1}}
+
+
+def parse_query(text: str) -> dict[str, Any]:
+    """The ES query for an analyst query string; raises QuerySyntaxError (with ``.position``) if malformed."""
+    return _Parser(tokenize(text)).parse()
