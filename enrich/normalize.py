@@ -1,0 +1,122 @@
+"""Text normalisation for matching, with a map from every normalised offset back to the original text.
+
+Watchlist forms and article text go through the same function, so "Al-Qa’ida", "al Qaida" and "AL‑QAIDA"
+(non-breaking hyphen) all become "al qaida". The rules:
+
+* runs of whitespace and dashes (hyphen-minus, Unicode hyphens, en/em dashes, minus) become one space;
+* an apostrophe inside a word is dropped ("Da'esh" -> "daesh"), except the possessive "'s" at the end of a
+  word, which becomes a space so "ISIS's" still ends a match at "ISIS"; any other apostrophe is a space;
+* diacritics are removed (NFKD minus combining marks: "Dāʿish" -> "daish");
+* with ``fold=True`` case is folded too (case-sensitive watchlist forms use ``fold=False``).
+
+The map is kept as segments rather than one integer per character: plain ASCII runs map linearly, and each
+rewritten character gets its own segment, so mapping back is a binary search.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_right
+from dataclasses import dataclass
+from functools import lru_cache
+
+APOSTROPHES = "'’‘ʼʻ`´ʹʾʿ′"
+DASHES = "\\-‐‑‒–—―−﹣－"
+
+# What needs rewriting: separator runs, single non-space separators, apostrophes, any non-ASCII character.
+# Everything else is ASCII whose lower-case form has the same length, so it maps one to one.
+_REWRITE = re.compile(f"[\\s{DASHES}]{{2,}}|[^\\S ]|[{DASHES}]|[{APOSTROPHES}]|[^\\x00-\\x7f]")
+_APOSTROPHE_SET = frozenset(APOSTROPHES)
+
+
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    """A normalised text and the way back to the original offsets."""
+
+    text: str
+    # segment i starts at norm_starts[i] (normalised) / orig_starts[i] (original); linear[i] tells whether
+    # offsets advance together inside it (False: the whole segment came from the single char orig_starts[i]).
+    norm_starts: tuple[int, ...]
+    orig_starts: tuple[int, ...]
+    linear: tuple[bool, ...]
+
+    def to_original(self, start: int, end: int) -> tuple[int, int]:
+        """The original ``[start, end)`` span of the normalised span ``[start, end)`` (end > start)."""
+        return self._orig_index(start), self._orig_index(end - 1) + 1
+
+    def _orig_index(self, pos: int) -> int:
+        seg = bisect_right(self.norm_starts, pos) - 1
+        if self.linear[seg]:
+            return self.orig_starts[seg] + (pos - self.norm_starts[seg])
+        return self.orig_starts[seg]
+
+
+def normalize(text: str, *, fold: bool = True) -> Normalized:
+    """Normalise ``text`` for matching (see the module docstring) and keep the offset map."""
+    out: list[str] = []
+    norm_starts: list[int] = []
+    orig_starts: list[int] = []
+    linear: list[bool] = []
+    length = 0
+    last = 0
+    for match in _REWRITE.finditer(text):
+        start = match.start()
+        if start > last:  # a plain ASCII run: one to one
+            plain = text[last:start]
+            norm_starts.append(length)
+            orig_starts.append(last)
+            linear.append(True)
+            out.append(plain.lower() if fold else plain)
+            length += len(plain)
+        piece = _rewrite(text, match, fold)
+        if piece == " " and out and out[-1].endswith(" "):
+            piece = ""  # never two spaces in a row
+        if piece:
+            norm_starts.append(length)
+            orig_starts.append(start)
+            # a multi-char separator run collapses to one space that maps to its first char
+            linear.append(False)
+            out.append(piece)
+            length += len(piece)
+        last = match.end()
+    if last < len(text):
+        norm_starts.append(length)
+        orig_starts.append(last)
+        linear.append(True)
+        out.append(text[last:].lower() if fold else text[last:])
+    return Normalized("".join(out), tuple(norm_starts), tuple(orig_starts), tuple(linear))
+
+
+def normalize_form(form: str, *, fold: bool = True) -> str:
+    """The normalised key of a watchlist form or entity name (no offset map, outer spaces trimmed)."""
+    return normalize(form, fold=fold).text.strip()
+
+
+def _rewrite(text: str, match: re.Match[str], fold: bool) -> str:
+    chunk = match.group()
+    if len(chunk) > 1 or chunk.isspace() or chunk in DASHES:
+        return " "
+    if chunk in _APOSTROPHE_SET:
+        return _apostrophe(text, match.start())
+    return _fold_char(chunk, fold)
+
+
+def _apostrophe(text: str, pos: int) -> str:
+    before = text[pos - 1] if pos > 0 else ""
+    after = text[pos + 1] if pos + 1 < len(text) else ""
+    if not (before.isalnum() and after.isalnum()):
+        return " "
+    following = text[pos + 2] if pos + 2 < len(text) else ""
+    if after in "sS" and not following.isalnum():
+        return " "  # possessive: "State's" -> "state s", so "state" still ends on a boundary
+    return ""  # inside a word: "Qa'ida" -> "qaida"
+
+
+@lru_cache(maxsize=4096)
+def _fold_char(char: str, fold: bool) -> str:
+    decomposed = unicodedata.normalize("NFKD", char)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    if stripped and all(c in _APOSTROPHE_SET for c in stripped):
+        return ""  # modifier letters used as ʿayn/hamza
+    return stripped.casefold() if fold else stripped
