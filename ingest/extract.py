@@ -1,0 +1,132 @@
+"""Page HTML to an ``Article`` with trafilatura: text, title, author, date, site name, language, description.
+
+trafilatura (and lxml behind it) is imported inside the functions, never at module import, so importing the
+ingest stage stays cheap and the extraction workers pay for it once, at start.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from ingest.errors import ExtractionError
+from ingest.urls import InvalidURLError, article_id, choose_canonical, content_hash
+
+DateSource = Literal["page", "feed", "none"]
+_HTML_LANG = re.compile(r"<html[^>]*\slang\s*=\s*[\"']?([A-Za-z]{2,3})", re.IGNORECASE)
+_DATE_PARAMS = {"outputformat": "%Y-%m-%dT%H:%M:%S%z", "extensive_search": True, "original_date": True}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Article:
+    """One clean article, ready for tagging and indexing (see docs/article-document.md)."""
+
+    id: str
+    url: str
+    canonical_url: str
+    source: str
+    title: str | None
+    text: str
+    author: str | None
+    published_at: datetime | None
+    date_source: DateSource
+    site_name: str | None
+    language: str | None
+    description: str | None
+    fetched_at: datetime
+    content_hash: str
+    extraction_method: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PageInput:
+    """What the extractor needs about one fetched page (picklable: it crosses into worker processes)."""
+
+    html: str
+    url: str
+    source: str
+    fetched_at: datetime
+    feed_published_at: datetime | None = None
+    feed_title: str | None = None
+    min_chars: int = 250
+
+
+class TooShort(ExtractionError):
+    """The page has less main text than ``min_chars``: skipped, not failed."""
+
+
+def extract_article(page: PageInput) -> Article:
+    """Extract one page. Raises TooShort for thin pages and ExtractionError when nothing usable comes out."""
+    import trafilatura
+
+    try:
+        doc = trafilatura.bare_extraction(
+            page.html,
+            url=page.url,
+            with_metadata=True,
+            include_comments=False,
+            include_tables=True,
+            date_extraction_params=_DATE_PARAMS,
+        )
+    except Exception as exc:  # trafilatura and lxml raise many types on hostile markup
+        raise ExtractionError(f"trafilatura failed: {type(exc).__name__}: {exc}") from exc
+    meta: dict[str, Any] = {} if doc is None else (doc if isinstance(doc, dict) else doc.as_dict())
+    if not str(meta.get("text") or "").strip():
+        raise TooShort("no main text found on the page")
+    title = meta.get("title") or page.feed_title
+    text = _without_headline(str(meta["text"]), title)
+    if len(text) < page.min_chars:
+        raise TooShort(f"main text too short ({len(text)} < {page.min_chars} characters)")
+    published, date_source = _published(meta.get("date"), page.feed_published_at)
+    try:
+        canonical = choose_canonical(page.url, meta.get("url"))
+    except InvalidURLError as exc:
+        raise ExtractionError(str(exc)) from exc
+    return Article(
+        id=article_id(canonical),
+        url=page.url,
+        canonical_url=canonical,
+        source=page.source,
+        title=title,
+        text=text,
+        author=meta.get("author") or None,
+        published_at=published,
+        date_source=date_source,
+        site_name=meta.get("sitename") or None,
+        language=meta.get("language") or _html_lang(page.html),
+        description=meta.get("description") or None,
+        fetched_at=page.fetched_at,
+        content_hash=content_hash(text),
+        extraction_method=f"trafilatura {trafilatura.__version__}",
+    )
+
+
+def _without_headline(text: str, title: str | None) -> str:
+    """trafilatura keeps an ``<h1>`` that sits inside the article body; the title has its own field."""
+    text = text.strip()
+    first, _, rest = text.partition("\n")
+    if title and " ".join(first.split()) == " ".join(title.split()):
+        return rest.strip()
+    return text
+
+
+def _published(page_date: str | None, feed_date: datetime | None) -> tuple[datetime | None, DateSource]:
+    """The page's own date (normalised to UTC) when it has one, else the feed entry's; and which."""
+    if page_date:
+        try:
+            parsed = datetime.fromisoformat(page_date)
+        except ValueError:
+            parsed = None
+        if parsed is not None:
+            aware = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+            return aware.astimezone(UTC), "page"
+    if feed_date is not None:
+        return feed_date.astimezone(UTC), "feed"
+    return None, "none"
+
+
+def _html_lang(html: str) -> str | None:
+    match = _HTML_LANG.search(html[:5000])
+    return match.group(1).lower() if match else None

@@ -1,0 +1,287 @@
+"""Feeds: the YAML feed list, and one incremental poll of one feed.
+
+feedparser only ever sees bytes we fetched ourselves (it has no timeout and no size limit of its own, and
+given a string it would fetch URLs or open local files), wrapped in a BytesIO so it never takes them for a
+path.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import io
+import re
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from ingest.errors import FeedListError, FeedParseError, FetchError
+from ingest.fetch import Fetcher
+from ingest.state import Backoff, FeedState, failed, merge_seen, succeeded
+from ingest.urls import InvalidURLError, article_id, canonical_url
+
+PollStatus = Literal["ok", "not_modified", "failed"]
+_ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
+_HTML_START = re.compile(
+    rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)\b", re.IGNORECASE | re.DOTALL
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeedSpec:
+    """One feed of the feed list."""
+
+    id: str
+    url: str
+    name: str | None = None
+    interval_s: int = 900
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeedItem:
+    """One entry of a feed. ``rejection`` is set (and ``id`` may be a stand-in) when its link is unusable."""
+
+    feed_id: str
+    id: str
+    link: str
+    canonical_url: str | None
+    title: str | None = None
+    published_at: datetime | None = None
+    author: str | None = None
+    summary: str | None = None
+    rejection: str | None = None
+
+
+@dataclass(frozen=True)
+class FeedPoll:
+    """The result of polling one feed: its entries and the state proposed for when they are all settled."""
+
+    spec: FeedSpec
+    status: PollStatus
+    proposed_state: FeedState
+    previous_state: FeedState
+    items: list[FeedItem] = field(default_factory=list)
+    deferred: list[FeedItem] = field(default_factory=list)  # over max_entries: taken on a later pass
+    error: str | None = None
+    problem: str | None = None  # a non-fatal parse problem (bozo) recorded with the entries kept
+    http_status: int | None = None
+
+
+def load_feed_list(
+    path: Path | str, *, base_url: str | None = None, default_interval_s: int = 900
+) -> list[FeedSpec]:
+    """Read the YAML feed list (``feeds: [{id, url, name?, interval_s?, tags?}]``).
+
+    A ``{base}`` in a URL is replaced by ``base_url`` (the seed server's address, for the demo feeds).
+    """
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise FeedListError(f"cannot read feed list {path}: {exc}") from exc
+    rows = data.get("feeds") if isinstance(data, dict) else None
+    if not isinstance(rows, list):
+        raise FeedListError(f"feed list {path} must be a mapping with a 'feeds' list")
+    specs = [_spec(row, base_url, default_interval_s, path) for row in rows]
+    ids = [s.id for s in specs]
+    if len(set(ids)) != len(ids):
+        raise FeedListError(
+            f"feed list {path} repeats a feed id: {sorted({i for i in ids if ids.count(i) > 1})}"
+        )
+    return specs
+
+
+def _spec(row: Any, base_url: str | None, default_interval_s: int, path: Path | str) -> FeedSpec:
+    if not isinstance(row, dict) or not row.get("id") or not row.get("url"):
+        raise FeedListError(f"feed list {path}: every feed needs an id and a url, got {row!r}")
+    url = str(row["url"])
+    if "{base}" in url:
+        if not base_url:
+            raise FeedListError(
+                f"feed {row['id']} uses {{base}} in its url: give a base_url (the seed server)"
+            )
+        url = url.replace("{base}", base_url.rstrip("/"))
+    try:
+        canonical_url(url)
+    except InvalidURLError as exc:
+        raise FeedListError(f"feed {row['id']}: {exc}") from exc
+    return FeedSpec(
+        id=str(row["id"]),
+        url=url,
+        name=row.get("name"),
+        interval_s=int(row.get("interval_s") or default_interval_s),
+        tags=tuple(row.get("tags") or ()),
+    )
+
+
+def poll_feed(
+    spec: FeedSpec, state: FeedState, *, fetcher: Fetcher, now: datetime, max_entries: int, backoff: Backoff
+) -> FeedPoll:
+    """Poll one feed with a conditional GET. Never raises for feed faults: they come back as ``failed``."""
+    try:
+        result = fetcher.fetch(spec.url, kind="feed", etag=state.etag, last_modified=state.last_modified)
+    except FetchError as exc:
+        return _failed(spec, state, now, exc.reason, backoff, exc.retry_after_s, exc.status)
+    hint = _server_hint_s(result.headers, None)
+    body_hash = hashlib.sha256(result.body).hexdigest() if result.status != 304 else state.body_hash
+    if result.status == 304 or body_hash == state.body_hash:
+        proposed = succeeded(
+            state,
+            now=now,
+            next_poll_at=backoff.after_success(now, hint),
+            etag=result.headers.get("etag", state.etag),
+            last_modified=result.headers.get("last-modified", state.last_modified),
+            body_hash=body_hash,
+            new_ids=[],
+            entries=0,
+        )
+        return FeedPoll(spec, "not_modified", proposed, state, http_status=result.status)
+    try:
+        parsed = parse_feed_bytes(
+            result.body, url=result.url, content_type=result.headers.get("content-type", "")
+        )
+    except FeedParseError as exc:
+        return _failed(spec, state, now, str(exc), backoff, None, result.status)
+    items = [_item(spec.id, entry) for entry in parsed.entries]
+    taken, deferred = items[:max_entries], items[max_entries:]
+    proposed = succeeded(
+        state,
+        now=now,
+        next_poll_at=backoff.after_success(now, _server_hint_s(result.headers, parsed.ttl_min)),
+        etag=result.headers.get("etag"),
+        last_modified=result.headers.get("last-modified"),
+        body_hash=body_hash,
+        new_ids=[i.id for i in taken],
+        entries=len(items),
+    )
+    return FeedPoll(
+        spec, "ok", proposed, state, taken, deferred, problem=parsed.problem, http_status=result.status
+    )
+
+
+def settle(poll: FeedPoll, unfinished_ids: set[str]) -> FeedState:
+    """The state to commit once the poll's entries are settled, ``unfinished_ids`` being those to try again.
+
+    When anything is unfinished (a transient failure, entries over max_entries), the validators and body hash
+    stay as they were so the next poll reads the whole feed again instead of getting a 304 and losing them.
+    """
+    if poll.status != "ok" or (not unfinished_ids and not poll.deferred):
+        return poll.proposed_state
+    done = [i.id for i in poll.items if i.id not in unfinished_ids]
+    old = poll.previous_state
+    return replace(
+        poll.proposed_state,
+        etag=old.etag,
+        last_modified=old.last_modified,
+        body_hash=old.body_hash,
+        seen_ids=merge_seen(old.seen_ids, done),
+    )
+
+
+def _failed(
+    spec: FeedSpec,
+    state: FeedState,
+    now: datetime,
+    error: str,
+    backoff: Backoff,
+    retry_after_s: float | None,
+    status: int | None,
+) -> FeedPoll:
+    proposed = failed(state, now=now, error=error, backoff=backoff, retry_after_s=retry_after_s)
+    return FeedPoll(spec, "failed", proposed, state, error=error, http_status=status)
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    entries: list[Any]
+    ttl_min: float | None
+    problem: str | None
+
+
+def parse_feed_bytes(body: bytes, *, url: str, content_type: str = "") -> ParsedFeed:
+    """Parse feed bytes with feedparser; raise FeedParseError when they hold no usable feed."""
+    import feedparser
+
+    if not body.strip():
+        raise FeedParseError("empty body: the server sent no feed")
+    head = body[:65536]
+    if b"<!DOCTYPE" in head.upper() and _ENTITY_DECL.search(head):
+        raise FeedParseError("refused: the feed declares XML entities (possible entity-expansion attack)")
+    ctype = content_type.split(";", 1)[0].strip().lower()
+    if _HTML_START.match(head) or (ctype == "text/html" and b"<rss" not in head and b"<feed" not in head):
+        raise FeedParseError(f"not a feed: the server sent an HTML page ({ctype or 'no content-type'})")
+    headers = {"content-location": url, "content-type": content_type or "application/xml"}
+    parsed = feedparser.parse(io.BytesIO(body), response_headers=headers)
+    error = parsed.get("bozo_exception") if parsed.get("bozo") else None
+    if not parsed.entries and (error or not parsed.get("version")):
+        raise FeedParseError(
+            f"malformed XML, no entries could be read: {error or 'not an RSS or Atom document'}"
+        )
+    problem = None
+    if error:
+        problem = f"{type(error).__name__}: {error}; kept the {len(parsed.entries)} entries that parsed"
+    elif not parsed.entries:
+        problem = "the feed lists no entries"
+    ttl = parsed.feed.get("ttl")
+    return ParsedFeed(list(parsed.entries), float(ttl) if ttl and str(ttl).isdigit() else None, problem)
+
+
+def _item(feed_id: str, entry: Any) -> FeedItem:
+    link = _entry_link(entry)
+    title, author, summary = entry.get("title"), entry.get("author"), entry.get("summary")
+    published = _entry_date(entry)
+    try:
+        canonical = canonical_url(link)
+    except InvalidURLError as exc:
+        stand_in = hashlib.sha256(f"{feed_id}\n{entry.get('id') or link}".encode()).hexdigest()[:32]
+        return FeedItem(
+            feed_id=feed_id,
+            id=stand_in,
+            link=link,
+            canonical_url=None,
+            title=title,
+            published_at=published,
+            author=author,
+            summary=summary,
+            rejection=f"bad link: {exc}",
+        )
+    return FeedItem(
+        feed_id=feed_id,
+        id=article_id(canonical),
+        link=link,
+        canonical_url=canonical,
+        title=title,
+        published_at=published,
+        author=author,
+        summary=summary,
+    )
+
+
+def _entry_link(entry: Any) -> str:
+    """The entry's link; feedparser blanks unsafe schemes in ``link``, so look at the raw links too."""
+    if entry.get("link"):
+        return str(entry["link"])
+    for link in entry.get("links") or ():
+        if link.get("href") and link.get("rel", "alternate") == "alternate":
+            return str(link["href"])
+    return str(entry.get("id") or "")
+
+
+def _entry_date(entry: Any) -> datetime | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        value = entry.get(key)
+        if value:
+            return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+    return None
+
+
+def _server_hint_s(headers: dict[str, str], ttl_min: float | None) -> float | None:
+    """How long the server asks us to wait: Cache-Control max-age or the RSS ttl (minutes), the longer one."""
+    hints = [ttl_min * 60] if ttl_min else []
+    match = re.search(r"max-age\s*=\s*(\d+)", headers.get("cache-control", ""))
+    if match:
+        hints.append(float(match.group(1)))
+    return max(hints) if hints else None

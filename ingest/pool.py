@@ -1,0 +1,138 @@
+"""A pool of extraction processes with a deadline per page.
+
+concurrent.futures cannot stop one running task, so this pool keeps its own worker processes, each fed one
+page at a time over a pipe. A page still running at its deadline (deeply nested or huge single-line HTML can
+keep lxml busy for minutes) gets its worker killed and replaced, and is recorded as failed; a worker that dies
+(out of memory, a crash in C code) is replaced the same way. Workers are spawned, not forked: the parent runs
+HTTP threads, and forking a threaded process is unsafe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+
+from ingest.errors import ExtractionError
+from ingest.extract import Article, PageInput, TooShort, extract_article
+
+
+@dataclass(frozen=True)
+class PageOutcome:
+    """Exactly one of: an article, a skip reason (too little text), or a failure reason."""
+
+    article: Article | None = None
+    skipped: str | None = None
+    error: str | None = None
+
+
+def _worker_main(conn: Connection) -> None:
+    import trafilatura  # noqa: F401  (warm the import before the first page so it is not billed to a page)
+
+    while True:
+        page = conn.recv()
+        if page is None:
+            return
+        try:
+            outcome = PageOutcome(article=extract_article(page))
+        except TooShort as exc:
+            outcome = PageOutcome(skipped=str(exc))
+        except ExtractionError as exc:
+            outcome = PageOutcome(error=str(exc))
+        except Exception as exc:  # anything else is this page's failure, not the worker's
+            outcome = PageOutcome(error=f"extraction crashed: {type(exc).__name__}: {exc}")
+        conn.send(outcome)
+
+
+@dataclass
+class _Worker:
+    process: BaseProcess
+    conn: Connection
+    job: int | None = None
+    deadline: float = 0.0
+
+
+class ExtractPool:
+    """``run(pages)`` extracts pages on ``workers`` processes; one PageOutcome per page, in order."""
+
+    def __init__(self, *, workers: int = 2, deadline_s: float = 20.0) -> None:
+        if workers < 1:
+            raise ValueError("an extraction pool needs at least one worker")
+        self.deadline_s = deadline_s
+        self._ctx = multiprocessing.get_context("spawn")
+        self._workers = [self._start_worker() for _ in range(workers)]
+        self.replaced = 0  # workers killed or dead and replaced, for the pass summary
+
+    def __enter__(self) -> ExtractPool:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _start_worker(self) -> _Worker:
+        parent, child = self._ctx.Pipe()
+        process = self._ctx.Process(target=_worker_main, args=(child,), daemon=True, name="wirewatch-extract")
+        process.start()
+        child.close()
+        return _Worker(process, parent)
+
+    def run(self, pages: Sequence[PageInput]) -> list[PageOutcome]:
+        results: list[PageOutcome | None] = [None] * len(pages)
+        pending = deque(range(len(pages)))
+        while pending or any(w.job is not None for w in self._workers):
+            for worker in self._workers:
+                if worker.job is None and pending:
+                    self._assign(worker, pending.popleft(), pages)
+            self._collect(results)
+        return [r if r is not None else PageOutcome(error="lost by the pool") for r in results]
+
+    def _assign(self, worker: _Worker, job: int, pages: Sequence[PageInput]) -> None:
+        worker.job = job
+        worker.deadline = time.monotonic() + self.deadline_s
+        worker.conn.send(pages[job])
+
+    def _collect(self, results: list[PageOutcome | None]) -> None:
+        busy = [w for w in self._workers if w.job is not None]
+        timeout = max(0.0, min(w.deadline for w in busy) - time.monotonic())
+        ready = wait([w.conn for w in busy], timeout=timeout)
+        for worker in busy:
+            job = worker.job
+            assert job is not None
+            if worker.conn in ready:
+                try:
+                    results[job] = worker.conn.recv()
+                    worker.job = None
+                except (EOFError, OSError):
+                    code = worker.process.exitcode
+                    results[job] = PageOutcome(error=f"extraction worker died (exit code {code})")
+                    self._replace(worker)
+            elif time.monotonic() >= worker.deadline:
+                results[job] = PageOutcome(
+                    error=f"extraction deadline of {self.deadline_s:g} s passed: worker killed and replaced"
+                )
+                self._replace(worker)
+
+    def _replace(self, worker: _Worker) -> None:
+        worker.process.kill()
+        worker.process.join(5)
+        worker.conn.close()
+        fresh = self._start_worker()
+        worker.process, worker.conn, worker.job = fresh.process, fresh.conn, None
+        self.replaced += 1
+
+    def close(self) -> None:
+        for worker in self._workers:
+            with contextlib.suppress(OSError, ValueError):  # a worker already gone needs no goodbye
+                worker.conn.send(None)
+        for worker in self._workers:
+            worker.process.join(2)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join(2)
+            worker.conn.close()
+        self._workers = []
