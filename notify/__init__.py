@@ -1,1 +1,48 @@
-"""notify stage (see design.md, Layout). Imports nothing of ours."""
+"""notify stage (see design.md, Layout): alert delivery channels and the retrying delivery step.
+
+Imports nothing of ours. The pipeline builds channels with ``channels_from_config``, turns pending alert
+documents into ``Delivery`` items with ``deliveries_from_docs`` and calls ``deliver``; it records the returned
+``DeliveryOutcome`` list with ``search.alerts.record_deliveries``.
+"""
+
+from notify.config import channels_from_config, default_channels
+from notify.deliver import Channel, DeliveryOutcome, deliver
+from notify.errors import (
+    BlockedAddressError,
+    ChannelConfigError,
+    DeliveryError,
+    NotifyError,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+)
+from notify.file_channel import JsonlFileChannel
+from notify.guard import AddressRules
+from notify.http_channels import SlackChannel, WebhookChannel, sign
+from notify.model import Alert, Delivery, alert_from_doc, deliveries_from_docs
+from notify.secret import Secret
+from notify.smtp import EmailChannel
+
+__all__ = [
+    "AddressRules",
+    "Alert",
+    "BlockedAddressError",
+    "Channel",
+    "ChannelConfigError",
+    "Delivery",
+    "DeliveryError",
+    "DeliveryOutcome",
+    "EmailChannel",
+    "JsonlFileChannel",
+    "NotifyError",
+    "PermanentDeliveryError",
+    "Secret",
+    "SlackChannel",
+    "TransientDeliveryError",
+    "WebhookChannel",
+    "alert_from_doc",
+    "channels_from_config",
+    "default_channels",
+    "deliver",
+    "deliveries_from_docs",
+    "sign",
+]

@@ -1,0 +1,186 @@
+"""Channels from plain dicts (the ``channels_file`` YAML, read by the CLI or pipeline and passed in).
+
+Each entry has ``name``, ``type`` (webhook, slack, email, file), an optional ``digest: true`` and the fields
+of its type. A secret is given by the NAME of an environment variable (``secret_env``, ``url_env``,
+``password_env``), looked up in the ``env`` mapping the caller passes (this module never reads the process
+environment itself), or falls back to ``fallback_secrets`` (the settings' ``webhook_secret`` /
+``smtp_password``). Unknown keys are refused, so a typo cannot silently disable signing.
+
+    - {name: hook, type: webhook, url: "https://hooks.example.org/ww", secret_env: WIREWATCH_WEBHOOK_SECRET}
+    - {name: slack, type: slack, url_env: WIREWATCH_SLACK_URL, digest: true}
+    - {name: desk, type: email, host: smtp.example.org, port: 587, security: starttls, sender: ww@example.org,
+       to: [desk@example.org], username: ww, password_env: WIREWATCH_SMTP_PASSWORD}
+    - {name: file, type: file, path: run/alerts.jsonl}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from notify.deliver import Channel
+from notify.errors import ChannelConfigError
+from notify.file_channel import JsonlFileChannel
+from notify.guard import AddressRules
+from notify.http_channels import SlackChannel, WebhookChannel
+from notify.secret import Secret
+from notify.smtp import EmailChannel
+
+_COMMON = {"name", "type", "digest"}
+_FIELDS = {
+    "webhook": {"url", "secret", "secret_env", "timeout_s"},
+    "slack": {"url", "url_env", "timeout_s"},
+    "email": {
+        "host",
+        "port",
+        "security",
+        "sender",
+        "to",
+        "username",
+        "password",
+        "password_env",
+        "timeout_s",
+    },
+    "file": {"path"},
+}
+
+
+def channels_from_config(
+    entries: Sequence[Mapping[str, Any]] | Mapping[str, Any],
+    *,
+    env: Mapping[str, str],
+    allow_loopback: bool = False,
+    allow_private: bool = False,
+    fallback_secrets: Mapping[str, str | None] | None = None,
+    base_dir: Path | None = None,
+) -> dict[str, Channel]:
+    """Build every channel; raises ChannelConfigError naming the channel and field at the first problem.
+
+    ``entries`` is the YAML's list, or a mapping with a ``channels`` list. Relative file paths resolve
+    against ``base_dir`` (the YAML file's folder) when given.
+    """
+    if isinstance(entries, Mapping):
+        entries = entries.get("channels") or []
+    if not isinstance(entries, Sequence) or isinstance(entries, str):
+        raise ChannelConfigError("channels must be a list of channel definitions")
+    rules = AddressRules(allow_loopback=allow_loopback, allow_private=allow_private)
+    context = _Context(env=env, rules=rules, fallback=dict(fallback_secrets or {}), base_dir=base_dir)
+    channels: dict[str, Channel] = {}
+    for index, entry in enumerate(entries):
+        channel = _build(entry, index, context)
+        if channel.name in channels:
+            raise ChannelConfigError(f"channel {channel.name!r} is defined twice")
+        channels[channel.name] = channel
+    return channels
+
+
+def default_channels(alerts_file: Path) -> dict[str, Channel]:
+    """The channel used when no channels file is configured: one JSON-lines file named ``file``."""
+    return {"file": JsonlFileChannel(name="file", path=alerts_file)}
+
+
+class _Context:
+    def __init__(
+        self,
+        *,
+        env: Mapping[str, str],
+        rules: AddressRules,
+        fallback: dict[str, str | None],
+        base_dir: Path | None,
+    ) -> None:
+        self.env, self.rules, self.fallback, self.base_dir = env, rules, fallback, base_dir
+
+    def secret(
+        self, entry: Mapping[str, Any], name: str, key: str, fallback_key: str | None
+    ) -> Secret | None:
+        """``entry[key]``, else the env var named by ``entry[key_env]``, else the fallback."""
+        if entry.get(key):
+            return Secret(str(entry[key]))
+        env_name = entry.get(f"{key}_env")
+        if env_name:
+            value = self.env.get(str(env_name))
+            if not value:
+                raise ChannelConfigError(f"channel {name!r}: environment variable {env_name} is not set")
+            return Secret(value)
+        value = self.fallback.get(fallback_key) if fallback_key else None
+        return Secret(value) if value else None
+
+
+def _build(entry: Mapping[str, Any], index: int, ctx: _Context) -> Channel:
+    if not isinstance(entry, Mapping):
+        raise ChannelConfigError(f"channel #{index + 1} must be a mapping")
+    name = str(entry.get("name") or "").strip()
+    if not name:
+        raise ChannelConfigError(f"channel #{index + 1} has no name")
+    kind = entry.get("type")
+    if kind not in _FIELDS:
+        raise ChannelConfigError(f"channel {name!r}: type must be one of {', '.join(sorted(_FIELDS))}")
+    unknown = set(entry) - _COMMON - _FIELDS[kind]
+    if unknown:
+        raise ChannelConfigError(f"channel {name!r}: unknown field(s) {', '.join(sorted(unknown))}")
+    return _BUILDERS[kind](entry, name, ctx)
+
+
+def _required(entry: Mapping[str, Any], name: str, key: str) -> Any:
+    if entry.get(key) in (None, ""):
+        raise ChannelConfigError(f"channel {name!r}: field {key!r} is required")
+    return entry[key]
+
+
+def _webhook(entry: Mapping[str, Any], name: str, ctx: _Context) -> Channel:
+    return WebhookChannel(
+        name=name,
+        url=str(_required(entry, name, "url")),
+        secret=ctx.secret(entry, name, "secret", "webhook_secret"),
+        digest=bool(entry.get("digest", False)),
+        timeout_s=float(entry.get("timeout_s", 10.0)),
+        rules=ctx.rules,
+    )
+
+
+def _slack(entry: Mapping[str, Any], name: str, ctx: _Context) -> Channel:
+    url = ctx.secret(entry, name, "url", None)
+    if url is None:
+        raise ChannelConfigError(f"channel {name!r}: slack needs url or url_env")
+    return SlackChannel(
+        name=name, url=url, digest=bool(entry.get("digest", False)),
+        timeout_s=float(entry.get("timeout_s", 10.0)), rules=ctx.rules,
+    )  # fmt: skip
+
+
+def _email(entry: Mapping[str, Any], name: str, ctx: _Context) -> Channel:
+    recipients = entry.get("to") or []
+    if isinstance(recipients, str):
+        recipients = [recipients]
+    security = str(entry.get("security", "starttls"))
+    default_port = {"ssl": 465, "starttls": 587}.get(security, 25)
+    username = entry.get("username")
+    return EmailChannel(
+        name=name,
+        host=str(_required(entry, name, "host")),
+        port=int(entry.get("port", default_port)),
+        sender=str(_required(entry, name, "sender")),
+        recipients=tuple(str(r) for r in recipients),
+        security=security,  # type: ignore[arg-type]  # validated by EmailChannel
+        username=str(username) if username else None,
+        password=ctx.secret(entry, name, "password", "smtp_password") if username else None,
+        digest=bool(entry.get("digest", False)),
+        timeout_s=float(entry.get("timeout_s", 15.0)),
+        rules=ctx.rules,
+    )
+
+
+def _file(entry: Mapping[str, Any], name: str, ctx: _Context) -> Channel:
+    path = Path(str(_required(entry, name, "path")))
+    if not path.is_absolute() and ctx.base_dir is not None:
+        path = ctx.base_dir / path
+    return JsonlFileChannel(name=name, path=path, digest=bool(entry.get("digest", False)))
+
+
+_BUILDERS: dict[str, Callable[[Mapping[str, Any], str, _Context], Channel]] = {
+    "webhook": _webhook,
+    "slack": _slack,
+    "email": _email,
+    "file": _file,
+}

@@ -1,0 +1,187 @@
+"""The delivery step of the outbox: send each pending (alert, channel), retry with backoff, report outcomes.
+
+Within one pass a transient failure is retried up to ``max_attempts`` times with exponential backoff,
+waiting at least the receiver's Retry-After; a wait longer than ``max_wait_s`` is not slept through but
+becomes the outcome's ``next_attempt_at`` for a later pass. Permanent failures stop at once. A channel that
+exhausts its retries is not tried again for the rest of the pass (its remaining alerts stay pending,
+untouched), so one dead receiver cannot stall the pass. Outcomes are per (alert, channel): the caller
+records them, and a channel that failed never causes a resend on a channel that succeeded, because each pair
+is tracked on its own."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal, Protocol
+
+from notify.errors import PermanentDeliveryError, TransientDeliveryError
+from notify.model import Alert, Delivery
+
+log = logging.getLogger("wirewatch.notify")
+
+State = Literal["delivered", "pending", "failed"]
+
+
+class Channel(Protocol):
+    """What every channel offers. ``send`` gets one alert, or the pass's alerts when ``digest`` is set."""
+
+    name: str
+    digest: bool
+
+    def send(self, alerts: Sequence[Alert]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliveryOutcome:
+    """What happened to one (alert, channel) in this pass; ``attempts`` counts this pass's sends only."""
+
+    alert_id: str
+    channel: str
+    state: State
+    attempts: int
+    delivered_at: datetime | None = None
+    error: str | None = None
+    next_attempt_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Result:
+    delivered: bool
+    attempts: int
+    error: str | None = None
+    permanent: bool = False
+    retry_after_s: float | None = None
+
+
+def deliver(
+    pending: Sequence[Delivery],
+    channels: Mapping[str, Channel],
+    *,
+    max_attempts: int = 4,
+    backoff_s: float = 0.5,
+    max_wait_s: float = 30.0,
+    max_defer_s: float = 3600.0,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[DeliveryOutcome]:
+    """Send every pending delivery; one outcome per (alert, channel) in ``pending``, in channel order."""
+    if max_attempts < 1:
+        raise ValueError("max_attempts must be at least 1")
+    by_channel: dict[str, list[Delivery]] = {}
+    for item in pending:
+        by_channel.setdefault(item.channel, []).append(item)
+    policy = _Policy(max_attempts, backoff_s, max_wait_s, max_defer_s, clock, sleep)
+    outcomes: list[DeliveryOutcome] = []
+    for name, items in by_channel.items():
+        channel = channels.get(name)
+        if channel is None:
+            outcomes += _unconfigured(name, items, policy)
+        else:
+            outcomes += _deliver_channel(channel, items, policy)
+    return outcomes
+
+
+@dataclass(frozen=True)
+class _Policy:
+    max_attempts: int
+    backoff_s: float
+    max_wait_s: float
+    max_defer_s: float
+    clock: Callable[[], datetime]
+    sleep: Callable[[float], None]
+
+    def next_attempt(self, prior_attempts: int, retry_after_s: float | None) -> datetime:
+        """When a later pass should try again: exponential in all attempts so far, at least Retry-After."""
+        delay = self.backoff_s * 2 ** min(prior_attempts, 30)
+        delay = min(max(delay, retry_after_s or 0.0), self.max_defer_s)
+        return self.clock() + timedelta(seconds=delay)
+
+
+def _unconfigured(name: str, items: list[Delivery], policy: _Policy) -> list[DeliveryOutcome]:
+    # kept pending, not failed: adding the channel to the configuration later delivers these alerts
+    error = f"channel {name!r} is not configured"
+    log.warning("%s: %d alert(s) stay pending", error, len(items))
+    later = policy.next_attempt(max(i.prior_attempts for i in items), None)
+    return [
+        DeliveryOutcome(
+            alert_id=i.alert.id, channel=name, state="pending", attempts=0, error=error, next_attempt_at=later
+        )
+        for i in items
+    ]
+
+
+def _deliver_channel(channel: Channel, items: list[Delivery], policy: _Policy) -> list[DeliveryOutcome]:
+    units = [items] if channel.digest else [[item] for item in items]
+    outcomes: list[DeliveryOutcome] = []
+    broken: str | None = None
+    for unit in units:
+        if broken is not None:
+            outcomes += [_skipped(item, broken) for item in unit]
+            continue
+        result = _send_with_retries(channel, [item.alert for item in unit], policy)
+        outcomes += [_outcome(item, result, policy) for item in unit]
+        if not result.delivered and not result.permanent:
+            broken = f"not attempted: channel {channel.name!r} failed earlier in this pass ({result.error})"
+    return outcomes
+
+
+def _skipped(item: Delivery, reason: str) -> DeliveryOutcome:
+    return DeliveryOutcome(
+        alert_id=item.alert.id,
+        channel=item.channel,
+        state="pending",
+        attempts=0,
+        error=reason,
+        next_attempt_at=None,
+    )
+
+
+def _outcome(item: Delivery, result: _Result, policy: _Policy) -> DeliveryOutcome:
+    alert_id, channel, attempts = item.alert.id, item.channel, result.attempts
+    if result.delivered:
+        return DeliveryOutcome(
+            alert_id=alert_id,
+            channel=channel,
+            state="delivered",
+            attempts=attempts,
+            delivered_at=policy.clock(),
+        )
+    if result.permanent:
+        return DeliveryOutcome(
+            alert_id=alert_id, channel=channel, state="failed", attempts=attempts, error=result.error
+        )
+    later = policy.next_attempt(item.prior_attempts + attempts, result.retry_after_s)
+    return DeliveryOutcome(
+        alert_id=alert_id, channel=channel, state="pending", attempts=attempts, error=result.error,
+        next_attempt_at=later,
+    )  # fmt: skip
+
+
+def _send_with_retries(channel: Channel, alerts: list[Alert], policy: _Policy) -> _Result:
+    error: TransientDeliveryError | None = None
+    for attempt in range(1, policy.max_attempts + 1):
+        try:
+            channel.send(alerts)
+            return _Result(delivered=True, attempts=attempt)
+        except PermanentDeliveryError as exc:
+            log.warning("delivery failed for good: %s", exc)
+            return _Result(delivered=False, attempts=attempt, error=str(exc), permanent=True)
+        except TransientDeliveryError as exc:
+            error = exc
+        except Exception as exc:  # a bug in one channel must not stop the pass; the type only, no secrets
+            error = TransientDeliveryError(f"{channel.name!r}: unexpected {type(exc).__name__}")
+        log.info("delivery attempt %d failed: %s", attempt, error)
+        if attempt == policy.max_attempts:
+            break
+        delay = max(policy.backoff_s * 2 ** (attempt - 1), error.retry_after_s or 0.0)
+        if delay > policy.max_wait_s:
+            break  # the receiver asked for a long pause: a later pass honours it via next_attempt_at
+        policy.sleep(delay)
+    assert error is not None
+    log.warning("delivery still pending after %d attempt(s): %s", attempt, error)
+    return _Result(delivered=False, attempts=attempt, error=str(error), retry_after_s=error.retry_after_s)

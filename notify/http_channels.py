@@ -1,0 +1,143 @@
+"""HTTP channels: a signed JSON webhook and a Slack incoming webhook.
+
+Both POST once per call and classify the answer: 2xx is delivered; 408, 425, 429 and 5xx are transient (with
+the receiver's Retry-After); any other status is permanent. Errors name the channel and the host only: a Slack
+webhook's path and a webhook's query string are credentials.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+
+import httpx
+
+from notify.errors import ChannelConfigError, PermanentDeliveryError, TransientDeliveryError
+from notify.guard import AddressRules, guarded_client
+from notify.model import Alert
+from notify.render import json_body, slack_text
+from notify.secret import Secret
+
+TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+MAX_RESPONSE_BYTES = 4096  # we only need the status; never read a huge answer
+USER_AGENT = "Wirewatch-Notify/0.1"
+
+
+def _checked_url(name: str, url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ChannelConfigError(f"channel {name!r}: url must be an http(s) URL with a host")
+    return url
+
+
+def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Retry-After as seconds: delta-seconds or an HTTP date; None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def _post(client: httpx.Client, url: str, body: bytes, headers: dict[str, str], label: str) -> None:
+    try:
+        with client.stream("POST", url, content=body, headers=headers) as response:
+            _drain(response)
+    except httpx.TimeoutException as exc:
+        raise TransientDeliveryError(f"{label}: timed out ({type(exc).__name__})") from exc
+    except httpx.TransportError as exc:
+        raise TransientDeliveryError(f"{label}: connection failed ({type(exc).__name__})") from exc
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    if status in TRANSIENT_STATUSES or status >= 500:
+        retry_after = retry_after_seconds(response.headers.get("retry-after"))
+        raise TransientDeliveryError(f"{label}: HTTP {status}", retry_after_s=retry_after)
+    raise PermanentDeliveryError(f"{label}: HTTP {status} (the receiver rejected the message)")
+
+
+def _drain(response: httpx.Response) -> None:
+    read = 0
+    for chunk in response.iter_raw():
+        read += len(chunk)
+        if read >= MAX_RESPONSE_BYTES:
+            break
+
+
+@dataclass(kw_only=True)
+class WebhookChannel:
+    """JSON POST with ``X-Wirewatch-Signature: sha256=<hex HMAC-SHA256 of body>`` and ``Idempotency-Key``."""
+
+    name: str
+    url: str = field(repr=False)  # may carry a token in its query string
+    secret: Secret | None = field(default=None, repr=False)
+    digest: bool = False
+    timeout_s: float = 10.0
+    rules: AddressRules = field(default_factory=AddressRules)
+
+    def __post_init__(self) -> None:
+        _checked_url(self.name, self.url)
+        self._client = guarded_client(rules=self.rules, timeout_s=self.timeout_s)
+
+    def send(self, alerts: Sequence[Alert]) -> None:
+        body = json_body(alerts, digest=self.digest)
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "Idempotency-Key": idempotency_key(alerts),
+        }
+        if self.secret is not None:
+            headers["X-Wirewatch-Signature"] = "sha256=" + sign(body, self.secret.reveal())
+        _post(self._client, self.url, body, headers, f"webhook {self.name!r} ({urlsplit(self.url).hostname})")
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def sign(body: bytes, key: str) -> str:
+    """Hex HMAC-SHA256 of ``body``: what a receiver recomputes to verify ``X-Wirewatch-Signature``."""
+    return hmac.new(key.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def idempotency_key(alerts: Sequence[Alert]) -> str:
+    """The alert id; for a digest, a stable hash of its alert ids (a resent digest keeps its key)."""
+    if len(alerts) == 1:
+        return alerts[0].id
+    joined = ",".join(sorted(a.id for a in alerts))
+    return "digest-" + hashlib.sha256(joined.encode()).hexdigest()[:32]
+
+
+@dataclass(kw_only=True)
+class SlackChannel:
+    """A Slack incoming webhook (the URL is the credential). A 429 is retried after Retry-After."""
+
+    name: str
+    url: Secret = field(repr=False)
+    digest: bool = False
+    timeout_s: float = 10.0
+    rules: AddressRules = field(default_factory=AddressRules)
+
+    def __post_init__(self) -> None:
+        _checked_url(self.name, self.url.reveal())
+        self._client = guarded_client(rules=self.rules, timeout_s=self.timeout_s)
+
+    def send(self, alerts: Sequence[Alert]) -> None:
+        body = json.dumps({"text": slack_text(alerts), "unfurl_links": False}).encode("utf-8")
+        headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+        _post(self._client, self.url.reveal(), body, headers, f"slack {self.name!r}")
+
+    def close(self) -> None:
+        self._client.close()

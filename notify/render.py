@@ -1,0 +1,118 @@
+"""Turn alerts into message bodies: plain text, HTML (escaped), Slack mrkdwn (escaped) and JSON.
+
+Article content is untrusted: every title, passage and URL is escaped for the target format before the
+highlight markers (« ») become formatting, so an article cannot inject markup, links or mentions.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from notify.model import HIGHLIGHT_END, HIGHLIGHT_START, Alert
+
+MAX_SLACK_TEXT = 3500  # Slack truncates a message's text near 40k; a digest stays well below that
+
+
+def subject(alerts: Sequence[Alert]) -> str:
+    if len(alerts) == 1:
+        alert = alerts[0]
+        return _one_line(f"[Wirewatch] {alert.watch_name}: {alert.title}")[:200]
+    return f"[Wirewatch] {len(alerts)} new alerts"
+
+
+def _one_line(text: str) -> str:
+    # header injection: a newline in a title must never start a new mail header
+    return " ".join(text.split())
+
+
+def _plain_passage(passage: str) -> str:
+    return passage.replace(HIGHLIGHT_START, "").replace(HIGHLIGHT_END, "")
+
+
+def text_body(alerts: Sequence[Alert]) -> str:
+    blocks = []
+    for alert in alerts:
+        lines = [f"Watch: {alert.watch_name}"]
+        if alert.group_name:
+            lines.append(f"Group: {alert.group_name} ({alert.group_id})")
+        lines += [f"Title: {alert.title}", f"URL: {alert.url}", f"Source: {alert.source or '-'}"]
+        lines.append(f"Published: {alert.published_at or '-'}")
+        if alert.surface_forms:
+            lines.append(f"Matched: {', '.join(alert.surface_forms)}")
+        if alert.passage:
+            lines.append(f"Passage: {_plain_passage(alert.passage)}")
+        lines.append(f"Alert id: {alert.id}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
+
+
+def _html_passage(passage: str) -> str:
+    escaped = html.escape(passage)
+    return escaped.replace(HIGHLIGHT_START, "<mark>").replace(HIGHLIGHT_END, "</mark>")
+
+
+def _safe_href(url: str) -> str | None:
+    # only web links become clickable: a javascript: or data: URL from a feed stays inert text
+    return url if url.lower().startswith(("http://", "https://")) else None
+
+
+def html_body(alerts: Sequence[Alert]) -> str:
+    parts = ["<!DOCTYPE html><html><body>"]
+    for alert in alerts:
+        title = html.escape(alert.title)
+        href = _safe_href(alert.url)
+        heading = f'<a href="{html.escape(href, quote=True)}">{title}</a>' if href else title
+        parts.append(f"<h3>{heading}</h3><p>")
+        parts.append(f"<b>Watch:</b> {html.escape(alert.watch_name)}<br>")
+        if alert.group_name:
+            parts.append(f"<b>Group:</b> {html.escape(alert.group_name)}<br>")
+        parts.append(f"<b>Source:</b> {html.escape(alert.source or '-')}<br>")
+        parts.append(f"<b>Published:</b> {html.escape(alert.published_at or '-')}<br>")
+        if alert.surface_forms:
+            parts.append(f"<b>Matched:</b> {html.escape(', '.join(alert.surface_forms))}<br>")
+        parts.append("</p>")
+        if alert.passage:
+            parts.append(f"<blockquote>{_html_passage(alert.passage)}</blockquote>")
+        if not href:
+            parts.append(f"<p>URL: {html.escape(alert.url)}</p>")
+    parts.append("</body></html>")
+    return "".join(parts)
+
+
+def slack_escape(text: str) -> str:
+    """Slack's own escaping: &, < and > (so an article cannot write <!channel> or <url|link>)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _slack_passage(passage: str) -> str:
+    # the markers become bold after escaping; stray * or _ in article text only affect styling
+    return slack_escape(passage).replace(HIGHLIGHT_START, "*").replace(HIGHLIGHT_END, "*")
+
+
+def slack_text(alerts: Sequence[Alert]) -> str:
+    lines = []
+    if len(alerts) > 1:
+        lines.append(f"*{len(alerts)} new Wirewatch alerts*")
+    for alert in alerts:
+        title = slack_escape(alert.title).replace("|", "¦")  # '|' would end the link text early
+        href = _safe_href(alert.url)
+        link = f"<{slack_escape(href)}|{title}>" if href else title
+        head = f"*{slack_escape(alert.watch_name)}*: {link}"
+        meta = f"{slack_escape(alert.source or '-')} · {slack_escape(alert.published_at or '-')}"
+        lines.append(f"{head}\n{meta}")
+        if alert.passage:
+            lines.append(f"> {_slack_passage(alert.passage)}")
+    text = "\n".join(lines)
+    return text if len(text) <= MAX_SLACK_TEXT else text[: MAX_SLACK_TEXT - 1] + "…"
+
+
+def json_body(alerts: Sequence[Alert], *, digest: bool) -> bytes:
+    """The webhook body: one alert, or a digest of the pass's alerts."""
+    if digest:
+        doc: dict[str, Any] = {"type": "digest", "alerts": [a.to_payload() for a in alerts]}
+    else:
+        doc = {"type": "alert", "alert": alerts[0].to_payload()}
+    return json.dumps(doc, ensure_ascii=False, sort_keys=True).encode("utf-8")
