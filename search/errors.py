@@ -36,3 +36,45 @@ class NodeStartError(LocalNodeError):
 
 class AnalysisUnavailableError(SearchError):
     """The cluster offers neither the built-in English analysis nor the Wirewatch analysis plugin."""
+
+
+class SearchUnavailable(SearchError):
+    """Elasticsearch is unreachable or overloaded: transient, try again later (nothing was written)."""
+
+    def __init__(self, message: str, partial: object | None = None) -> None:
+        super().__init__(message)
+        # when an outage starts mid-batch: the BulkReport of what was durably written before it
+        self.partial = partial
+
+
+class IndexMissing(SearchError):
+    """An index or alias this stage needs does not exist: run ``wirewatch es setup``."""
+
+
+class SetupError(SearchError):
+    """Index setup cannot proceed without a person (a concrete index where an alias belongs, a conflict)."""
+
+
+class MigrationError(SetupError):
+    """Copying the articles index into its new version failed; the old version is left serving."""
+
+
+class QuerySyntaxError(SearchError, ValueError):
+    """A malformed analyst query; ``position`` is the 0-based character offset of the problem."""
+
+    def __init__(self, message: str, position: int) -> None:
+        super().__init__(f"{message} (at character {position + 1})")
+        self.reason = message
+        self.position = position
+
+
+class InvalidCursor(SearchError, ValueError):
+    """A pagination cursor that this search did not produce (corrupt, or from another sort order)."""
+
+
+class WatchNotFound(SearchError, LookupError):
+    """No watch has that name: ``wirewatch watch list`` shows the existing ones."""
+
+
+class WatchExists(SearchError):
+    """A watch with that name already exists: remove it first, or pick another name."""
