@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from elasticsearch import ApiError, ConnectionError, ConnectionTimeout, Elasticsearch
 
@@ -34,11 +35,12 @@ def make_client(
     if username is not None and api_key is not None:
         raise ValueError("give either username/password or api_key, not both")
     basic_auth = (username, password or "") if username is not None else None
+    tls: dict[str, Any] = {"ca_certs": ca_certs} if ca_certs else {}  # unset = the system trust store
     return Elasticsearch(
         url,
         basic_auth=basic_auth,
         api_key=api_key,
-        ca_certs=ca_certs,
+        **tls,
         request_timeout=request_timeout,
         max_retries=max_retries,
         retry_on_timeout=True,
@@ -56,5 +58,7 @@ def es_errors(action: str) -> Iterator[None]:
         raise SearchUnavailable(f"Elasticsearch is unreachable while {action}: {exc.message}") from exc
     except ApiError as exc:
         if exc.status_code in RETRY_ON_STATUS:
-            raise SearchUnavailable(f"Elasticsearch is overloaded ({exc.status_code}) while {action}") from exc
+            raise SearchUnavailable(
+                f"Elasticsearch is overloaded ({exc.status_code}) while {action}"
+            ) from exc
         raise SearchError(f"Elasticsearch refused {action}: {exc.status_code} {exc.message}") from exc

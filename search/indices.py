@@ -58,7 +58,10 @@ def setup_indices(es: Elasticsearch, names: IndexNames) -> SetupReport:
         if current is None:
             index = _create_first_version(es, names, body)
             return SetupReport(
-                articles_alias=names.articles, articles_index=index, created=[index, *created], up_to_date=up_to_date
+                articles_alias=names.articles,
+                articles_index=index,
+                created=[index, *created],
+                up_to_date=up_to_date,
             )
         if _live_fingerprint(es, current) == body["mappings"]["_meta"]["fingerprint"]:
             return SetupReport(
@@ -112,7 +115,9 @@ def _ensure_plain_index(es: Elasticsearch, name: str, mappings: dict[str, Any]) 
         es.indices.put_mapping(index=name, **mappings)
     except ApiError as exc:
         if exc.status_code == 400:
-            raise SetupError(f"index {name} has a mapping that cannot be updated in place: {exc.message}") from exc
+            raise SetupError(
+                f"index {name} has a mapping that cannot be updated in place: {exc.message}"
+            ) from exc
         raise
     return False
 
@@ -121,7 +126,7 @@ def _alias_target(es: Elasticsearch, alias: str) -> str | None:
     """The index behind ``alias`` (its write index when several), None when the alias does not exist."""
     if es.indices.exists(index=alias) and not es.indices.exists_alias(name=alias):
         raise SetupError(
-            f"{alias} is a concrete index, not an alias (it was probably auto-created by writing before setup); "
+            f"{alias} is a concrete index, not an alias (probably auto-created by a write before setup); "
             f"copy what it holds elsewhere and delete it, then run setup again"
         )
     if not es.indices.exists_alias(name=alias):
@@ -167,7 +172,9 @@ def migrate_articles(es: Elasticsearch, names: IndexNames, current: str) -> tupl
         es.indices.put_settings(index=current, settings={"index.blocks.write": False})
         if isinstance(exc, MigrationError):
             raise
-        raise MigrationError(f"copying {current} into {new_index} failed, {current} left as it was: {exc}") from exc
+        raise MigrationError(
+            f"copying {current} into {new_index} failed, {current} left as it was: {exc}"
+        ) from exc
     return new_index, copied
 
 

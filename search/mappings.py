@@ -81,7 +81,9 @@ def articles_body(analysis: dict[str, Any]) -> dict[str, Any]:
 
 
 def fingerprint(settings: dict[str, Any], mappings: dict[str, Any]) -> str:
-    canonical = json.dumps({"settings": settings, "mappings": mappings}, sort_keys=True, separators=(",", ":"))
+    canonical = json.dumps(
+        {"settings": settings, "mappings": mappings}, sort_keys=True, separators=(",", ":")
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
@@ -104,7 +106,7 @@ def feeds_mappings() -> dict[str, Any]:
 def checkpoints_mappings() -> dict[str, Any]:
     """A checkpoint is a named position of a background step; its content belongs to that step.
 
-    Not strict: the step that owns a checkpoint decides its fields; unknown ones are kept in _source unindexed.
+    Not strict: the step owning a checkpoint decides its fields; unknown ones stay in _source, unindexed.
     """
     return {
         "dynamic": False,

@@ -91,6 +91,8 @@ def _read_word(text: str, start: int, tokens: list[Token]) -> int:
         return i
     if len(word) > MAX_TERM_CHARS:
         raise QuerySyntaxError(f"term is longer than {MAX_TERM_CHARS} characters", start)
+    if word.startswith("*"):
+        raise QuerySyntaxError("leading wildcards are not allowed: put '*' at the end of a term", start)
     if "?" in word or "*" in word[:-1]:
         bad = start + min(p for p in (word.find("?"), word.find("*")) if p >= 0)
         raise QuerySyntaxError("wildcards are only allowed at the end of a term (prefix*)", bad)
@@ -98,7 +100,8 @@ def _read_word(text: str, start: int, tokens: list[Token]) -> int:
         stem = word[:-1]
         if len(stem) < MIN_PREFIX_CHARS:
             raise QuerySyntaxError(
-                f"a prefix needs at least {MIN_PREFIX_CHARS} characters before '*' (no leading wildcards)", start
+                f"a prefix needs at least {MIN_PREFIX_CHARS} characters before '*'",
+                start,
             )
         tokens.append(Token("PREFIX", stem.lower(), start))
     else:

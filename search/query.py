@@ -1,0 +1,180 @@
+"""Analyst search over the articles alias: query language, filters, highlights, facets, cursor pagination.
+
+Filters narrow without scoring: any of the ``groups``, any of the ``sources``, every one of the ``entities``
+(an entity is ``Name`` for any type or ``TYPE:Name``, e.g. ``PERSON:Mokhtar Belmokhtar``). Pages follow
+each other through ``search_after`` with an opaque cursor, so deep pages cost the same as the first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Literal
+
+from elasticsearch import Elasticsearch
+
+from search.client import es_errors
+from search.errors import IndexMissing
+from search.mappings import ENTITY_TYPES
+from search.names import IndexNames
+from search.querylang import parse_query
+from search.results import SearchResult, decode_cursor, encode_cursor, to_facets, to_hit
+
+MAX_LIMIT = 100
+FACET_SIZE = 10
+_RELATIVE = re.compile(r"(\d{1,5})([mhdw])")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_HIT_FIELDS = ["id", "title", "url", "source", "published_at", "group_ids"]
+_PUBLISHED_DESC = {"published_at": {"order": "desc", "missing": "_last"}}
+_SORTS: dict[str, list[Any]] = {
+    # the article id breaks ties so search_after never skips or repeats a hit
+    "relevance": [{"_score": "desc"}, _PUBLISHED_DESC, {"id": "asc"}],
+    "newest": [_PUBLISHED_DESC, {"id": "asc"}],
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class SearchRequest:
+    query: str = ""  # analyst query language (search/querylang.py); empty matches every article
+    groups: Sequence[str] = ()
+    entities: Sequence[str] = ()
+    sources: Sequence[str] = ()
+    since: datetime | None = None  # published at or after
+    until: datetime | None = None  # published at or before
+    lang: str | None = None
+    sort: Literal["relevance", "newest"] = "relevance"
+    limit: int = 20  # capped at MAX_LIMIT
+    after: str | None = None  # the ``next`` cursor of the previous page
+
+    def __post_init__(self) -> None:
+        if self.sort not in _SORTS:
+            raise ValueError(f"sort must be one of {sorted(_SORTS)}, not {self.sort!r}")
+        if self.limit < 1:
+            raise ValueError("limit must be at least 1")
+
+
+def search_articles(es: Elasticsearch, names: IndexNames, req: SearchRequest) -> SearchResult:
+    """Run ``req``; raises QuerySyntaxError, InvalidCursor, IndexMissing or SearchUnavailable."""
+    limit = min(req.limit, MAX_LIMIT)
+    interval = histogram_interval(req.since, req.until)
+    body: dict[str, Any] = {
+        "query": build_query(req),
+        "sort": _SORTS[req.sort],
+        "size": limit,
+        "track_total_hits": True,
+        "_source": _HIT_FIELDS,
+        "highlight": _HIGHLIGHT,
+        "aggs": _facet_aggs(interval),
+    }
+    if req.after:
+        body["search_after"] = decode_cursor(req.after, req.sort, len(_SORTS[req.sort]))
+    with es_errors("searching articles"):
+        if not es.indices.exists_alias(name=names.articles):
+            raise IndexMissing(f"alias {names.articles} does not exist: run `wirewatch es setup` first")
+        response = es.search(index=names.articles, **body)
+    raw_hits = response["hits"]["hits"]
+    last_sort = raw_hits[-1]["sort"] if len(raw_hits) == limit else None
+    return SearchResult(
+        total=int(response["hits"]["total"]["value"]),
+        hits=[to_hit(h) for h in raw_hits],
+        facets=to_facets(response["aggregations"], interval),
+        next=encode_cursor(req.sort, last_sort) if last_sort else None,
+    )
+
+
+def build_query(req: SearchRequest) -> dict[str, Any]:
+    """The bool query: the parsed analyst query scores, the filters narrow."""
+    filters: list[dict[str, Any]] = []
+    if req.groups:
+        filters.append({"terms": {"group_ids": list(req.groups)}})
+    if req.sources:
+        filters.append({"terms": {"source": list(req.sources)}})
+    filters.extend(_entity_filter(entity) for entity in req.entities)
+    if req.lang:
+        filters.append({"term": {"language": req.lang}})
+    if req.since or req.until:
+        window: dict[str, str] = {}
+        if req.since:
+            window["gte"] = _iso(req.since)
+        if req.until:
+            window["lte"] = _iso(req.until)
+        filters.append({"range": {"published_at": window}})
+    scoring = parse_query(req.query) if req.query.strip() else {"match_all": {}}
+    return {"bool": {"must": [scoring], "filter": filters}}
+
+
+def _entity_filter(entity: str) -> dict[str, Any]:
+    kind, sep, name = entity.partition(":")
+    if sep and kind.upper() in ENTITY_TYPES and name.strip():
+        return {"term": {f"entity_names.{kind.lower()}": name.strip()}}
+    return {"term": {"entities.canonical": entity.strip()}}
+
+
+def _iso(moment: datetime) -> str:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+
+
+_HIGHLIGHT = {
+    "type": "unified",
+    "encoder": "html",  # the article text is escaped, so only our <em> marks are markup
+    "pre_tags": ["<em>"],
+    "post_tags": ["</em>"],
+    "require_field_match": True,
+    "fields": {
+        "title": {"number_of_fragments": 0},
+        "title.exact": {"number_of_fragments": 0},
+        "text": {"fragment_size": 200, "number_of_fragments": 3, "no_match_size": 200},
+        "text.exact": {"fragment_size": 200, "number_of_fragments": 3},
+    },
+}
+
+
+def _facet_aggs(interval: str) -> dict[str, Any]:
+    aggs: dict[str, Any] = {
+        "groups": {"terms": {"field": "group_ids", "size": FACET_SIZE}},
+        "sources": {"terms": {"field": "source", "size": FACET_SIZE}},
+        "dates": {"date_histogram": {"field": "published_at", "calendar_interval": interval}},
+    }
+    for entity_type in ENTITY_TYPES:
+        field = f"entity_names.{entity_type.lower()}"
+        aggs[f"entity_{entity_type.lower()}"] = {"terms": {"field": field, "size": FACET_SIZE}}
+    return aggs
+
+
+def histogram_interval(since: datetime | None, until: datetime | None) -> str:
+    """A bucket width that gives a readable number of bars for the window (month when it is open-ended)."""
+    if since is None:
+        return "month"
+    span = (until or datetime.now(UTC)) - (since if since.tzinfo else since.replace(tzinfo=UTC))
+    if span <= timedelta(days=2):
+        return "hour"
+    if span <= timedelta(days=90):
+        return "day"
+    if span <= timedelta(days=730):
+        return "week"
+    return "month"
+
+
+def parse_when(text: str, *, end_of_day: bool = False, now: datetime | None = None) -> datetime:
+    """``7d``/``24h``/``30m``/``2w`` ago, or an ISO date or datetime (UTC when it has no zone).
+
+    A bare date means its start, or its last instant with ``end_of_day`` (so ``--until 2024-05-01`` includes
+    that whole day). Raises ValueError with the accepted forms.
+    """
+    value = text.strip()
+    relative = _RELATIVE.fullmatch(value)
+    if relative:
+        amount, unit = int(relative.group(1)), _UNITS[relative.group(2)]
+        return (now or datetime.now(UTC)) - timedelta(**{unit: amount})
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            return datetime.combine(day, time.max if end_of_day else time.min, tzinfo=UTC)
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError(
+            f"{text!r} is not a date: use 7d, 24h, 30m, 2w, 2024-05-01 or 2024-05-01T12:00:00Z"
+        ) from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

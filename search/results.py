@@ -1,0 +1,115 @@
+"""Search results as plain records, built from an Elasticsearch response (hits, highlights, facets)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from search.errors import InvalidCursor
+from search.mappings import ENTITY_TYPES
+
+MAX_PASSAGES = 3
+_TAG = re.compile(r"</?em>")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SearchHit:
+    id: str
+    title: str | None
+    url: str | None
+    source: str | None
+    published_at: str | None
+    groups: list[str]
+    score: float | None
+    # HTML-escaped snippets with every matched term wrapped in <em>...</em>
+    title_highlight: str | None = None
+    passages: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SearchResult:
+    total: int
+    hits: list[SearchHit]
+    facets: dict[str, Any]
+    next: str | None  # opaque cursor for the following page; None on the last page
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "hits": [asdict(h) for h in self.hits],
+            "facets": self.facets,
+            "next": self.next,
+        }
+
+
+def to_hit(raw: dict[str, Any]) -> SearchHit:
+    source = raw.get("_source", {})
+    highlight = raw.get("highlight", {})
+    titles = highlight.get("title.exact") or highlight.get("title") or [None]
+    return SearchHit(
+        id=raw["_id"],
+        title=source.get("title"),
+        url=source.get("url"),
+        source=source.get("source"),
+        published_at=source.get("published_at"),
+        groups=list(source.get("group_ids") or []),
+        score=raw.get("_score"),
+        title_highlight=titles[0],
+        passages=merge_passages(highlight.get("text.exact", []), highlight.get("text", [])),
+    )
+
+
+def merge_passages(*lists: list[str]) -> list[str]:
+    """Passages from the exact and the stemmed field, without repeating the same stretch of text."""
+    seen: dict[str, str] = {}
+    for passages in lists:
+        for passage in passages:
+            plain = _TAG.sub("", passage)
+            if plain not in seen or passage.count("<em>") > seen[plain].count("<em>"):
+                seen[plain] = passage
+    return list(seen.values())[:MAX_PASSAGES]
+
+
+def to_facets(aggs: dict[str, Any], interval: str) -> dict[str, Any]:
+    return {
+        "groups": _buckets(aggs["groups"]),
+        "entities": {t: _buckets(aggs[f"entity_{t.lower()}"]) for t in ENTITY_TYPES},
+        "sources": _buckets(aggs["sources"]),
+        "dates": {
+            "interval": interval,
+            "buckets": [
+                {"date": b["key_as_string"], "count": b["doc_count"]} for b in aggs["dates"]["buckets"]
+            ],
+        },
+    }
+
+
+def _buckets(agg: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"value": b["key"], "count": b["doc_count"]} for b in agg["buckets"]]
+
+
+def encode_cursor(sort: str, values: list[Any]) -> str:
+    raw = json.dumps({"s": sort, "v": values}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: str, width: int) -> list[Any]:
+    """The sort values inside ``cursor``; InvalidCursor unless it came from a search with this sort order."""
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidCursor("the --after cursor is not one this command printed") from exc
+    values = data.get("v") if isinstance(data, dict) else None
+    if (
+        not isinstance(values, list)
+        or len(values) != width
+        or any(isinstance(v, dict | list) for v in values)
+    ):
+        raise InvalidCursor("the --after cursor is not one this command printed")
+    if data.get("s") != sort:
+        raise InvalidCursor(f"the --after cursor belongs to --sort {data.get('s')}, not --sort {sort}")
+    return values
