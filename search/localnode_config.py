@@ -103,6 +103,8 @@ def elasticsearch_yml(
         "path.logs": str(layout.logs_dir),
         # Big shared disks are often >90% full: without this every new shard would stay unassigned.
         "cluster.routing.allocation.disk.threshold_enabled": False,
+        # A development node: tests clean up with wildcard deletes (`DELETE <prefix>*`), refused by default.
+        "action.destructive_requires_name": False,
     }
     settings.update(extra or {})
     return settings

@@ -50,7 +50,7 @@ def index_prefix(es: Elasticsearch) -> Iterator[str]:
     prefix = f"t{uuid.uuid4().hex[:10]}-"
     yield prefix
     es.indices.delete(index=f"{prefix}*", ignore_unavailable=True, allow_no_indices=True, expand_wildcards="all")
-    es.indices.delete_index_template(name=f"{prefix}*", ignore=[404])
+    es.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}*")
 
 
 @pytest.fixture()
