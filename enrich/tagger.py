@@ -1,0 +1,149 @@
+"""The enrich stage's entry point: texts in, :class:`~enrich.tags.Tags` out.
+
+The pipeline calls :meth:`Tagger.tag_groups` first (the gazetteer only: about a millisecond per article), so a
+group alert never waits for NER, then :meth:`Tagger.add_entities` on those records. :meth:`Tagger.tag` does
+both. With ``workers > 1`` NER runs in a pool of processes (spawned, not forked: the callers may run threads),
+each loading the model once.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
+from types import TracebackType
+
+from enrich.boilerplate import boilerplate_spans
+from enrich.entities import RawEntity, build_entities
+from enrich.errors import TaggingError
+from enrich.gazetteer import GroupMatch, GroupMatcher
+from enrich.language import detect_language
+from enrich.ner import DEFAULT_MODEL, extract_raw, load_ner
+from enrich.tags import GroupTag, Mention, Tags
+from enrich.watchlist import Watchlist
+
+
+class Tagger:
+    """Tags texts with tracked groups (always) and named entities (when ``ner`` is on).
+
+    ``ner_languages``: texts detected as another language skip NER (the model is English); texts whose
+    language cannot be told are still tagged.
+    """
+
+    def __init__(
+        self,
+        *,
+        watchlist: Watchlist,
+        model: str = DEFAULT_MODEL,
+        batch_size: int = 32,
+        ner: bool = True,
+        workers: int = 1,
+        ner_languages: tuple[str, ...] = ("en",),
+    ) -> None:
+        if batch_size < 1 or workers < 1:
+            raise ValueError("batch_size and workers must be at least 1")
+        self.watchlist = watchlist
+        self.matcher = GroupMatcher(watchlist)
+        self.model = model
+        self.batch_size = batch_size
+        self.ner = ner
+        self.workers = workers
+        self.ner_languages = ner_languages
+        self._pool: ProcessPoolExecutor | None = None
+
+    # --- the gazetteer ------------------------------------------------------------------------------------
+    def tag_groups(self, texts: Sequence[str]) -> list[Tags]:
+        """Tracked groups and language only (``ner_done`` is False)."""
+        return [self._tag_groups_one(text) for text in texts]
+
+    def _tag_groups_one(self, text: str) -> Tags:
+        furniture = boilerplate_spans(text)
+        matches = [m for m in self.matcher.find(text) if not _inside_any(m, furniture)]
+        return Tags(groups=self._group_tags(matches), language=detect_language(text))
+
+    def _group_tags(self, matches: list[GroupMatch]) -> tuple[GroupTag, ...]:
+        mentions: dict[str, list[Mention]] = {}
+        for match in matches:
+            mentions.setdefault(match.group_id, []).append(Mention(match.start, match.end, match.surface))
+        tags = []
+        for group_id, found in mentions.items():
+            group = self.watchlist.get(group_id)
+            assert group is not None  # the matcher only knows the watchlist's ids
+            tags.append(GroupTag(group.id, group.name, group.parent, tuple(found)))
+        return tuple(tags)
+
+    # --- NER ----------------------------------------------------------------------------------------------
+    def tag(self, texts: Sequence[str]) -> list[Tags]:
+        """Tracked groups and, when NER is on, entities."""
+        return self.add_entities(texts, self.tag_groups(texts))
+
+    def add_entities(self, texts: Sequence[str], partial: Sequence[Tags]) -> list[Tags]:
+        """Complete :meth:`tag_groups` records with NER entities (a tracked-group match wins on overlap)."""
+        if len(texts) != len(partial):
+            raise ValueError("texts and partial tags must have the same length")
+        if not self.ner:
+            return list(partial)
+        wanted = [i for i, tags in enumerate(partial) if tags.language in (None, *self.ner_languages)]
+        raw = self._raw_entities([texts[i] for i in wanted])
+        by_index = dict(zip(wanted, raw, strict=True))
+        done = []
+        for index, (text, tags) in enumerate(zip(texts, partial, strict=True)):
+            blocked = [(m.start, m.end) for g in tags.groups for m in g.mentions] + boilerplate_spans(text)
+            entities = build_entities(text, by_index.get(index, []), blocked)
+            done.append(replace(tags, entities=entities, ner_done=True))
+        return done
+
+    def _raw_entities(self, texts: list[str]) -> list[list[RawEntity]]:
+        if not texts:
+            return []
+        if self.workers == 1:
+            return extract_raw(texts, model=self.model, batch_size=self.batch_size)
+        pool = self._ensure_pool()
+        batches = [texts[i : i + self.batch_size] for i in range(0, len(texts), self.batch_size)]
+        futures: list[Future[list[list[RawEntity]]]] = [
+            pool.submit(extract_raw, batch, model=self.model, batch_size=self.batch_size) for batch in batches
+        ]
+        try:
+            return [entities for future in futures for entities in future.result()]
+        except BrokenProcessPool as exc:
+            self.close()  # the next call starts a fresh pool
+            raise TaggingError(f"an NER worker process died ({exc}); the batch can be retried") from exc
+
+    def _ensure_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=load_ner,
+                initargs=(self.model,),
+            )
+        return self._pool
+
+    def warm_up(self) -> None:
+        """Load the model now (in every worker with a pool) instead of on the first batch."""
+        if self.ner and self.workers == 1:
+            load_ner(self.model)
+        elif self.ner:
+            pool = self._ensure_pool()
+            for future in [pool.submit(load_ner, self.model) for _ in range(self.workers)]:
+                future.result()
+
+    def close(self) -> None:
+        """Stop the worker processes, if any."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> Tagger:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def _inside_any(match: GroupMatch, spans: list[tuple[int, int]]) -> bool:
+    return any(start <= match.start and match.end <= end for start, end in spans)

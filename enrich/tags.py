@@ -1,0 +1,114 @@
+"""The output of the enrich stage: one :class:`Tags` record per text.
+
+``Tags.to_dict()`` gives exactly the ``entities``, ``entity_names``, ``groups`` and ``group_ids`` fields of the
+article document (docs/article-document.md); ``language`` and ``ner_done`` are separate document fields that
+the pipeline copies from the record itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+ENTITY_LABELS: tuple[str, ...] = ("PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT")
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """Where a name occurs: ``text[start:end] == surface``."""
+
+    start: int
+    end: int
+    surface: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": self.start, "end": self.end, "surface": self.surface}
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """One entity of a text (all its mentions merged) found by statistical NER."""
+
+    label: str
+    canonical: str
+    mentions: tuple[Mention, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.mentions)
+
+    @property
+    def surface_forms(self) -> list[str]:
+        return _distinct(m.surface for m in self.mentions)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.label,
+            "canonical": self.canonical,
+            "surface_forms": self.surface_forms,
+            "count": self.count,
+            "mentions": [m.to_dict() for m in self.mentions],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class GroupTag:
+    """One tracked group found in a text, with every mention."""
+
+    id: str
+    name: str
+    parent: str | None
+    mentions: tuple[Mention, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.mentions)
+
+    @property
+    def surface_forms(self) -> list[str]:
+        return _distinct(m.surface for m in self.mentions)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "parent": self.parent,
+            "surface_forms": self.surface_forms,
+            "count": self.count,
+            "mentions": [m.to_dict() for m in self.mentions],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Tags:
+    """Entities and tracked groups of one text. ``ner_done`` is False while only the gazetteer has run."""
+
+    entities: tuple[Entity, ...] = ()
+    groups: tuple[GroupTag, ...] = ()
+    language: str | None = None
+    ner_done: bool = False
+
+    @property
+    def group_ids(self) -> list[str]:
+        return [g.id for g in self.groups]
+
+    def entity_names(self) -> dict[str, list[str]]:
+        """Canonical names per entity type, every type present (empty list when none)."""
+        names: dict[str, list[str]] = {label.lower(): [] for label in ENTITY_LABELS}
+        for entity in self.entities:
+            bucket = names.setdefault(entity.label.lower(), [])
+            if entity.canonical not in bucket:
+                bucket.append(entity.canonical)
+        return names
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "entities": [e.to_dict() for e in self.entities],
+            "entity_names": self.entity_names(),
+            "groups": [g.to_dict() for g in self.groups],
+            "group_ids": self.group_ids,
+        }
+
+
+def _distinct(values: Any) -> list[str]:
+    return list(dict.fromkeys(values))
