@@ -5,7 +5,8 @@ Watchlist forms and article text go through the same function, so "Al-Qa’ida",
 
 * runs of whitespace and dashes (hyphen-minus, Unicode hyphens, en/em dashes, minus) become one space;
 * an apostrophe inside a word is dropped ("Da'esh" -> "daesh"), except the possessive "'s" at the end of a
-  word, which becomes a space so "ISIS's" still ends a match at "ISIS"; any other apostrophe is a space;
+  word, which becomes a space so "ISIS's" still ends a match at "ISIS", and a French elision ("l'Etat",
+  "d'Al-Qaïda"), which becomes a space too; any other apostrophe is a space;
 * diacritics are removed (NFKD minus combining marks: "Dāʿish" -> "daish");
 * with ``fold=True`` case is folded too (case-sensitive watchlist forms use ``fold=False``).
 
@@ -28,6 +29,7 @@ DASHES = "\\-‐‑‒–—―−﹣－"
 # Everything else is ASCII whose lower-case form has the same length, so it maps one to one.
 _REWRITE = re.compile(f"[\\s{DASHES}]{{2,}}|[^\\S ]|[{DASHES}]|[{APOSTROPHES}]|[^\\x00-\\x7f]")
 _APOSTROPHE_SET = frozenset(APOSTROPHES)
+_ELISIONS = frozenset({"l", "d", "j", "s", "n", "m", "t", "c", "qu", "jusqu", "lorsqu", "puisqu"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +64,7 @@ def normalize(text: str, *, fold: bool = True) -> Normalized:
     last = 0
     for match in _REWRITE.finditer(text):
         start = match.start()
-        if start > last:  # a plain ASCII run: one to one
-            plain = text[last:start]
-            norm_starts.append(length)
-            orig_starts.append(last)
-            linear.append(True)
-            out.append(plain.lower() if fold else plain)
-            length += len(plain)
+        length = _emit_plain(text, last, start, fold, out, (norm_starts, orig_starts, linear), length)
         piece = _rewrite(text, match, fold)
         if piece == " " and out and out[-1].endswith(" "):
             piece = ""  # never two spaces in a row
@@ -80,12 +76,30 @@ def normalize(text: str, *, fold: bool = True) -> Normalized:
             out.append(piece)
             length += len(piece)
         last = match.end()
-    if last < len(text):
-        norm_starts.append(length)
-        orig_starts.append(last)
-        linear.append(True)
-        out.append(text[last:].lower() if fold else text[last:])
+    _emit_plain(text, last, len(text), fold, out, (norm_starts, orig_starts, linear), length)
     return Normalized("".join(out), tuple(norm_starts), tuple(orig_starts), tuple(linear))
+
+
+def _emit_plain(
+    text: str,
+    begin: int,
+    end: int,
+    fold: bool,
+    out: list[str],
+    segments: tuple[list[int], list[int], list[bool]],
+    length: int,
+) -> int:
+    """Append the plain ASCII run ``text[begin:end]`` (one to one) and return the new normalised length."""
+    if begin < end and text[begin] == " " and out and out[-1].endswith(" "):
+        begin += 1  # a space after a rewritten separator: never two spaces in a row
+    if begin >= end:
+        return length
+    plain = text[begin:end]
+    segments[0].append(length)
+    segments[1].append(begin)
+    segments[2].append(True)
+    out.append(plain.lower() if fold else plain)
+    return length + len(plain)
 
 
 def normalize_form(form: str, *, fold: bool = True) -> str:
@@ -110,6 +124,11 @@ def _apostrophe(text: str, pos: int) -> str:
     following = text[pos + 2] if pos + 2 < len(text) else ""
     if after in "sS" and not following.isalnum():
         return " "  # possessive: "State's" -> "state s", so "state" still ends on a boundary
+    word_start = pos
+    while word_start > 0 and text[word_start - 1].isalnum():
+        word_start -= 1
+    if text[word_start:pos].lower() in _ELISIONS:
+        return " "  # French elision: "l'Etat islamique", "d'Al-Qaïda"
     return ""  # inside a word: "Qa'ida" -> "qaida"
 
 

@@ -1,0 +1,59 @@
+"""Normalisation for matching and the offset map back to the original text."""
+
+from __future__ import annotations
+
+import pytest
+
+from enrich.normalize import normalize, normalize_form
+
+
+@pytest.mark.parametrize(
+    ("form", "key"),
+    [
+        ("Al-Qa'ida", "al qaida"),
+        ("al Qaida", "al qaida"),
+        ("AL\u2011QA\u2019IDA", "al qaida"),  # non-breaking hyphen, right single quote
+        ("Dāʿish", "daish"),
+        ("Da'esh", "daesh"),
+        ("Islamic State – Khorasan", "islamic state khorasan"),
+        ("Islamic\u00a0State", "islamic state"),
+        ("ISIS's", "isis s"),
+        ("ISIS’ defeats", "isis defeats"),
+        ("Al-Qaïda au Maghreb", "al qaida au maghreb"),
+        ("  spaced \t out  ", "spaced out"),
+    ],
+)
+def test_forms_normalise_to_one_key(form: str, key: str) -> None:
+    assert normalize_form(form) == key
+
+
+def test_case_is_kept_without_folding() -> None:
+    assert normalize_form("IS\u2011K", fold=False) == "IS K"
+    assert normalize_form("Isis", fold=False) != normalize_form("ISIS", fold=False)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Plain ASCII text with Islamic State inside.",
+        "Dāʿish — and the al\u2011Qaʼida network’s men; Straße  \n\n  Islamic State.",
+        "ﬁve ligatures then Islamic State",
+        "\u00a0\u00a0Islamic State",
+    ],
+)
+def test_offsets_map_back_to_the_original_words(text: str) -> None:
+    norm = normalize(text)
+    pos = norm.text.index("islamic state")
+    start, end = norm.to_original(pos, pos + len("islamic state"))
+    assert text[start:end] == "Islamic State"
+
+
+def test_every_word_maps_back_to_text_that_normalises_to_it() -> None:
+    text = "Jamā‘at Nuṣrat al-Islām wa’l-Muslimīn — “JNIM” — met ISIS’s envoys in Gao."
+    norm = normalize(text)
+    pos = 0
+    for word in norm.text.split(" "):
+        if word:
+            start, end = norm.to_original(pos, pos + len(word))
+            assert normalize_form(text[start:end]) == word
+        pos += len(word) + 1
