@@ -1,0 +1,117 @@
+"""Indices of the alerting side: watches, alerts (the outbox) and the matching checkpoint.
+
+Mappings are strict, so a typo in a field name fails loudly instead of growing the mapping. Setup is
+idempotent (``setup_alert_indices`` any number of times; new fields are added in place).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from elasticsearch import ApiError, Elasticsearch
+
+from search.client import es_errors
+from search.errors import SetupError
+from search.mappings import checkpoints_mappings
+from search.names import IndexNames
+
+_KEYWORD = {"type": "keyword"}
+_DATE = {"type": "date"}
+_LONG_KEYWORD = {"type": "keyword", "ignore_above": 2048}
+
+
+def watches_mappings() -> dict[str, Any]:
+    """One document per watch; ``query`` is the compiled ES query, stored but never indexed."""
+    return {
+        "dynamic": "strict",
+        "properties": {
+            "id": _KEYWORD,
+            "name": _KEYWORD,
+            "name_key": _KEYWORD,  # the name lower-cased: names are unique regardless of case
+            "kind": _KEYWORD,  # "group" or "query"
+            "group_id": _KEYWORD,
+            "group_name": _KEYWORD,
+            "query_text": _LONG_KEYWORD,
+            "query": {"type": "object", "enabled": False},
+            "channels": _KEYWORD,
+            "created_at": _DATE,
+            "updated_at": _DATE,
+            "enabled": {"type": "boolean"},
+        },
+    }
+
+
+def alerts_mappings() -> dict[str, Any]:
+    """One document per (watch, article); ``deliveries`` holds the per-channel state of the outbox."""
+    return {
+        "dynamic": "strict",
+        "properties": {
+            "id": _KEYWORD,
+            "watch": {"properties": {"id": _KEYWORD, "name": _KEYWORD, "kind": _KEYWORD}},
+            "group": {"properties": {"id": _KEYWORD, "name": _KEYWORD}},
+            "article_id": _KEYWORD,
+            "title": {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 512}}},
+            "url": _LONG_KEYWORD,
+            "source": _KEYWORD,
+            "published_at": _DATE,
+            "indexed_at": _DATE,
+            "content_hash": _KEYWORD,
+            "surface_forms": _KEYWORD,
+            "passage": {"type": "text", "index": False},
+            "created_at": _DATE,
+            # set on a same-story copy: the alert it joined (such documents are never delivered)
+            "attached_to": _KEYWORD,
+            "also_seen": {
+                "properties": {
+                    "article_id": _KEYWORD,
+                    "url": _LONG_KEYWORD,
+                    "source": _KEYWORD,
+                    "seen_at": _DATE,
+                }
+            },
+            "deliveries": {
+                "type": "nested",
+                "properties": {
+                    "channel": _KEYWORD,
+                    "state": _KEYWORD,  # pending | delivered | failed
+                    "attempts": {"type": "integer"},
+                    "delivered_at": _DATE,
+                    "last_error": _LONG_KEYWORD,
+                    "next_attempt_at": _DATE,
+                    "updated_at": _DATE,
+                },
+            },
+        },
+    }
+
+
+def setup_alert_indices(es: Elasticsearch, names: IndexNames) -> list[str]:
+    """Create the watches, alerts and checkpoints indices when missing; returns the names created."""
+    created: list[str] = []
+    wanted = (
+        (names.watches, watches_mappings()),
+        (names.alerts, alerts_mappings()),
+        (names.checkpoints, checkpoints_mappings()),
+    )
+    with es_errors("setting up the alert indices"):
+        for index, mappings in wanted:
+            if _ensure_index(es, index, mappings):
+                created.append(index)
+    return created
+
+
+def _ensure_index(es: Elasticsearch, name: str, mappings: dict[str, Any]) -> bool:
+    if not es.indices.exists(index=name):
+        try:
+            es.indices.create(index=name, settings={"number_of_shards": 1}, mappings=mappings)
+            return True
+        except ApiError as exc:
+            if exc.error != "resource_already_exists_exception":  # else a concurrent setup won the race
+                raise
+    try:
+        es.indices.put_mapping(index=name, **mappings)
+    except ApiError as exc:
+        if exc.status_code == 400:
+            raise SetupError(f"index {name} has a mapping that cannot be updated: {exc.message}") from exc
+        raise
+    return False

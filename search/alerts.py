@@ -1,0 +1,243 @@
+"""Alerts: one document per (watch, article), created exactly once; the outbox the delivery step drains.
+
+``_id`` = ``alert_id(watch, article)``, written with ``op_type=create``: a conflict means the alert already
+exists, so re-ingesting, re-tagging or re-matching an article never alerts twice. A copy of the same story
+(same ``content_hash``) from another source, for the same watch and within ``dedup_window_s`` of the first
+alert, does not raise a new alert: it is written as a small document pointing at the first one
+(``attached_to``, so it too exists exactly once) and listed in the first alert's ``also_seen``.
+
+Delivery state lives in the alert (``deliveries``, one entry per channel): see ``search.outbox``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from elasticsearch import ConflictError, Elasticsearch
+
+from search.client import RETRY_ON_STATUS, es_errors
+from search.errors import SearchUnavailable
+from search.matching import Match
+from search.names import IndexNames
+from search.outbox import pending_deliveries, record_deliveries
+
+__all__ = [
+    "CreateReport",
+    "alert_id",
+    "create_alerts",
+    "list_alerts",
+    "pending_deliveries",
+    "record_deliveries",
+]
+
+MAX_ALSO_SEEN = 100  # a story syndicated everywhere must not grow one document without bound
+MAX_LIST = 1000
+_CAS_TRIES = 5
+
+
+def alert_id(watch_id: str, article_id: str) -> str:
+    """A stable hash of (watch, article): the alert's ``_id``."""
+    return hashlib.sha256(f"{watch_id}\x1f{article_id}".encode()).hexdigest()[:32]
+
+
+@dataclass(kw_only=True)
+class CreateReport:
+    created: list[str] = field(default_factory=list)  # new alerts, undelivered
+    existing: int = 0  # already there (a re-match): not an error
+    attached: list[str] = field(default_factory=list)  # copies joined to an earlier alert
+    failed: dict[str, str] = field(default_factory=dict)  # alert id -> reason (mapping errors)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "created": len(self.created),
+            "existing": self.existing,
+            "attached": len(self.attached),
+            "failed": self.failed,
+        }
+
+
+def create_alerts(
+    es: Elasticsearch,
+    names: IndexNames,
+    matches: Sequence[Match],
+    *,
+    dedup_window_s: float = 48 * 3600,
+    now: datetime | None = None,
+) -> CreateReport:
+    """Create the alerts for ``matches`` (undelivered, one pending delivery per watch channel).
+
+    Raises SearchUnavailable when Elasticsearch is unreachable or overloaded for any of them: the caller
+    keeps its checkpoint and matches again later (alerts created meanwhile are then counted as existing).
+    """
+    now = now or datetime.now(UTC)
+    report = CreateReport()
+    unique = list({alert_id(m.watch_id, m.article_id): m for m in matches}.items())
+    if not unique:
+        return report
+    earlier = _earlier_alerts(es, names, [m for _, m in unique], now - timedelta(seconds=dedup_window_s))
+    docs: list[tuple[str, dict[str, Any]]] = []
+    copies: dict[str, str] = {}  # copy alert id -> first alert id
+    for aid, match in unique:
+        key = (match.watch_id, match.content_hash)
+        first = earlier.get(key) if match.content_hash else None
+        if first is not None and first[1] != match.article_id:
+            copies[aid] = first[0]
+            docs.append((aid, _copy_doc(aid, match, first[0], now)))
+        else:
+            if match.content_hash:  # later copies in this same batch join this one
+                earlier.setdefault(key, (aid, match.article_id))
+            docs.append((aid, _alert_doc(aid, match, now)))
+    _bulk_create(es, names, docs, report)
+    for aid in [a for a in report.created if a in copies]:
+        report.created.remove(aid)
+        report.attached.append(aid)
+        match = dict(unique)[aid]
+        _add_also_seen(es, names, copies[aid], match, now)
+    return report
+
+
+def _earlier_alerts(
+    es: Elasticsearch, names: IndexNames, matches: list[Match], since: datetime
+) -> dict[tuple[str, str | None], tuple[str, str]]:
+    """{(watch id, content hash): (first alert id, its article id)} for alerts inside the window."""
+    hashes = sorted({m.content_hash for m in matches if m.content_hash})
+    if not hashes:
+        return {}
+    query = {
+        "bool": {
+            "filter": [
+                {"terms": {"content_hash": hashes}},
+                {"terms": {"watch.id": sorted({m.watch_id for m in matches})}},
+                {"range": {"created_at": {"gte": since.isoformat()}}},
+            ],
+            "must_not": [{"exists": {"field": "attached_to"}}],
+        }
+    }
+    with es_errors("looking up earlier alerts of the same story"):
+        found = es.search(
+            index=names.alerts, query=query, size=10_000, sort=[{"created_at": "asc"}, {"id": "asc"}],
+            source_includes=["id", "watch.id", "content_hash", "article_id"],
+        )  # fmt: skip
+    out: dict[tuple[str, str | None], tuple[str, str]] = {}
+    for hit in found["hits"]["hits"]:
+        src = hit["_source"]
+        out.setdefault((src["watch"]["id"], src["content_hash"]), (src["id"], src["article_id"]))
+    return out
+
+
+def _base_doc(aid: str, match: Match, now: datetime) -> dict[str, Any]:
+    return {
+        "id": aid,
+        "watch": {"id": match.watch_id, "name": match.watch_name, "kind": match.watch_kind},
+        "group": {"id": match.group_id, "name": match.group_name} if match.group_id else None,
+        "article_id": match.article_id,
+        "title": match.title,
+        "url": match.url,
+        "source": match.source,
+        "published_at": match.published_at,
+        "indexed_at": match.indexed_at,
+        "content_hash": match.content_hash,
+        "surface_forms": list(match.surface_forms),
+        "passage": match.passage,
+        "created_at": now.isoformat(),
+    }
+
+
+def _alert_doc(aid: str, match: Match, now: datetime) -> dict[str, Any]:
+    pending = [{"channel": c, "state": "pending", "attempts": 0} for c in dict.fromkeys(match.channels)]
+    return {**_base_doc(aid, match, now), "also_seen": [], "deliveries": pending}
+
+
+def _copy_doc(aid: str, match: Match, first_id: str, now: datetime) -> dict[str, Any]:
+    return {**_base_doc(aid, match, now), "attached_to": first_id, "deliveries": []}
+
+
+def _bulk_create(
+    es: Elasticsearch, names: IndexNames, docs: list[tuple[str, dict[str, Any]]], report: CreateReport
+) -> None:
+    operations: list[dict[str, Any]] = []
+    for aid, doc in docs:
+        operations += [{"create": {"_index": names.alerts, "_id": aid}}, doc]
+    # wait_for: the next batch's same-story lookup must see these alerts
+    with es_errors("creating alerts"):
+        result = es.bulk(operations=operations, refresh="wait_for")
+    overloaded = 0
+    for item in result["items"]:
+        outcome = item["create"]
+        status = int(outcome.get("status", 500))
+        if status in (200, 201):
+            report.created.append(outcome["_id"])
+        elif status == 409:
+            report.existing += 1
+        elif status in RETRY_ON_STATUS:
+            overloaded += 1
+        else:
+            report.failed[outcome["_id"]] = str(outcome.get("error", {}).get("reason", status))
+    if overloaded:
+        raise SearchUnavailable(f"Elasticsearch was overloaded for {overloaded} alert(s)", partial=report)
+
+
+def _add_also_seen(es: Elasticsearch, names: IndexNames, first_id: str, match: Match, now: datetime) -> None:
+    """Append the copy to the first alert's ``also_seen``: read, change, write if unchanged since (CAS).
+
+    The local node has no scripting, so this is optimistic concurrency on ``_seq_no``, retried on conflict.
+    """
+    entry = {
+        "article_id": match.article_id,
+        "url": match.url,
+        "source": match.source,
+        "seen_at": now.isoformat(),
+    }
+    for _ in range(_CAS_TRIES):
+        with es_errors("updating an alert's also_seen"):
+            current = es.get(index=names.alerts, id=first_id)
+            doc = current["_source"]
+            seen = doc.get("also_seen") or []
+            if any(s.get("article_id") == match.article_id for s in seen) or len(seen) >= MAX_ALSO_SEEN:
+                return
+            doc["also_seen"] = [*seen, entry]
+            try:
+                es.index(
+                    index=names.alerts, id=first_id, document=doc, refresh="wait_for",
+                    if_seq_no=current["_seq_no"], if_primary_term=current["_primary_term"],
+                )  # fmt: skip
+                return
+            except ConflictError:
+                continue
+    raise SearchUnavailable(f"alert {first_id} kept changing while adding a same-story copy to it")
+
+
+StateFilter = Literal["pending", "failed", "delivered"]
+
+
+def list_alerts(
+    es: Elasticsearch,
+    names: IndexNames,
+    *,
+    since: datetime | None = None,
+    watch: str | None = None,
+    state: StateFilter | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Alert documents, newest first. ``watch`` is a watch name or id; ``state`` keeps alerts with at least
+    one channel in that state (``failed``: given up; ``pending``: still to send). Same-story copies are folded
+    into their first alert (its ``also_seen``) and not listed on their own."""
+    filters: list[dict[str, Any]] = []
+    if since is not None:
+        filters.append({"range": {"created_at": {"gte": since.isoformat()}}})
+    if watch:
+        either = [{"term": {"watch.id": watch}}, {"term": {"watch.name": watch}}]
+        filters.append({"bool": {"should": either, "minimum_should_match": 1}})
+    if state:
+        filters.append({"nested": {"path": "deliveries", "query": {"term": {"deliveries.state": state}}}})
+    query = {"bool": {"filter": filters, "must_not": [{"exists": {"field": "attached_to"}}]}}
+    with es_errors("listing alerts"):
+        found = es.search(
+            index=names.alerts, query=query, size=min(limit, MAX_LIST),
+            sort=[{"created_at": "desc"}, {"id": "asc"}],
+        )  # fmt: skip
+    return [hit["_source"] for hit in found["hits"]["hits"]]
