@@ -1,4 +1,5 @@
-"""The search stage's exceptions: one tree, so callers can catch ``SearchError`` for anything from ``search/``.
+"""The search stage's exceptions: one tree, so callers can catch ``SearchError`` for anything from
+``search/``.
 
 Third-party errors (elasticsearch, subprocess, OS) are wrapped at the boundary with ``raise ... from exc``.
 """
@@ -30,7 +31,8 @@ class NodeStartError(LocalNodeError):
     """The node died or did not become healthy in time; ``log_tail`` holds the last lines of its log."""
 
     def __init__(self, message: str, log_tail: str) -> None:
-        super().__init__(f"{message}\n--- last lines of the node's log ---\n{log_tail}" if log_tail else message)
+        shown = f"{message}\n--- last lines of the node's log ---\n{log_tail}" if log_tail else message
+        super().__init__(shown)
         self.log_tail = log_tail
 
 

@@ -1,8 +1,8 @@
 """A real Elasticsearch 8 node on this machine without Docker: fetch, start, stop, status.
 
 The node is Elastic's integration-test distribution from Maven Central (see pom.xml), unpacked once under
-``home`` with the Wirewatch analysis plugin (esplugin/) installed. Each instance (one ``data_name``) has its own
-config, logs, data and pid file; it binds 127.0.0.1 only, with a bounded heap. File layout:
+``home`` with the Wirewatch analysis plugin (esplugin/) installed. Each instance (one ``data_name``) has its
+own config, logs, data and pid file; it binds 127.0.0.1 only, with a bounded heap. File layout:
 search/localnode_config.py.
 
     node = LocalNode(home=Path(".cache/es"), port=9200)

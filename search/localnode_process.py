@@ -41,7 +41,9 @@ class NodeRecord:
 def read_record(path: Path) -> NodeRecord | None:
     try:
         data = json.loads(path.read_text())
-        return NodeRecord(pid=int(data["pid"]), create_time=float(data["create_time"]), port=int(data["port"]))
+        return NodeRecord(
+            pid=int(data["pid"]), create_time=float(data["create_time"]), port=int(data["port"])
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

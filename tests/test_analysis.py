@@ -68,8 +68,8 @@ def test_english_drops_stop_words_exact_keeps_them(es: Elasticsearch, analyzed_i
 
 
 def test_search_matches_inflections_only_on_the_english_field(es: Elasticsearch, analyzed_index: str) -> None:
-    es.index(index=analyzed_index, id="1", document={"text": "Two bombings hit Libya's capital, al-Qaïda said."},
-             refresh=True)
+    text = "Two bombings hit Libya's capital, al-Qaïda said."
+    es.index(index=analyzed_index, id="1", document={"text": text}, refresh=True)
 
     def hits(query: dict[str, Any]) -> int:
         return int(es.search(index=analyzed_index, query=query)["hits"]["total"]["value"])
