@@ -76,6 +76,9 @@ class LocalNode:
         with fetching.fetch_lock(self.layout):
             fetching.download_distribution(self.layout, pom=self._pom)
             fetching.unpack_distribution(self.layout)
+            # an installed copy without the project's sources at hand (e.g. a wheel install) stays as it is
+            if fetching.plugin_installed(self.layout) and not self._plugin_dir.is_dir():
+                return self.layout.es_home
             plugin_zip = fetching.build_plugin(self._plugin_dir)
             fetching.install_plugin(self.layout, plugin_zip, java_home=java_home)
         return self.layout.es_home

@@ -106,6 +106,9 @@ def _newest_mtime(folder: Path) -> float:
 def build_plugin(plugin_dir: Path) -> Path:
     """Build the plugin zip with Maven when it is missing or older than its sources."""
     zip_path = plugin_dir / "target" / f"{PLUGIN_NAME}-1.0.0.zip"
+    if not (plugin_dir / "pom.xml").is_file():
+        raise LocalNodeError(f"the analysis plugin's sources are missing ({plugin_dir}/pom.xml): "
+                             "run from a checkout of the Wirewatch repository")
     sources_mtime = max(_newest_mtime(plugin_dir / "src"), (plugin_dir / "pom.xml").stat().st_mtime)
     if zip_path.is_file() and zip_path.stat().st_mtime >= sources_mtime:
         return zip_path
@@ -114,6 +117,10 @@ def build_plugin(plugin_dir: Path) -> Path:
     if not zip_path.is_file():
         raise LocalNodeError(f"the plugin build ran but produced no {zip_path}")
     return zip_path
+
+
+def plugin_installed(layout: NodeLayout) -> bool:
+    return (layout.es_home / "plugins" / PLUGIN_NAME / "stable-plugin-descriptor.properties").is_file()
 
 
 def install_plugin(layout: NodeLayout, plugin_zip: Path, *, java_home: Path) -> None:

@@ -19,9 +19,9 @@ import pytest
 from click.testing import CliRunner
 from elasticsearch import Elasticsearch
 
-from search.errors import NodeStartError, PortTakenError
+from search.errors import NodeStartError, PortTakenError, ToolMissingError
 from search.localnode import LocalNode
-from search.localnode_config import NodeLayout, transport_port
+from search.localnode_config import NodeLayout, find_java_home, transport_port
 from wirewatch.cli import cli as root_cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -197,3 +197,22 @@ def test_cli_status_start_stop(cli_home: Path) -> None:
         result = runner.invoke(root_cli, ["es", "stop"], env=env)
     assert result.exit_code == 0 and "stopped" in result.stdout
     assert processes_using(home / "nodes" / "data" / "config") == []
+
+
+def test_missing_java_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no java, no mvn
+    with pytest.raises(ToolMissingError, match="Java not found"):
+        LocalNode(home=tmp_path / "es").fetch()
+
+
+def test_cli_says_what_to_do_when_maven_is_missing(tmp_path: Path) -> None:
+    env = {
+        "PATH": str(tmp_path),
+        "JAVA_HOME": str(find_java_home()),
+        "WIREWATCH_LOCAL_ES_HOME": str(tmp_path / "es"),  # nothing fetched there yet: Maven is needed
+    }
+    result = CliRunner().invoke(root_cli, ["es", "fetch"], env=env)
+    assert result.exit_code == 2
+    assert "mvn not found" in result.stderr and "install Maven" in result.stderr
+    assert "Traceback" not in result.output
