@@ -1,0 +1,150 @@
+"""Real servers and article documents for the alert tests: an HTTP receiver and an SMTP server on loopback.
+
+``Receiver`` is a threaded http.server that records every request (headers and body) and answers from a
+script of statuses (then 200), or can be stopped to play "down". ``SmtpSink`` is aiosmtpd on loopback that
+stores messages, or answers a chosen SMTP code to every DATA.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import threading
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+
+@dataclass
+class Request:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    statuses: list[int] = field(default_factory=list)  # answered in order, then 200
+    retry_after: str | None = None
+    requests: list[Request] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self.port = free_port()
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    def start(self) -> None:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with receiver._lock:
+                    receiver.requests.append(Request(self.path, dict(self.headers.items()), body))
+                    status = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(status)
+                if status != 200 and receiver.retry_after is not None:
+                    self.send_header("Retry-After", receiver.retry_after)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+        ThreadingHTTPServer.allow_reuse_address = True
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class _Handler:
+    def __init__(self, sink: SmtpSink) -> None:
+        self.sink = sink
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.sink.refuse_with:
+            return self.sink.refuse_with
+        self.sink.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+class SmtpSink:
+    def __init__(self, refuse_with: str | None = None) -> None:
+        self.refuse_with = refuse_with
+        self.messages: list[Message] = []
+        self.port = free_port()
+        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+
+def article(
+    doc_id: str,
+    *,
+    title: str,
+    text: str,
+    groups: dict[str, tuple[str, str]] | None = None,
+    source: str = "demo",
+    content_hash: str | None = None,
+) -> dict[str, Any]:
+    """An article document per docs/article-document.md; ``groups`` maps id -> (name, surface form found)."""
+    tagged = []
+    for gid, (name, form) in (groups or {}).items():
+        start = text.find(form)
+        mentions = [{"start": start, "end": start + len(form), "surface": form}] if start >= 0 else []
+        tagged.append(
+            {
+                "id": gid,
+                "name": name,
+                "parent": None,
+                "surface_forms": [form],
+                "count": 1,
+                "mentions": mentions,
+            }
+        )
+    return {
+        "id": doc_id,
+        "url": f"https://news.example.org/{doc_id}",
+        "canonical_url": f"https://news.example.org/{doc_id}",
+        "source": source,
+        "site_name": None,
+        "title": title,
+        "text": text,
+        "description": None,
+        "author": None,
+        "published_at": "2024-05-01T10:00:00+00:00",
+        "fetched_at": "2024-05-02T00:00:00+00:00",
+        "language": "en",
+        "extraction": {"method": "trafilatura", "date_source": "page"},
+        "entities": [],
+        "entity_names": {},
+        "groups": tagged,
+        "group_ids": list(groups or {}),
+        "content_hash": content_hash or hashlib.sha256(text.encode()).hexdigest()[:16],
+        "ner_done": False,
+    }
