@@ -68,6 +68,8 @@ def trim_mention(text: str, start: int, end: int) -> Mention | None:
     if possessive:
         end = start + possessive.start()
     surface = text[start:end]
+    if surface.lower() == "the":
+        return None
     if sum(c.isalnum() for c in surface) < 2 or not any(c.isupper() for c in surface):
         return None  # English names are capitalised: "jihadist" labelled NORP is not a name
     return Mention(start, end, surface)

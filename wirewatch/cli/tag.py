@@ -1,0 +1,80 @@
+"""``wirewatch tag [PATH|-] [--json] [--no-ner]``: tag plain text with tracked groups and entities."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from wirewatch.cli.common import console, fail, print_json, settings_from
+
+
+@click.command("tag")
+@click.argument("path", default="-", metavar="[PATH|-]")
+@click.option("--json", "as_json", is_flag=True, help="Print the Tags record as JSON.")
+@click.option("--no-ner", is_flag=True, help="Tracked groups only (skip statistical NER: much faster).")
+@click.pass_context
+def cli(ctx: click.Context, path: str, as_json: bool, no_ner: bool) -> None:
+    """Tag the plain text in PATH (or stdin with -) with tracked groups and named entities."""
+    from enrich.errors import EnrichError, ModelNotInstalledError, WatchlistError
+    from enrich.tagger import Tagger
+    from enrich.watchlist import load_watchlist
+
+    settings = settings_from(ctx)
+    text = _read_text(path)
+    try:
+        watchlist = load_watchlist(settings.watchlist_file)
+        tagger = Tagger(
+            watchlist=watchlist,
+            model=settings.ner_model,
+            batch_size=settings.ner_batch_size,
+            ner=settings.ner_enabled and not no_ner,
+        )
+        tags = tagger.tag([text])[0]
+    except WatchlistError as exc:
+        fail(str(exc), hint="fix the file (see `wirewatch watchlist check`) or set WIREWATCH_WATCHLIST_FILE")
+    except ModelNotInstalledError as exc:
+        fail(str(exc), hint="or run with --no-ner to match tracked groups only")
+    except EnrichError as exc:
+        fail(f"tagging failed: {exc}", hint="retry; if it persists, run with --no-ner")
+    if as_json:
+        print_json({"language": tags.language, "ner_done": tags.ner_done, **tags.to_dict()})
+        return
+    _print_tables(tags)
+
+
+def _read_text(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        return Path(path).read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        fail(f"no such file: {path}", hint="pass a plain-text file, or - to read stdin")
+    except IsADirectoryError:
+        fail(f"{path} is a directory", hint="pass a plain-text file, or - to read stdin")
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror}")
+
+
+def _print_tables(tags: object) -> None:
+    from enrich.tags import Tags
+
+    assert isinstance(tags, Tags)
+    groups = Table(title="Tracked groups", title_justify="left")
+    for column in ("id", "name", "parent", "count", "surface forms"):
+        groups.add_column(column)
+    for g in tags.groups:
+        groups.add_row(g.id, g.name, g.parent or "", str(g.count), ", ".join(g.surface_forms))
+    console.print(groups if tags.groups else "[dim]no tracked group found[/]")
+    if not tags.ner_done:
+        console.print("[dim]entities: NER not run[/]")
+        return
+    entities = Table(title="Entities", title_justify="left")
+    for column in ("type", "canonical", "count", "surface forms"):
+        entities.add_column(column)
+    for e in sorted(tags.entities, key=lambda e: (e.label, -e.count, e.canonical)):
+        entities.add_row(e.label, e.canonical, str(e.count), ", ".join(e.surface_forms))
+    console.print(entities if tags.entities else "[dim]no entity found[/]")
+    console.print(f"[dim]language: {tags.language or 'unknown'}[/]")
