@@ -89,6 +89,7 @@ def start_cmd(
         f"Elasticsearch {status.version} is running at {status.url} "
         f"(pid {status.pid}, data {status.data_path})",
         highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -124,3 +125,13 @@ def status_cmd(ctx: click.Context, as_json: bool) -> None:
         if is_healthy(status.url):
             err_console.print(f"note: an Elasticsearch answers at {status.url}, not one this project started")
         ctx.exit(1)
+
+
+def _add_setup() -> None:
+    # `es setup` lives with the index code's CLI; importing it here is cheap (no Elasticsearch call at import).
+    from wirewatch.cli.es_setup import cli as setup_cmd
+
+    cli.add_command(setup_cmd, "setup")
+
+
+_add_setup()
