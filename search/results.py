@@ -64,10 +64,17 @@ def to_hit(raw: dict[str, Any]) -> SearchHit:
 
 
 def merge_passages(*lists: list[str]) -> list[str]:
-    """Passages from the exact and the stemmed field, without repeating the same stretch of text."""
+    """Passages from the exact and the stemmed field, without repeating the same stretch of text.
+
+    A passage without marks (the article's opening, shown when nothing matched) is kept only when no
+    passage has marks.
+    """
     seen: dict[str, str] = {}
+    marked = any("<em>" in p for passages in lists for p in passages)
     for passages in lists:
         for passage in passages:
+            if marked and "<em>" not in passage:
+                continue
             plain = _TAG.sub("", passage)
             if plain not in seen or passage.count("<em>") > seen[plain].count("<em>"):
                 seen[plain] = passage
@@ -103,13 +110,15 @@ def decode_cursor(cursor: str, sort: str, width: int) -> list[Any]:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, ValueError) as exc:
         raise InvalidCursor("the --after cursor is not one this command printed") from exc
-    values = data.get("v") if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        raise InvalidCursor("the --after cursor is not one this command printed")
+    if data.get("s") != sort:
+        raise InvalidCursor(f"the --after cursor belongs to --sort {data.get('s')}, not --sort {sort}")
+    values = data.get("v")
     if (
         not isinstance(values, list)
         or len(values) != width
         or any(isinstance(v, dict | list) for v in values)
     ):
         raise InvalidCursor("the --after cursor is not one this command printed")
-    if data.get("s") != sort:
-        raise InvalidCursor(f"the --after cursor belongs to --sort {data.get('s')}, not --sort {sort}")
     return values

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import re
+import sys
 from datetime import datetime
 from typing import Any, NoReturn
 
@@ -18,6 +19,7 @@ from rich.text import Text
 from search.query import MAX_LIMIT
 from wirewatch.cli.common import console, err_console, fail, print_json, settings_from
 
+_SYNTAX_HINT = 'words, "exact phrases", AND / OR / NOT, +word / -word, prefix*, (grouping)'
 _MARK = re.compile(r"(<em>.*?</em>)", re.DOTALL)
 
 
@@ -68,12 +70,13 @@ def cli(
     )
     es = es_client(settings)
     try:
-        with search_errors(settings.es_url_or_local):
-            result = search_articles(es, index_names(settings), request)
-    except QuerySyntaxError as exc:
-        _syntax_error(query, exc.position, exc.reason)
-    except InvalidCursor as exc:
-        fail(escape(str(exc)), hint="pass the cursor printed under the previous page, with the same --sort")
+        with search_errors(settings.es_url_or_local):  # the generic handler, after the specific ones below
+            try:
+                result = search_articles(es, index_names(settings), request)
+            except QuerySyntaxError as exc:
+                _syntax_error(query, exc.position, exc.reason)
+            except InvalidCursor as exc:
+                fail(escape(str(exc)), hint="pass the cursor printed under the previous page, with the same --sort")
     finally:
         es.close()
     if as_json:
@@ -94,12 +97,12 @@ def _when(text: str | None, option: str, *, end_of_day: bool) -> datetime | None
 
 
 def _syntax_error(query: str, position: int, reason: str) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] query syntax: {escape(reason)}", highlight=False)
-    err_console.print(f"  {escape(query)}\n  {' ' * position}^", highlight=False)
-    fail(
-        f"at character {position + 1}",
-        hint='words, "exact phrases", AND / OR / NOT, +word / -word, prefix*, (grouping)',
+    err_console.print(
+        f"[bold red]error:[/] query syntax: {escape(reason)} (at character {position + 1})", highlight=False
     )
+    err_console.print(f"  {escape(query)}\n  {' ' * position}^", highlight=False)
+    err_console.print(f"[dim]hint:[/] {escape(_SYNTAX_HINT)}", highlight=False)
+    sys.exit(2)
 
 
 def marked(snippet: str) -> Text:
