@@ -118,27 +118,26 @@ def _unconfigured(name: str, items: list[Delivery], policy: _Policy) -> list[Del
 def _deliver_channel(channel: Channel, items: list[Delivery], policy: _Policy) -> list[DeliveryOutcome]:
     units = [items] if channel.digest else [[item] for item in items]
     outcomes: list[DeliveryOutcome] = []
-    broken: str | None = None
+    broken: DeliveryOutcome | None = None  # the outcome that showed the channel is down for this pass
     for unit in units:
         if broken is not None:
             outcomes += [_skipped(item, broken) for item in unit]
             continue
         result = _send_with_retries(channel, [item.alert for item in unit], policy)
-        outcomes += [_outcome(item, result, policy) for item in unit]
+        unit_outcomes = [_outcome(item, result, policy) for item in unit]
+        outcomes += unit_outcomes
         if not result.delivered and not result.permanent:
-            broken = f"not attempted: channel {channel.name!r} failed earlier in this pass ({result.error})"
+            broken = unit_outcomes[0]
     return outcomes
 
 
-def _skipped(item: Delivery, reason: str) -> DeliveryOutcome:
+def _skipped(item: Delivery, cause: DeliveryOutcome) -> DeliveryOutcome:
+    # not attempted, so no attempt is counted; it backs off with the alert that found the channel down
     return DeliveryOutcome(
-        alert_id=item.alert.id,
-        channel=item.channel,
-        state="pending",
-        attempts=0,
-        error=reason,
-        next_attempt_at=None,
-    )
+        alert_id=item.alert.id, channel=item.channel, state="pending", attempts=0,
+        error=f"not attempted: channel {item.channel!r} failed earlier in this pass ({cause.error})",
+        next_attempt_at=cause.next_attempt_at,
+    )  # fmt: skip
 
 
 def _outcome(item: Delivery, result: _Result, policy: _Policy) -> DeliveryOutcome:

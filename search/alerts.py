@@ -162,9 +162,9 @@ def _bulk_create(
     operations: list[dict[str, Any]] = []
     for aid, doc in docs:
         operations += [{"create": {"_index": names.alerts, "_id": aid}}, doc]
-    # wait_for: the next batch's same-story lookup must see these alerts
+    # refreshed: the next batch's same-story lookup must see these alerts
     with es_errors("creating alerts"):
-        result = es.bulk(operations=operations, refresh="wait_for")
+        result = es.bulk(operations=operations, refresh=True)
     overloaded = 0
     for item in result["items"]:
         outcome = item["create"]
@@ -202,7 +202,7 @@ def _add_also_seen(es: Elasticsearch, names: IndexNames, first_id: str, match: M
             doc["also_seen"] = [*seen, entry]
             try:
                 es.index(
-                    index=names.alerts, id=first_id, document=doc, refresh="wait_for",
+                    index=names.alerts, id=first_id, document=doc, refresh=True,
                     if_seq_no=current["_seq_no"], if_primary_term=current["_primary_term"],
                 )  # fmt: skip
                 return

@@ -117,11 +117,7 @@ def _collect(watches: Sequence[Watch], responses: list[dict[str, Any]]) -> list[
     for watch, response in zip(watches, responses, strict=True):
         if "error" in response:
             status = int(response.get("status", 500))
-            reason = (
-                response["error"].get("reason", response["error"])
-                if isinstance(response["error"], dict)
-                else ""
-            )
+            reason = response["error"].get("reason", response["error"]) if isinstance(response["error"], dict) else ""
             if status in RETRY_ON_STATUS:
                 raise SearchUnavailable(f"Elasticsearch is overloaded ({status}) while matching watches")
             log.warning("watch %r was skipped: Elasticsearch rejected its query: %s", watch.name, reason)

@@ -101,15 +101,13 @@ def _write_round(
     conflicted: list[str] = []
     try:
         with es_errors("recording deliveries"):
-            written, _ = bulk(es, actions, refresh="wait_for", max_retries=2, initial_backoff=0.2)
+            written, _ = bulk(es, actions, refresh=True, max_retries=2, initial_backoff=0.2)
     except BulkIndexError as exc:
         written = len(actions) - len(exc.errors)
         for error in exc.errors:
             item = error["index"]
             if item.get("status") != 409:
-                raise SearchError(
-                    f"recording delivery of alert {item['_id']} failed: {item.get('error')}"
-                ) from exc
+                raise SearchError(f"recording delivery of alert {item['_id']} failed: {item.get('error')}") from exc
             conflicted.append(item["_id"])
     return int(written), conflicted
 
@@ -117,9 +115,7 @@ def _write_round(
 def _merged(entries: list[dict[str, Any]], outcomes: list[OutcomeLike], stamp: str) -> list[dict[str, Any]]:
     by_channel = {e["channel"]: dict(e) for e in entries}
     for outcome in outcomes:
-        entry = by_channel.setdefault(
-            outcome.channel, {"channel": outcome.channel, "state": "pending", "attempts": 0}
-        )
+        entry = by_channel.setdefault(outcome.channel, {"channel": outcome.channel, "state": "pending", "attempts": 0})
         if entry["state"] == "delivered":
             continue  # another pass already delivered it: never undo that
         entry["attempts"] = int(entry.get("attempts", 0)) + outcome.attempts

@@ -62,7 +62,7 @@ def _write_checkpoint(es: Elasticsearch, names: IndexNames, indexed_at: str) -> 
         "position": {"indexed_at": indexed_at},
     }
     with es_errors("advancing the matching checkpoint"):
-        es.index(index=names.checkpoints, id=CHECKPOINT_ID, document=doc, refresh="wait_for")
+        es.index(index=names.checkpoints, id=CHECKPOINT_ID, document=doc)  # read back by get: realtime
 
 
 def alert_on_articles(

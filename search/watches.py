@@ -130,7 +130,7 @@ def add_query_watch(
                 id=watch.id,
                 document=watch.to_doc(),
                 op_type="create",
-                refresh="wait_for",
+                refresh=True,
             )
         except ConflictError as exc:
             raise WatchExists(f"a watch named {name!r} already exists") from exc
@@ -154,7 +154,7 @@ def remove_watch(es: Elasticsearch, names: IndexNames, name: str) -> Watch:
         raise SearchError(f"{watch.name!r} is a group watch: remove the group from the watchlist instead")
     # NotFoundError: removed concurrently, and the outcome asked for holds
     with es_errors(f"removing watch {name!r}"), contextlib.suppress(NotFoundError):
-        es.delete(index=names.watches, id=watch.id, refresh="wait_for")
+        es.delete(index=names.watches, id=watch.id, refresh=True)
     return watch
 
 
@@ -208,14 +208,10 @@ def sync_group_watches(
             writes.append(_replace(old, enabled=False, updated_at=stamp))
     _write_watches(es, names, writes)
     unchanged = len(existing) - len(report.updated) - len(report.disabled)
-    return SyncReport(
-        created=report.created, updated=report.updated, disabled=report.disabled, unchanged=unchanged
-    )
+    return SyncReport(created=report.created, updated=report.updated, disabled=report.disabled, unchanged=unchanged)
 
 
-def _group_watch(
-    group: dict[str, Any], channels: Sequence[str], *, created_at: str, updated_at: str
-) -> Watch:
+def _group_watch(group: dict[str, Any], channels: Sequence[str], *, created_at: str, updated_at: str) -> Watch:
     group_id, group_name = str(group["id"]), str(group.get("name") or group["id"])
     return Watch(
         id=group_watch_id(group_id), name=group_name, kind="group", query=group_query(group_id),
@@ -240,7 +236,7 @@ def _write_watches(es: Elasticsearch, names: IndexNames, watches: list[Watch]) -
     for watch in watches:
         operations += [{"index": {"_index": names.watches, "_id": watch.id}}, watch.to_doc()]
     with es_errors("writing group watches"):
-        result = es.bulk(operations=operations, refresh="wait_for")
+        result = es.bulk(operations=operations, refresh=True)
     if result.get("errors"):
         reasons = {item["index"].get("error", {}).get("reason") for item in result["items"]} - {None}
         raise SearchError(f"writing group watches failed: {'; '.join(sorted(map(str, reasons)))}")

@@ -10,13 +10,23 @@ from __future__ import annotations
 import hashlib
 import socket
 import threading
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import pytest
 from aiosmtpd.controller import Controller
+from elasticsearch import Elasticsearch
+
+from search.alert_indices import setup_alert_indices
+from search.errors import AnalysisUnavailableError
+from search.indices import setup_indices
+from search.mappings import articles_body
+from search.names import IndexNames
 
 
 @dataclass
@@ -148,3 +158,28 @@ def article(
         "content_hash": content_hash or hashlib.sha256(text.encode()).hexdigest()[:16],
         "ner_done": False,
     }
+
+
+def setup_store(es: Elasticsearch, names: IndexNames) -> IndexNames:
+    """Articles index and alias, then the alert indices. On a node without English analysis (the shared
+    development node lacks the plugin) the same mapping is created with standard analyzers instead."""
+    try:
+        setup_indices(es, names)
+    except AnalysisUnavailableError:
+        plain = {"analyzer": {"ww_english": {"type": "standard"}, "ww_exact": {"type": "standard"}}}
+        body = articles_body(plain)
+        es.indices.create(index=names.articles_index(1), aliases={names.articles: {}}, **body)
+    setup_alert_indices(es, names)
+    return names
+
+
+@pytest.fixture()
+def index_prefix(es: Elasticsearch) -> Iterator[str]:
+    """conftest's fixture, cleaning up by concrete index names: works on a node that refuses wildcard
+    deletes (action.destructive_requires_name, the default). Import it into a test module to use it."""
+    prefix = f"t{uuid.uuid4().hex[:10]}-"
+    yield prefix
+    found = es.indices.get(index=f"{prefix}*", expand_wildcards="all", allow_no_indices=True)
+    if found:
+        es.indices.delete(index=",".join(found), ignore_unavailable=True)
+    es.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}*")
