@@ -91,9 +91,7 @@ class _Context:
     ) -> None:
         self.env, self.rules, self.fallback, self.base_dir = env, rules, fallback, base_dir
 
-    def secret(
-        self, entry: Mapping[str, Any], name: str, key: str, fallback_key: str | None
-    ) -> Secret | None:
+    def secret(self, entry: Mapping[str, Any], name: str, key: str, fallback_key: str | None) -> Secret | None:
         """``entry[key]``, else the env var named by ``entry[key_env]``, else the fallback."""
         if entry.get(key):
             return Secret(str(entry[key]))

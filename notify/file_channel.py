@@ -28,9 +28,7 @@ class JsonlFileChannel:
         written_at = datetime.now(UTC).isoformat()
         records: list[dict[str, Any]]
         if self.digest:
-            records = [
-                {"type": "digest", "written_at": written_at, "alerts": [a.to_payload() for a in alerts]}
-            ]
+            records = [{"type": "digest", "written_at": written_at, "alerts": [a.to_payload() for a in alerts]}]
         else:
             records = [{"type": "alert", "written_at": written_at, "alert": a.to_payload()} for a in alerts]
         data = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records).encode()
@@ -46,9 +44,7 @@ class JsonlFileChannel:
             finally:
                 os.close(fd)
         except (PermissionError, IsADirectoryError, NotADirectoryError) as exc:
-            raise PermanentDeliveryError(
-                f"file {self.name!r}: cannot write {self.path}: {exc.strerror}"
-            ) from exc
+            raise PermanentDeliveryError(f"file {self.name!r}: cannot write {self.path}: {exc.strerror}") from exc
         except OSError as exc:  # disk full, I/O error: may pass
             raise TransientDeliveryError(f"file {self.name!r}: write failed: {exc.strerror}") from exc
 

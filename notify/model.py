@@ -80,9 +80,7 @@ def deliveries_from_docs(docs: Iterable[Mapping[str, Any]], *, now: datetime | N
         for state in doc.get("deliveries") or ():
             if state.get("state") != "pending" or not _due(state.get("next_attempt_at"), now):
                 continue
-            out.append(
-                Delivery(alert=alert, channel=state["channel"], prior_attempts=int(state.get("attempts", 0)))
-            )
+            out.append(Delivery(alert=alert, channel=state["channel"], prior_attempts=int(state.get("attempts", 0))))
     return out
 
 
