@@ -14,7 +14,7 @@ them in order for the CLI. The invariants of design.md hold across any crash:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,20 +43,27 @@ class PassTools:
     tagger: Tagger
 
 
-@contextmanager
-def open_tools(rt: Runtime, *, ner: bool | None = None) -> Iterator[PassTools]:
+def make_tagger(rt: Runtime, *, ner: bool | None = None) -> Tagger:
+    """The tagger from the settings; ``ner=False`` for one that only matches tracked groups (no model load)."""
     from enrich.tagger import Tagger
-    from ingest.fetch import Fetcher
-    from ingest.pool import ExtractPool
 
     s = rt.settings
-    tagger = Tagger(
+    return Tagger(
         watchlist=rt.watchlist(),
         model=s.ner_model,
         batch_size=s.ner_batch_size,
         ner=s.ner_enabled if ner is None else ner,
         workers=s.ner_workers,
     )
+
+
+@contextmanager
+def open_tools(rt: Runtime, *, ner: bool | None = None) -> Iterator[PassTools]:
+    from ingest.fetch import Fetcher
+    from ingest.pool import ExtractPool
+
+    s = rt.settings
+    tagger = make_tagger(rt, ner=ner)
     with (
         Fetcher(rt.fetch_policy()) as fetcher,
         ExtractPool(workers=s.extract_workers, deadline_s=s.extract_deadline_s) as pool,
@@ -156,7 +163,8 @@ def _record_batch(summary: PassSummary, batch: IngestBatch, written: set[str], e
         summary.feeds[poll.status] += 1
         if poll.status == "failed":
             summary.fail("poll", poll.spec.id, poll.error or "failed", transient=True)
-    summary.feeds["not_due"] += len(batch.not_due)
+    if batch.not_due:
+        summary.feeds["not_due"] += len(batch.not_due)
     summary.offered += batch.offered
     for outcome in batch.finish(written, errors):
         summary.entries[outcome.state] += 1
@@ -212,18 +220,18 @@ def deliver_alerts(rt: Runtime, summary: PassSummary, channels: dict[str, Any] |
 
 
 # --- NER, after the alerts ------------------------------------------------------------------------------
-def add_entities(rt: Runtime, tools: PassTools, summary: PassSummary, *, limit: int = 1000) -> int:
+def add_entities(rt: Runtime, tagger: Tagger, summary: PassSummary, *, limit: int = 1000) -> int:
     """Add NER entities to articles indexed with group tags only (this pass's and any a crash left)."""
     from search.backlog import articles_missing_entities
     from search.bulk import update_entities
 
-    if not tools.tagger.ner:
+    if not tagger.ner:
         return 0
     with summary.timed("ner"):
         todo = articles_missing_entities(rt.es, rt.names, limit=limit)
         if not todo:
             return 0
-        tags = tools.tagger.tag([text for _, text in todo])
+        tags = tagger.tag([text for _, text in todo])
         updates = {aid: entity_update(t) for (aid, _), t in zip(todo, tags, strict=True)}
         report = update_entities(rt.es, rt.names, updates, chunk_docs=rt.settings.es_bulk_chunk_docs)
     for aid, reason in report.failed.items():
@@ -233,21 +241,31 @@ def add_entities(rt: Runtime, tools: PassTools, summary: PassSummary, *, limit: 
 
 
 # --- the whole pass ---------------------------------------------------------------------------------------
-def run_pass(rt: Runtime, tools: PassTools, *, only_due: bool = True) -> PassSummary:
-    """One complete pass. Never raises for bad input; an unreachable Elasticsearch makes it ``fatal``."""
+def run_pass(
+    rt: Runtime, tools: PassTools, *, only_due: bool = True, on_step: Callable[[str], None] | None = None
+) -> PassSummary:
+    """One complete pass. Never raises for bad input; an unreachable Elasticsearch makes it ``fatal``.
+
+    ``on_step`` is told the name of each step as it starts (the CLI shows it as progress)."""
+    step = on_step or (lambda name: None)
     from search.errors import SearchError
     from wirewatch.runtime import ConfigError
 
     summary = PassSummary()
     try:
+        step("checking indices and watches")
         channels = rt.channels()
         with summary.timed("setup"):
             ensure_indices(rt)
             sync_watches(rt, list(channels))
+        step("polling feeds, fetching and extracting articles")
         ingest_feeds(rt, tools, rt.feeds(), summary, only_due=only_due)
+        step("matching watches and creating alerts")
         raise_alerts(rt, summary)
+        step("delivering alerts")
         deliver_alerts(rt, summary, channels)
-        add_entities(rt, tools, summary)
+        step("adding named entities")
+        add_entities(rt, tools.tagger, summary)
     except (SearchError, ConfigError) as exc:
         log.error("pass stopped: %s", exc)
         summary.fatal = str(exc)
