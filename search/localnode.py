@@ -73,7 +73,7 @@ class LocalNode:
     def fetch(self) -> Path:
         """Download, unpack and add the analysis plugin, each only if not done yet. Returns ES_HOME."""
         java_home = find_java_home(self._java_home)
-        with fetching.fetch_lock(self.layout):
+        with proc.file_lock(self.layout.dist_dir / ".fetch.lock"):
             fetching.download_distribution(self.layout, pom=self._pom)
             fetching.unpack_distribution(self.layout)
             # an installed copy without the project's sources at hand (e.g. a wheel install) stays as it is
@@ -105,7 +105,12 @@ class LocalNode:
         Returns at once if the node we recorded is already up. Raises ``PortTakenError`` when the port is
         bound by someone else, ``NodeStartError`` (with the log's last lines) when the node dies or is not
         healthy within ``timeout_s``; in both failure cases everything this call started is ended.
+        Two concurrent starts of one instance are serialised: the second finds the first's node and adopts it.
         """
+        with proc.file_lock(self.layout.home / "nodes" / f".{self.layout.data_name}.lock"):
+            return self._start_locked(timeout_s=timeout_s, clean=clean)
+
+    def _start_locked(self, *, timeout_s: float, clean: bool) -> NodeStatus:
         existing = self._live_record()
         if existing is not None:
             return self._adopt(existing, timeout_s=timeout_s, clean=clean)

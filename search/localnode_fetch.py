@@ -6,14 +6,11 @@ processes (a test session and a CLI call) from unpacking or installing at the sa
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import os
 import shutil
 import subprocess
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 from search.errors import LocalNodeError, ToolMissingError
@@ -22,17 +19,6 @@ from search.localnode_config import NodeLayout
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PLUGIN_NAME = "wirewatch-analysis"
 _OUTPUT_TAIL_LINES = 20
-
-
-@contextlib.contextmanager
-def fetch_lock(layout: NodeLayout) -> Iterator[None]:
-    layout.dist_dir.mkdir(parents=True, exist_ok=True)
-    with (layout.dist_dir / ".fetch.lock").open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def run_tool(cmd: list[str], *, what: str, env: dict[str, str] | None = None, timeout_s: float = 900) -> None:
