@@ -34,9 +34,7 @@ class RawEntity:
     end: int
 
 
-def build_entities(
-    text: str, raw: Iterable[RawEntity], blocked: Sequence[tuple[int, int]] = ()
-) -> tuple[Entity, ...]:
+def build_entities(text: str, raw: Iterable[RawEntity], blocked: Sequence[tuple[int, int]] = ()) -> tuple[Entity, ...]:
     """The entities of ``text`` from its raw NER spans, skipping spans that overlap ``blocked``."""
     mentions: list[tuple[str, Mention]] = []
     for span in raw:
@@ -50,7 +48,7 @@ def build_entities(
 
 
 def canonical_name(surface: str) -> str:
-    """"the Libyan National Army" -> "Libyan National Army"; "Haftar's" -> "Haftar"."""
+    """The canonical form of a name: "the Libyan National Army" -> "Libyan National Army"."""
     mention = trim_mention(surface, 0, len(surface))
     return " ".join(mention.surface.split()) if mention else ""
 

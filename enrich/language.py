@@ -9,14 +9,19 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 _STOPWORDS: dict[str, frozenset[str]] = {
-    "en": frozenset("the of and to in is that for it was on with as by at from his are be this have has".split()),
-    "fr": frozenset("le la les de des du et en un une est que dans pour qui sur au par pas avec ce sont".split()),
-    "de": frozenset("der die das und ist nicht den von zu mit sich des auf für ein eine dem im auch".split()),
-    "es": frozenset("el la los las de del y en que un una por con para es se al lo como su".split()),
-    "it": frozenset("il lo la gli le di del della e che un una per con non sono nel alla è".split()),
-    "pt": frozenset("o a os as de do da dos das e que em um uma para com não por se na no".split()),
-    "nl": frozenset("de het een en van is dat op te zijn met voor niet aan er die".split()),
+    "en": _words("the of and to in is that for it was on with as by at from his are be this have has"),
+    "fr": _words("le la les de des du et en un une est que dans pour qui sur au par pas avec ce sont"),
+    "de": _words("der die das und ist nicht den von zu mit sich des auf für ein eine dem im auch"),
+    "es": _words("el la los las de del y en que un una por con para es se al lo como su"),
+    "it": _words("il lo la gli le di del della e che un una per con non sono nel alla è"),
+    "pt": _words("o a os as de do da dos das e que em um uma para com não por se na no"),
+    "nl": _words("de het een en van is dat op te zijn met voor niet aan er die"),
 }
 _WORD = re.compile(r"[^\W\d_]+")
 _MIN_WORDS = 8

@@ -121,7 +121,11 @@ ALIAS_CASES: list[tuple[str, str, str]] = [
     ("ansar-al-sharia", "Ansar al Sharia in Libya was blamed", "Ansar al Sharia in Libya"),
     ("boko-haram", "BOKO HARAM ABDUCTS PUPILS", "BOKO HARAM"),
     ("boko-haram", "Boko Haram's leader Shekau", "Boko Haram"),
-    ("boko-haram", "Jama'atu Ahlis Sunna Lidda'awati wal-Jihad (JAS), known as Boko Haram", "Jama'atu Ahlis Sunna Lidda'awati wal-Jihad"),
+    (
+        "boko-haram",
+        "Jama'atu Ahlis Sunna Lidda'awati wal-Jihad (JAS), known as Boko Haram",
+        "Jama'atu Ahlis Sunna Lidda'awati wal-Jihad",
+    ),
     ("ansaru", "Ansaru kidnapped engineers", "Ansaru"),
     ("iswap", "ISWAP overran the base", "ISWAP"),
     ("iswap", "the Islamic State West Africa Province claimed", "Islamic State West Africa Province"),

