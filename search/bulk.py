@@ -40,9 +40,7 @@ def index_articles(
     Raises SearchUnavailable when Elasticsearch cannot be reached (``partial`` holds what was written before
     the outage, empty when it was unreachable from the start) and IndexMissing before ``es setup`` ran.
     """
-    policy = Policy(
-        chunk_docs=chunk_docs, chunk_bytes=chunk_bytes, max_retries=max_retries, backoff_s=backoff_s
-    )
+    policy = Policy(chunk_docs=chunk_docs, chunk_bytes=chunk_bytes, max_retries=max_retries, backoff_s=backoff_s)
     report = BulkReport()
     by_id = _valid_docs(docs, report)
     with es_errors("reading stored content hashes"):
@@ -75,9 +73,7 @@ def update_entities(
     Only those three fields may change; ``ner_done`` defaults to True. An id that is not indexed is a
     permanent failure (``document_missing_exception``): an update never creates a document.
     """
-    policy = Policy(
-        chunk_docs=chunk_docs, chunk_bytes=chunk_bytes, max_retries=max_retries, backoff_s=backoff_s
-    )
+    policy = Policy(chunk_docs=chunk_docs, chunk_bytes=chunk_bytes, max_retries=max_retries, backoff_s=backoff_s)
     dumps = _serializer(es)
     ops: list[Op] = []
     for doc_id, fields in updates.items():
@@ -95,9 +91,7 @@ def stored_hashes(es: Elasticsearch, names: IndexNames, ids: list[str]) -> dict[
     """{id: content_hash} for the ids already indexed (absent ids are left out); one mget per 1000 ids."""
     found: dict[str, str | None] = {}
     for start in range(0, len(ids), MGET_BATCH):
-        response = es.mget(
-            index=names.articles, ids=ids[start : start + MGET_BATCH], source_includes=["content_hash"]
-        )
+        response = es.mget(index=names.articles, ids=ids[start : start + MGET_BATCH], source_includes=["content_hash"])
         for doc in response["docs"]:
             if "error" in doc:
                 _raise_missing(doc["error"])
@@ -118,9 +112,7 @@ def _valid_docs(docs: list[dict[str, Any]], report: BulkReport) -> dict[str, dic
     for position, doc in enumerate(docs):
         doc_id = doc.get("id") if isinstance(doc, dict) else None
         if not isinstance(doc_id, str) or not doc_id or len(doc_id.encode()) > 512:
-            report.permanent[f"#{position}"] = (
-                "document has no usable id (a non-empty string of <= 512 bytes)"
-            )
+            report.permanent[f"#{position}"] = "document has no usable id (a non-empty string of <= 512 bytes)"
             continue
         by_id[doc_id] = doc  # the same article twice in one batch: the later copy wins
     return by_id

@@ -58,7 +58,5 @@ def es_errors(action: str) -> Iterator[None]:
         raise SearchUnavailable(f"Elasticsearch is unreachable while {action}: {exc.message}") from exc
     except ApiError as exc:
         if exc.status_code in RETRY_ON_STATUS:
-            raise SearchUnavailable(
-                f"Elasticsearch is overloaded ({exc.status_code}) while {action}"
-            ) from exc
+            raise SearchUnavailable(f"Elasticsearch is overloaded ({exc.status_code}) while {action}") from exc
         raise SearchError(f"Elasticsearch refused {action}: {exc.status_code} {exc.message}") from exc

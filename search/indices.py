@@ -115,9 +115,7 @@ def _ensure_plain_index(es: Elasticsearch, name: str, mappings: dict[str, Any]) 
         es.indices.put_mapping(index=name, **mappings)
     except ApiError as exc:
         if exc.status_code == 400:
-            raise SetupError(
-                f"index {name} has a mapping that cannot be updated in place: {exc.message}"
-            ) from exc
+            raise SetupError(f"index {name} has a mapping that cannot be updated in place: {exc.message}") from exc
         raise
     return False
 
@@ -172,9 +170,7 @@ def migrate_articles(es: Elasticsearch, names: IndexNames, current: str) -> tupl
         es.indices.put_settings(index=current, settings={"index.blocks.write": False})
         if isinstance(exc, MigrationError):
             raise
-        raise MigrationError(
-            f"copying {current} into {new_index} failed, {current} left as it was: {exc}"
-        ) from exc
+        raise MigrationError(f"copying {current} into {new_index} failed, {current} left as it was: {exc}") from exc
     return new_index, copied
 
 

@@ -81,9 +81,7 @@ def articles_body(analysis: dict[str, Any]) -> dict[str, Any]:
 
 
 def fingerprint(settings: dict[str, Any], mappings: dict[str, Any]) -> str:
-    canonical = json.dumps(
-        {"settings": settings, "mappings": mappings}, sort_keys=True, separators=(",", ":")
-    )
+    canonical = json.dumps({"settings": settings, "mappings": mappings}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 

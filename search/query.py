@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
-from elasticsearch import Elasticsearch
+from elasticsearch import Elasticsearch, NotFoundError
 
 from search.client import es_errors
 from search.errors import IndexMissing
@@ -71,9 +71,12 @@ def search_articles(es: Elasticsearch, names: IndexNames, req: SearchRequest) ->
     if req.after:
         body["search_after"] = decode_cursor(req.after, req.sort, len(_SORTS[req.sort]))
     with es_errors("searching articles"):
-        if not es.indices.exists_alias(name=names.articles):
-            raise IndexMissing(f"alias {names.articles} does not exist: run `wirewatch es setup` first")
-        response = es.search(index=names.articles, **body)
+        try:
+            response = es.search(index=names.articles, **body)
+        except NotFoundError as exc:
+            if exc.error != "index_not_found_exception":
+                raise
+            raise IndexMissing(f"alias {names.articles} does not exist: run `wirewatch es setup` first") from exc
     raw_hits = response["hits"]["hits"]
     last_sort = raw_hits[-1]["sort"] if len(raw_hits) == limit else None
     return SearchResult(
@@ -174,7 +177,5 @@ def parse_when(text: str, *, end_of_day: bool = False, now: datetime | None = No
             return datetime.combine(day, time.max if end_of_day else time.min, tzinfo=UTC)
         moment = datetime.fromisoformat(value)
     except ValueError as exc:
-        raise ValueError(
-            f"{text!r} is not a date: use 7d, 24h, 30m, 2w, 2024-05-01 or 2024-05-01T12:00:00Z"
-        ) from exc
+        raise ValueError(f"{text!r} is not a date: use 7d, 24h, 30m, 2w, 2024-05-01 or 2024-05-01T12:00:00Z") from exc
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

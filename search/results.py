@@ -88,9 +88,7 @@ def to_facets(aggs: dict[str, Any], interval: str) -> dict[str, Any]:
         "sources": _buckets(aggs["sources"]),
         "dates": {
             "interval": interval,
-            "buckets": [
-                {"date": b["key_as_string"], "count": b["doc_count"]} for b in aggs["dates"]["buckets"]
-            ],
+            "buckets": [{"date": b["key_as_string"], "count": b["doc_count"]} for b in aggs["dates"]["buckets"]],
         },
     }
 
@@ -115,10 +113,6 @@ def decode_cursor(cursor: str, sort: str, width: int) -> list[Any]:
     if data.get("s") != sort:
         raise InvalidCursor(f"the --after cursor belongs to --sort {data.get('s')}, not --sort {sort}")
     values = data.get("v")
-    if (
-        not isinstance(values, list)
-        or len(values) != width
-        or any(isinstance(v, dict | list) for v in values)
-    ):
+    if not isinstance(values, list) or len(values) != width or any(isinstance(v, dict | list) for v in values):
         raise InvalidCursor("the --after cursor is not one this command printed")
     return values

@@ -50,7 +50,13 @@ def cli(
     after: str | None,
     as_json: bool,
 ) -> None:
-    """Search articles. Example: wirewatch search '"Islamic State" Libya -Syria' --since 7d --group isis"""
+    """Search indexed articles; an empty QUERY lists them all (newest first with --sort newest).
+
+    \b
+    QUERY: words, "exact phrases", AND / OR / NOT (or +word / -word), prefix*, (grouping).
+    Adjacent words must all match; words are stemmed, phrases are exact. Example:
+      wirewatch search '"Islamic State" (Libya OR Sahel) -Syria' --since 7d --group isis
+    """
     from search.errors import InvalidCursor, QuerySyntaxError
     from search.query import SearchRequest, search_articles
     from wirewatch.cli.es_setup import es_client, index_names, search_errors
