@@ -188,9 +188,7 @@ def test_request_level_503_is_retried_with_backoff(
     proxy: FaultProxy, via_proxy: Elasticsearch, index_names: IndexNames
 ) -> None:
     proxy.fail_first = 2
-    report = index_articles(
-        via_proxy, index_names, [make_doc("r1"), make_doc("r2")], max_retries=3, backoff_s=0.01
-    )
+    report = index_articles(via_proxy, index_names, [make_doc("r1"), make_doc("r2")], max_retries=3, backoff_s=0.01)
     assert sorted(report.written) == ["r1", "r2"]
     assert proxy.bulk_sizes == [2, 2, 2]
 

@@ -58,9 +58,7 @@ def test_setup_refuses_an_auto_created_index_where_the_alias_belongs(
         setup_indices(es, index_names)
 
 
-def test_indexing_before_setup_fails_clearly_and_creates_nothing(
-    es: Elasticsearch, index_names: IndexNames
-) -> None:
+def test_indexing_before_setup_fails_clearly_and_creates_nothing(es: Elasticsearch, index_names: IndexNames) -> None:
     with pytest.raises(IndexMissing, match="wirewatch es setup"):
         index_articles(es, index_names, [make_doc("a1")])
     assert not es.indices.exists(index=index_names.articles)
@@ -85,9 +83,7 @@ def test_indexing_twice_leaves_one_document_each(es: Elasticsearch, index_names:
     assert datetime.fromisoformat(stored["indexed_at"]) <= datetime.now(UTC)
 
 
-def test_one_malformed_document_is_reported_and_the_rest_indexed(
-    es: Elasticsearch, index_names: IndexNames
-) -> None:
+def test_one_malformed_document_is_reported_and_the_rest_indexed(es: Elasticsearch, index_names: IndexNames) -> None:
     setup_indices(es, index_names)
     bad_date = make_doc("bad-date", published_at="last Tuesday")
     unknown_field = {**make_doc("bad-field"), "sentiment": 0.4}
@@ -106,9 +102,7 @@ def test_a_write_blocked_index_gives_transient_failures(es: Elasticsearch, index
     setup_indices(es, index_names)
     es.indices.add_block(index=index_names.articles_index(1), block="write")
     try:
-        report = index_articles(
-            es, index_names, [make_doc("x1"), make_doc("x2")], max_retries=1, backoff_s=0.01
-        )
+        report = index_articles(es, index_names, [make_doc("x1"), make_doc("x2")], max_retries=1, backoff_s=0.01)
     finally:
         es.indices.put_settings(index=index_names.articles_index(1), settings={"index.blocks.write": False})
     assert report.durable == []
@@ -128,9 +122,7 @@ def test_unreachable_elasticsearch_is_a_clear_error_with_nothing_written(index_n
     client.close()
 
 
-def test_migration_copies_a_populated_index_and_swaps_the_alias(
-    es: Elasticsearch, index_names: IndexNames
-) -> None:
+def test_migration_copies_a_populated_index_and_swaps_the_alias(es: Elasticsearch, index_names: IndexNames) -> None:
     # An older deployment: v1 without the "description" field, under the alias.
     old_mappings = articles_mappings()
     del old_mappings["properties"]["description"]
@@ -177,9 +169,7 @@ def test_update_entities_is_a_partial_update(es: Elasticsearch, index_names: Ind
     doc = seed_doc("s1")
     doc.update(entities=[], entity_names={}, ner_done=False)
     index_articles(es, index_names, [doc])
-    entities = [
-        {"type": "PERSON", "canonical": "Mokhtar Belmokhtar", "surface_forms": ["Belmokhtar"], "count": 2}
-    ]
+    entities = [{"type": "PERSON", "canonical": "Mokhtar Belmokhtar", "surface_forms": ["Belmokhtar"], "count": 2}]
     report = update_entities(
         es,
         index_names,

@@ -62,8 +62,7 @@ def make_doc(
         ],
         "entity_names": {kind.lower(): names for kind, names in entities.items()},
         "groups": [
-            {"id": g, "name": g, "parent": None, "surface_forms": [g], "count": 1, "mentions": []}
-            for g in groups
+            {"id": g, "name": g, "parent": None, "surface_forms": [g], "count": 1, "mentions": []} for g in groups
         ],
         "group_ids": groups,
         "content_hash": hashlib.sha256(text.encode()).hexdigest()[:16],

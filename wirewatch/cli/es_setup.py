@@ -83,9 +83,7 @@ def cli(ctx: click.Context, as_json: bool) -> None:
     for name in report.up_to_date:
         table.add_row(name, "up to date")
     if report.migrated_from:
-        table.add_row(
-            report.migrated_from, f"[yellow]migrated[/]: {report.copied} documents copied, now read-only"
-        )
+        table.add_row(report.migrated_from, f"[yellow]migrated[/]: {report.copied} documents copied, now read-only")
     console.print(table)
     console.print(f"alias [bold]{report.articles_alias}[/] -> {report.articles_index}", highlight=False)
 
