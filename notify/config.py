@@ -3,8 +3,9 @@
 Each entry has ``name``, ``type`` (webhook, slack, email, file), an optional ``digest: true`` and the fields
 of its type. A secret is given by the NAME of an environment variable (``secret_env``, ``url_env``,
 ``password_env``), looked up in the ``env`` mapping the caller passes (this module never reads the process
-environment itself), or falls back to ``fallback_secrets`` (the settings' ``webhook_secret`` /
-``smtp_password``). Unknown keys are refused, so a typo cannot silently disable signing.
+environment itself), or falls back to ``fallback_secrets`` (keys ``webhook`` and ``smtp``: the settings'
+``webhook_secret`` and ``smtp_password``). Unknown keys are refused, so a typo cannot silently disable
+signing.
 
     - {name: hook, type: webhook, url: "https://hooks.example.org/ww", secret_env: WIREWATCH_WEBHOOK_SECRET}
     - {name: slack, type: slack, url_env: WIREWATCH_SLACK_URL, digest: true}
@@ -130,7 +131,7 @@ def _webhook(entry: Mapping[str, Any], name: str, ctx: _Context) -> Channel:
     return WebhookChannel(
         name=name,
         url=str(_required(entry, name, "url")),
-        secret=ctx.secret(entry, name, "secret", "webhook_secret"),
+        secret=ctx.secret(entry, name, "secret", "webhook"),
         digest=bool(entry.get("digest", False)),
         timeout_s=float(entry.get("timeout_s", 10.0)),
         rules=ctx.rules,
@@ -162,7 +163,7 @@ def _email(entry: Mapping[str, Any], name: str, ctx: _Context) -> Channel:
         recipients=tuple(str(r) for r in recipients),
         security=security,  # type: ignore[arg-type]  # validated by EmailChannel
         username=str(username) if username else None,
-        password=ctx.secret(entry, name, "password", "smtp_password") if username else None,
+        password=ctx.secret(entry, name, "password", "smtp") if username else None,
         digest=bool(entry.get("digest", False)),
         timeout_s=float(entry.get("timeout_s", 15.0)),
         rules=ctx.rules,

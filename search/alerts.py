@@ -29,6 +29,7 @@ __all__ = [
     "CreateReport",
     "alert_id",
     "create_alerts",
+    "existing_alert_ids",
     "list_alerts",
     "pending_deliveries",
     "record_deliveries",
@@ -241,3 +242,12 @@ def list_alerts(
             sort=[{"created_at": "desc"}, {"id": "asc"}],
         )  # fmt: skip
     return [hit["_source"] for hit in found["hits"]["hits"]]
+
+
+def existing_alert_ids(es: Elasticsearch, names: IndexNames, ids: Sequence[str]) -> set[str]:
+    """Which of ``ids`` already exist as alerts (so ``watch test`` can say what was already raised)."""
+    if not ids:
+        return set()
+    with es_errors("checking existing alerts"):
+        found = es.mget(index=names.alerts, ids=list(ids), source=False)
+    return {doc["_id"] for doc in found["docs"] if doc.get("found")}

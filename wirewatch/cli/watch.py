@@ -1,0 +1,166 @@
+"""``wirewatch watch``: analyst query watches (add, list, remove, test).
+
+Group watches (one per tracked group) follow the watchlist and are kept in sync by every ingest pass; they are
+listed here but cannot be removed (remove the group from the watchlist instead).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from wirewatch.cli.common import console, fail, print_json, settings_from
+
+
+@click.group("watch")
+def cli() -> None:
+    """Manage watches: analyst queries that raise alerts on new articles.
+
+    Query syntax: words, "exact phrases", AND / OR / NOT (or +word / -word), prefix*, (grouping).
+    """
+
+
+@contextmanager
+def _session(ctx: click.Context) -> Iterator[Any]:
+    """The runtime (client, names, channels), with alert indices in place and errors as one-liners."""
+    from search.alert_indices import setup_alert_indices
+    from wirewatch.cli.es_setup import search_errors
+    from wirewatch.runtime import build_runtime
+
+    settings = settings_from(ctx)
+    rt = build_runtime(settings)
+    try:
+        with search_errors(settings.es_url_or_local):
+            setup_alert_indices(rt.es, rt.names)
+            yield rt
+    finally:
+        rt.es.close()
+
+
+def _channel_names(rt: Any) -> list[str]:
+    from wirewatch.runtime import ConfigError
+
+    try:
+        return sorted(rt.channels())
+    except ConfigError as exc:
+        fail(escape(str(exc)), hint="fix the channels file named by the channels_file setting")
+
+
+@cli.command("add")
+@click.argument("name")
+@click.option("--query", "query_text", required=True, help="The query, e.g. '\"car bomb\" AND (Mali OR Niger)'.")
+@click.option("--channel", "channels", multiple=True, help="Channel name; repeat for several. Default: all.")
+@click.pass_context
+def add(ctx: click.Context, name: str, query_text: str, channels: tuple[str, ...]) -> None:
+    """Add a query watch. It alerts on articles indexed from now on (see `watch test` for the history)."""
+    from search.errors import QuerySyntaxError, WatchExists
+    from search.watches import add_query_watch
+
+    with _session(ctx) as rt:
+        known = _channel_names(rt)
+        unknown = sorted(set(channels) - set(known))
+        if unknown:
+            fail(f"unknown channel(s): {', '.join(unknown)}", hint=f"configured channels: {', '.join(known)}")
+        try:
+            watch = add_query_watch(rt.es, rt.names, name, query_text, channels=list(channels) or known)
+        except QuerySyntaxError as exc:
+            pointer = " " * exc.position + "^"
+            fail(
+                f"{escape(exc.reason)}\n  {escape(query_text)}\n  {pointer}",
+                hint='words, "exact phrases", AND / OR / NOT, +word / -word, prefix*, (grouping)',
+            )
+        except WatchExists as exc:
+            fail(escape(str(exc)), hint=f"`wirewatch watch remove {name!r}` first, or choose another name")
+    console.print(f"added watch [bold]{escape(watch.name)}[/] → {escape(', '.join(watch.channels) or '-')}")
+
+
+@cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the watches as a JSON list.")
+@click.pass_context
+def list_cmd(ctx: click.Context, as_json: bool) -> None:
+    """List group and query watches."""
+    from search.watches import list_watches
+
+    with _session(ctx) as rt:
+        watches = list_watches(rt.es, rt.names)
+    if as_json:
+        print_json([_watch_row(w) for w in watches])
+        return
+    table = Table("name", "kind", "matches", "channels", "enabled", "created", title="Watches")
+    for w in watches:
+        what = w.query_text if w.kind == "query" else f"group {w.group_id}"
+        created = w.created_at[:19]
+        table.add_row(
+            escape(w.name), w.kind, escape(what or ""), escape(", ".join(w.channels)), str(w.enabled), created
+        )
+    console.print(table if watches else "no watches yet: `wirewatch watch add NAME --query '...'`")
+
+
+def _watch_row(w: Any) -> dict[str, Any]:
+    return {
+        "id": w.id, "name": w.name, "kind": w.kind, "query": w.query_text, "group_id": w.group_id,
+        "channels": list(w.channels), "enabled": w.enabled, "created_at": w.created_at,
+    }  # fmt: skip
+
+
+@cli.command("remove")
+@click.argument("name")
+@click.pass_context
+def remove(ctx: click.Context, name: str) -> None:
+    """Remove a query watch (its past alerts stay)."""
+    from search.errors import WatchNotFound
+    from search.watches import remove_watch
+
+    with _session(ctx) as rt:
+        try:
+            watch = remove_watch(rt.es, rt.names, name)
+        except WatchNotFound as exc:
+            fail(escape(str(exc)), hint="`wirewatch watch list` shows the watches")
+    console.print(f"removed watch [bold]{escape(watch.name)}[/]")
+
+
+@cli.command("test")
+@click.argument("name")
+@click.option("--limit", type=click.IntRange(1, 500), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the matches as a JSON list.")
+@click.pass_context
+def test(ctx: click.Context, name: str, limit: int, as_json: bool) -> None:
+    """Run a watch over the indexed history and show what it would have raised. Sends nothing."""
+    from search.alerts import alert_id, existing_alert_ids
+    from search.errors import WatchNotFound
+    from search.matching import run_watch
+    from search.watches import get_watch
+
+    with _session(ctx) as rt:
+        try:
+            watch = get_watch(rt.es, rt.names, name)
+        except WatchNotFound as exc:
+            fail(escape(str(exc)), hint="`wirewatch watch list` shows the watches")
+        matches = run_watch(rt.es, rt.names, watch, limit=limit)
+        alerted = existing_alert_ids(rt.es, rt.names, [alert_id(m.watch_id, m.article_id) for m in matches])
+    rows = [
+        {
+            "article_id": m.article_id, "title": m.title, "url": m.url, "source": m.source,
+            "published_at": m.published_at, "surface_forms": list(m.surface_forms), "passage": m.passage,
+            "already_alerted": alert_id(m.watch_id, m.article_id) in alerted,
+        }
+        for m in matches
+    ]  # fmt: skip
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        console.print(f"watch {escape(watch.name)} matches no indexed article")
+        return
+    table = Table("published", "source", "title", "passage", "alerted", title=f"Watch {escape(watch.name)}")
+    for m, row in zip(matches, rows, strict=True):
+        table.add_row(
+            (m.published_at or "-")[:10], escape(m.source or "-"), escape(m.title), escape(m.passage),
+            "yes" if row["already_alerted"] else "no",
+        )  # fmt: skip
+    console.print(table)
