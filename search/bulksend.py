@@ -69,6 +69,10 @@ class Policy:
     max_retries: int
     backoff_s: float
 
+    def __post_init__(self) -> None:
+        if self.chunk_docs < 1 or self.chunk_bytes < 1 or self.max_retries < 0 or self.backoff_s < 0:
+            raise ValueError("chunk_docs and chunk_bytes must be >= 1, max_retries and backoff_s >= 0")
+
     def pause(self, attempt: int) -> None:
         time.sleep(min(MAX_BACKOFF_S, self.backoff_s * 2**attempt))
 

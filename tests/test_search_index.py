@@ -98,6 +98,13 @@ def test_one_malformed_document_is_reported_and_the_rest_indexed(es: Elasticsear
     assert _count(es, index_names) == 3
 
 
+def test_bulk_options_are_validated(es: Elasticsearch, index_names: IndexNames) -> None:
+    with pytest.raises(ValueError, match="chunk_docs"):
+        index_articles(es, index_names, [make_doc("a")], chunk_docs=0)
+    with pytest.raises(ValueError, match="max_retries"):
+        index_articles(es, index_names, [make_doc("a")], max_retries=-1)
+
+
 def test_a_write_blocked_index_gives_transient_failures(es: Elasticsearch, index_names: IndexNames) -> None:
     setup_indices(es, index_names)
     es.indices.add_block(index=index_names.articles_index(1), block="write")
@@ -209,3 +216,27 @@ def test_feed_state_round_trip_and_listing(es: Elasticsearch, index_names: Index
     assert listed[0]["next_poll_at"].startswith("2024-05-01T12:00:00")
     store.save({"f1": {"consecutive_failures": 0, "last_success": when}})
     assert store.load(["f1"])["f1"] == {"consecutive_failures": 0, "last_success": when.isoformat()}
+
+
+def test_a_failed_migration_leaves_the_old_index_serving(es: Elasticsearch, index_names: IndexNames) -> None:
+    from search.errors import MigrationError
+
+    # an older mapping with a field the current (strict) mapping no longer has: its documents cannot be copied
+    old_mappings = articles_mappings()
+    old_mappings["properties"]["legacy_score"] = {"type": "float"}
+    old_mappings["_meta"] = {"fingerprint": "an-older-mapping"}
+    es.indices.create(
+        index=index_names.articles_index(1),
+        settings={"number_of_shards": 1, "analysis": english_analysis(es)},
+        mappings=old_mappings,
+        aliases={index_names.articles: {"is_write_index": True}},
+    )
+    index_articles(es, index_names, [{**make_doc("L1"), "legacy_score": 0.5}, make_doc("L2")])
+
+    with pytest.raises(MigrationError, match="left as it was"):
+        setup_indices(es, index_names)
+
+    assert list(es.indices.get_alias(name=index_names.articles).body) == [index_names.articles_index(1)]
+    assert not es.indices.exists(index=index_names.articles_index(2))
+    assert index_articles(es, index_names, [make_doc("L3")]).written == ["L3"]  # writable again
+    assert _count(es, index_names) == 3
