@@ -12,7 +12,7 @@ from typing import Any
 
 from wirewatch.runtime import EsTarget, Runtime, build_runtime, es_target
 from wirewatch.settings import Settings, load_settings
-from wirewatch.summary import PassSummary
+from wirewatch.summary import PassSummary, write_summary
 
 log = logging.getLogger("wirewatch.airflow")
 CONNECTION_ID = "wirewatch_es"
@@ -114,4 +114,6 @@ def summarise(parts: list[dict[str, Any]]) -> dict[str, Any]:
     )  # fmt: skip
     for failure in data["failures"]:
         log.warning("failed %s %s: %s", failure["stage"], failure["subject"], failure["reason"])
+    write_summary(load_settings().summary_file, data)
     return data
+

@@ -97,6 +97,7 @@ class Settings(BaseSettings):
     # --- Scheduling -----------------------------------------------------------------------------------
     schedule: str = Field("*/15 * * * *", description="Ingest DAG schedule: cron, preset or @continuous")
     feeds_per_batch: int = Field(5, description="Feeds per mapped Airflow task")
+    summary_file: Path = Field(PROJECT_ROOT / "run" / "last-pass.json", description="Last pass summary (JSON)")
 
     @property
     def es_url_or_local(self) -> str:

@@ -7,12 +7,14 @@ Airflow summary task logs; it never holds article text.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from enum import IntEnum
+from pathlib import Path
 from typing import Any
 
 ENTRY_STATES = ("indexed", "duplicate", "not_modified", "skipped", "failed")
@@ -123,3 +125,11 @@ class PassSummary:
         summary.entities_added = data.get("entities_added", 0)
         summary.fatal = data.get("fatal")
         return summary
+
+
+def write_summary(path: Path, data: dict[str, Any]) -> None:
+    """The last pass summary as JSON, for operators (and `make run`) to read without the Airflow UI."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+    tmp.replace(path)

@@ -67,13 +67,20 @@ def search_errors(url: str) -> Iterator[None]:
 @click.pass_context
 def cli(ctx: click.Context, as_json: bool) -> None:
     """Create or migrate the index templates, versioned articles index, aliases and state indices."""
+    from search.alert_indices import setup_alert_indices
     from search.indices import setup_indices
 
     settings = settings_from(ctx)
     es = es_client(settings)
+    names = index_names(settings)
     with search_errors(settings.es_url_or_local):
-        report = setup_indices(es, index_names(settings))
+        report = setup_indices(es, names)
+        alert_indices = setup_alert_indices(es, names)
     es.close()
+    report.created.extend(alert_indices)
+    for name in (names.watches, names.alerts):
+        if name not in alert_indices and name not in report.up_to_date:
+            report.up_to_date.append(name)
     if as_json:
         print_json(report.as_dict())
         return

@@ -10,7 +10,7 @@ import click
 
 from wirewatch.cli.common import console, err_console, fail, print_json, settings_from
 from wirewatch.cli.render import render_summary
-from wirewatch.summary import ExitStatus
+from wirewatch.summary import ExitStatus, write_summary
 
 _EVERY = re.compile(r"^(\d+)\s*([smh]?)$")
 
@@ -51,6 +51,7 @@ def cli(
                 with err_console.status("starting pass") as status:
                     summary = run_pass(rt, tools, only_due=not all_feeds, on_step=status.update)
                 data = summary.to_dict()
+                write_summary(settings.summary_file, data)
                 if as_json:
                     print_json(data)
                 else:
