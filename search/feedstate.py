@@ -84,7 +84,8 @@ class EsFeedStateStore:
 def _state_doc(feed_id: str, state: dict[str, Any], now: str) -> dict[str, Any]:
     doc: dict[str, Any] = {"feed_id": feed_id, "updated_at": now, "state": state}
     for name in LISTED_FIELDS:
-        value = state.get(name)
+        # ingest names its timestamps *_at (last_success_at); accept both spellings
+        value = state.get(name, state.get(f"{name}_at"))
         if name in ("last_success", "next_poll_at"):
             value = _as_date(value)
         elif name == "last_error" and value is not None:

@@ -1,7 +1,7 @@
 """``make run``: the whole job on the seed corpus, through real Airflow, then what an analyst would look at.
 
 1. a local Elasticsearch node unless ``WIREWATCH_ES_URL`` is set (left running: ``wirewatch es stop``);
-2. the seed corpus served on loopback (a fixed port, so article URLs and ids stay the same run after run);
+2. the seed corpus served on loopback at ``feeds_base_url`` (127.0.0.1:8765 by default);
 3. the ingest DAG run once by ``airflow dags test`` with the project-local AIRFLOW_HOME;
 4. the pass summary, a search for a tracked group with highlighted hits, the alerts delivered (a JSON-lines
    file channel unless ``WIREWATCH_CHANNELS_FILE`` names others), and how to go further.
@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from rich.console import Console
 from rich.rule import Rule
@@ -23,7 +24,6 @@ from wirewatch.cli.render import render_summary
 from wirewatch.settings import PROJECT_ROOT, Settings, load_settings
 
 console = Console()
-DEMO_SEED_PORT = int(os.environ.get("WIREWATCH_DEMO_SEED_PORT", "8765"))
 BIN = Path(sys.executable).parent
 
 
@@ -63,7 +63,9 @@ def main() -> int:
     settings = load_settings()
     es_url = ensure_node(settings)
     run_dir = PROJECT_ROOT / "run"
-    with SeedServer(DEMO_SEED_PORT) as seed:
+    # A fixed port (from feeds_base_url), so article URLs and ids stay the same from one run to the next.
+    port = urlsplit(settings.feeds_base_url or "").port or 8765
+    with SeedServer(port) as seed:
         console.print(f"Seed corpus served at {seed.base_url} (rss.xml, atom.xml)")
         env = {
             **os.environ,

@@ -64,7 +64,9 @@ class Settings(BaseSettings):
 
     # --- Feeds --------------------------------------------------------------------------------------------
     feeds_file: Path = Field(PROJECT_ROOT / "seeds" / "feeds.yaml", description="YAML feed list")
-    feeds_base_url: str | None = Field(None, description="Replaces {base} in feed URLs (the seed demo server)")
+    feeds_base_url: str | None = Field(
+        "http://127.0.0.1:8765", description="Replaces {base} in feed URLs (default: the demo seed server)"
+    )
     feed_max_entries: int = Field(100, description="Entries taken from one feed in one pass")
     feed_default_interval_s: int = Field(900, description="Poll interval when a feed sets none")
     feed_max_backoff_s: int = Field(6 * 3600, description="Cap on the failure backoff of a feed")

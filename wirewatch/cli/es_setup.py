@@ -14,7 +14,6 @@ from elasticsearch import Elasticsearch
 from rich.markup import escape
 from rich.table import Table
 
-from search.client import make_client
 from search.errors import IndexMissing, MigrationError, SearchError, SearchUnavailable, SetupError
 from search.names import IndexNames
 from wirewatch.cli.common import console, fail, print_json, settings_from
@@ -23,15 +22,9 @@ from wirewatch.settings import Settings
 
 def es_client(settings: Settings) -> Elasticsearch:
     """A client for the configured cluster (the local node when es_url is unset)."""
-    return make_client(
-        url=settings.es_url_or_local,
-        username=settings.es_username,
-        password=settings.es_password.get_secret_value() if settings.es_password else None,
-        api_key=settings.es_api_key.get_secret_value() if settings.es_api_key else None,
-        ca_certs=settings.es_ca_certs,
-        request_timeout=settings.es_request_timeout_s,
-        max_retries=settings.es_max_retries,
-    )
+    from wirewatch.runtime import make_es
+
+    return make_es(settings)
 
 
 def index_names(settings: Settings) -> IndexNames:

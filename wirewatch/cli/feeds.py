@@ -1,0 +1,76 @@
+"""``wirewatch feeds``: the health of every feed of the feed list."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from wirewatch.cli.common import console, fail, print_json, settings_from
+from wirewatch.cli.es_setup import search_errors
+
+
+def _age(iso: str | None, now: datetime) -> str:
+    if not iso:
+        return "-"
+    seconds = (datetime.fromisoformat(iso) - now).total_seconds()
+    word = "in " if seconds > 0 else ""
+    seconds = abs(seconds)
+    text = f"{seconds / 3600:.1f}h" if seconds >= 3600 else f"{seconds / 60:.0f}m"
+    return f"{word}{text}" + ("" if word else " ago")
+
+
+def feed_rows(feeds: list[Any], states: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for feed in feeds:
+        state = states.get(feed.id) or {}
+        failures = int(state.get("consecutive_failures") or 0)
+        health = "never polled" if not state else ("failing" if failures else "ok")
+        rows.append({
+            "id": feed.id, "name": feed.name, "url": feed.url, "health": health,
+            "last_success_at": state.get("last_success_at"), "last_error": state.get("last_error"),
+            "last_error_at": state.get("last_error_at"), "consecutive_failures": failures,
+            "next_poll_at": state.get("next_poll_at"), "entries_last_pass": state.get("entries_last_pass"),
+        })  # fmt: skip
+    return rows
+
+
+@click.command("feeds")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per feed, as a list.")
+@click.option("--failing", is_flag=True, help="Only feeds whose last poll failed.")
+@click.pass_context
+def cli(ctx: click.Context, as_json: bool, failing: bool) -> None:
+    """Feed health: last success, last error, consecutive failures and the next poll (with backoff)."""
+    from search.feedstate import EsFeedStateStore
+    from wirewatch.runtime import ConfigError, build_runtime
+
+    settings = settings_from(ctx)
+    rt = build_runtime(settings)
+    try:
+        feeds = rt.feeds()
+    except ConfigError as exc:
+        fail(str(exc), hint="fix the feed list (WIREWATCH_FEEDS_FILE)")
+    with search_errors(settings.es_url_or_local):
+        states = EsFeedStateStore(rt.es, rt.names).load([f.id for f in feeds])
+    rows = [r for r in feed_rows(feeds, states) if not failing or r["health"] == "failing"]
+    if as_json:
+        print_json(rows)
+        return
+    now = datetime.now(UTC)
+    table = Table(title=f"Feeds ({len(rows)})")
+    for column in ("feed", "health", "last success", "failures", "next poll", "last error"):
+        table.add_column(column, overflow="fold")
+    colours = {"ok": "green", "failing": "red", "never polled": "yellow"}
+    for row in rows:
+        table.add_row(
+            escape(row["id"]),
+            f"[{colours[row['health']]}]{row['health']}[/]",
+            _age(row["last_success_at"], now),
+            str(row["consecutive_failures"]),
+            _age(row["next_poll_at"], now),
+            escape(row["last_error"] or ""),
+        )
+    console.print(table)
