@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 SEED_TEXT_PATHS = [
-    Path("/work/shared/seeds/000_696f0085cf931ac6.txt"),
-    Path(__file__).resolve().parents[2] / "seeds" / "000_696f0085cf931ac6.txt",
+    Path(__file__).resolve().parents[2] / "seeds" / "000_696f0085cf931ac6.txt",  # the project's copy
+    Path(__file__).resolve().parents[3] / "shared" / "seeds" / "000_696f0085cf931ac6.txt",  # ../shared
 ]
 
 
