@@ -66,3 +66,14 @@ def test_elasticsearch_heap_and_volume(compose: dict[str, Any]) -> None:
     assert "-Xmx" in es["environment"]["ES_JAVA_OPTS"]
     assert any(v.startswith("es-data:") for v in es["volumes"])
     assert "es-data" in compose["volumes"]
+
+
+def test_mounted_config_files_are_valid() -> None:
+    from ingest.feeds import load_feed_list
+    from notify.config import channels_from_config
+
+    feeds = load_feed_list(ROOT / "config" / "feeds.yaml")
+    assert feeds and all(f.url.startswith("https://") for f in feeds)
+    entries = yaml.safe_load((ROOT / "config" / "channels.yaml").read_text())
+    channels = channels_from_config(entries, env={})
+    assert list(channels) == ["file"]
