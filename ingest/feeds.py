@@ -222,7 +222,7 @@ def parse_feed_bytes(body: bytes, *, url: str, content_type: str = "") -> Parsed
         )
     problem = None
     if error:
-        problem = f"{type(error).__name__}: {error}; kept the {len(parsed.entries)} entries that parsed"
+        problem = f"{type(error).__name__}: {error} (kept {len(parsed.entries)} entries that parsed)"
     elif not parsed.entries:
         problem = "the feed lists no entries"
     ttl = parsed.feed.get("ttl")

@@ -67,12 +67,12 @@ def redirect(location: str, status: int = 302) -> Route:
     return respond(status, b"", None, {"Location": location})
 
 
-def stall(seconds: float) -> Route:
+def stall(seconds: float, ctype: str = "application/rss+xml") -> Route:
     """Send headers, then nothing for ``seconds`` (a read timeout on the body)."""
 
     def route(h: BaseHTTPRequestHandler) -> None:
         h.send_response(200)
-        h.send_header("Content-Type", "application/rss+xml")
+        h.send_header("Content-Type", ctype)
         h.send_header("Content-Length", "100000")
         h.end_headers()
         h.wfile.flush()
