@@ -16,7 +16,8 @@ from ingest.urls import InvalidURLError, article_id, choose_canonical, content_h
 
 DateSource = Literal["page", "feed", "none"]
 _HTML_LANG = re.compile(r"<html[^>]*\slang\s*=\s*[\"']?([A-Za-z]{2,3})", re.IGNORECASE)
-_DATE_PARAMS = {"outputformat": "%Y-%m-%dT%H:%M:%S%z", "extensive_search": True, "original_date": True}
+# No extensive search: its guesses (a copyright year becomes 1 January) are worse than the feed's date.
+_DATE_PARAMS = {"outputformat": "%Y-%m-%dT%H:%M:%S%z", "extensive_search": False, "original_date": True}
 
 
 @dataclass(frozen=True, kw_only=True)
