@@ -1,11 +1,12 @@
 """Run watches against articles: which (watch, article) pairs match, with the passage and forms that matched.
 
 Every enabled watch's query runs restricted to the batch's ids (an ``ids`` filter) and to articles indexed
-after the watch was created, all in one ``_msearch`` per chunk of watches. This works on any Elasticsearch 8
-cluster (no percolator needed) and costs one search per watch per batch, answered from the batch's few
-documents. Group watches take their passage from the tagger's mention offsets; query watches from
-Elasticsearch's highlighter. Matched words are wrapped in ``«`` ``»`` in ``passage``.
-"""
+after the watch was created. This works on any Elasticsearch 8 cluster (no percolator needed). Step one asks
+which pairs match: up to NAMED_PER_SEARCH watches per search as named ``should`` clauses (``matched_queries``
+says which matched each article), so 1,000 watches cost 10 small searches per batch. Step two runs only the
+watches that matched, restricted to their articles, for the passage. Group watches take their passage from the
+tagger's mention offsets; query watches from Elasticsearch's highlighter. Matched words are wrapped in ``«``
+``»`` in ``passage``."""
 
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from elasticsearch import Elasticsearch
+from elasticsearch import BadRequestError, Elasticsearch
 
 from search.client import RETRY_ON_STATUS, es_errors
-from search.errors import SearchUnavailable
+from search.errors import SearchError, SearchUnavailable
 from search.names import IndexNames
 from search.watches import Watch
 
@@ -27,6 +28,7 @@ log = logging.getLogger("wirewatch.search.matching")
 HIGHLIGHT_START = "«"  # the same markers notify.model reads
 HIGHLIGHT_END = "»"
 SEARCHES_PER_MSEARCH = 200
+NAMED_PER_SEARCH = 100  # watches per named-query search: stays far below the clause limit
 IDS_PER_SEARCH = 500
 PASSAGE_CHARS = 240
 _SOURCE = ["id", "title", "url", "source", "published_at", "indexed_at", "content_hash", "groups"]
@@ -70,23 +72,100 @@ def match_articles(
     *,
     only_after_creation: bool = True,
 ) -> list[Match]:
-    """Every (watch, article) match among ``article_ids``. Raises SearchUnavailable when any search hit an
-    overloaded node (nothing may be skipped silently); a watch whose query the cluster rejects is logged and
-    skipped, so one broken watch cannot block the others."""
-    active = [w for w in watches if w.enabled]
-    matches: list[Match] = []
-    for id_chunk in _chunks(list(dict.fromkeys(article_ids)), IDS_PER_SEARCH):
-        for watch_chunk in _chunks(active, SEARCHES_PER_MSEARCH):
-            searches: list[dict[str, Any]] = []
-            for watch in watch_chunk:
-                filters: list[dict[str, Any]] = [{"ids": {"values": id_chunk}}]
-                if only_after_creation:
-                    filters.append({"range": {"indexed_at": {"gte": watch.created_at}}})
-                searches += [{"index": names.articles}, _search_body(watch, filters, len(id_chunk))]
-            with es_errors("matching watches"):
-                found = es.msearch(searches=searches)
-            matches += _collect(watch_chunk, found["responses"])
-    return matches
+    """Every (watch, article) match among ``article_ids``, in two steps: which pairs match (named queries, up
+    to NAMED_PER_SEARCH watches per search, no highlighting), then one search per watch that matched, for its
+    passage. Raises SearchUnavailable when any search hit an overloaded node (nothing may be skipped
+    silently); a watch whose query the cluster rejects is logged and skipped, so it cannot block the others."""
+    active = {w.id: w for w in watches if w.enabled}
+    ids = list(dict.fromkeys(article_ids))
+    matched: dict[str, list[str]] = {}
+    for id_chunk in _chunks(ids, IDS_PER_SEARCH):
+        for watch_id, hit_ids in _which_match(es, names, list(active.values()), id_chunk, only_after_creation):
+            matched.setdefault(watch_id, []).extend(hit_ids)
+    hits = [(active[wid], hit_ids) for wid, hit_ids in matched.items() if wid in active]
+    bodies = [_search_body(w, [{"ids": {"values": hit_ids}}], len(hit_ids)) for w, hit_ids in hits]
+    responses = _msearch(es, names, bodies)
+    return _collect([w for w, _ in hits], responses)
+
+
+def _which_match(
+    es: Elasticsearch, names: IndexNames, watches: list[Watch], ids: list[str], after_creation: bool
+) -> Iterator[tuple[str, list[str]]]:
+    """(watch id, matching article ids) pairs; a chunk the cluster rejects is retried watch by watch to
+    find (and skip) the broken watch."""
+    chunks = list(_chunks(watches, NAMED_PER_SEARCH))
+    responses = _msearch(es, names, [_named_body(chunk, ids, after_creation) for chunk in chunks])
+    for chunk, response in zip(chunks, responses, strict=True):
+        if "error" not in response:
+            yield from _named_hits(response)
+        elif len(chunk) == 1:
+            _skip_broken(chunk[0], response)
+        else:
+            yield from _one_by_one(es, names, chunk, ids, after_creation)
+
+
+def _one_by_one(
+    es: Elasticsearch, names: IndexNames, watches: list[Watch], ids: list[str], after_creation: bool
+) -> Iterator[tuple[str, list[str]]]:
+    responses = _msearch(es, names, [_named_body([w], ids, after_creation) for w in watches])
+    for watch, response in zip(watches, responses, strict=True):
+        if "error" in response:
+            _skip_broken(watch, response)
+        else:
+            yield from _named_hits(response)
+
+
+def _named_body(watches: list[Watch], ids: list[str], after_creation: bool) -> dict[str, Any]:
+    clauses = []
+    for watch in watches:
+        created = [{"range": {"indexed_at": {"gte": watch.created_at}}}] if after_creation else []
+        clauses.append({"bool": {"must": [watch.query], "filter": created, "_name": watch.id}})
+    query = {"bool": {"filter": [{"ids": {"values": ids}}], "should": clauses, "minimum_should_match": 1}}
+    return {"query": query, "size": len(ids), "_source": False, "track_total_hits": False}
+
+
+def _named_hits(response: dict[str, Any]) -> Iterator[tuple[str, list[str]]]:
+    by_watch: dict[str, list[str]] = {}
+    for hit in response["hits"]["hits"]:
+        for name in hit.get("matched_queries") or ():
+            by_watch.setdefault(name, []).append(hit["_id"])
+    yield from by_watch.items()
+
+
+def _skip_broken(watch: Watch, response: dict[str, Any]) -> None:
+    error = response.get("error")
+    reason = error.get("reason", error) if isinstance(error, dict) else error
+    log.warning("watch %r was skipped: Elasticsearch rejected its query: %s", watch.name, reason)
+
+
+def _msearch(es: Elasticsearch, names: IndexNames, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The responses to ``bodies`` over the articles alias, SEARCHES_PER_MSEARCH per request."""
+    responses: list[dict[str, Any]] = []
+    for chunk in _chunks(bodies, SEARCHES_PER_MSEARCH):
+        responses += _msearch_chunk(es, names, chunk)
+    return responses
+
+
+def _msearch_chunk(es: Elasticsearch, names: IndexNames, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    searches: list[dict[str, Any]] = []
+    for body in bodies:
+        searches += [{"index": names.articles}, body]
+    try:
+        with es_errors("matching watches"):
+            found = es.msearch(searches=searches)
+    except SearchError as exc:
+        # a query that does not even parse fails the whole request: bisect to give it its own error
+        if not isinstance(exc.__cause__, BadRequestError):
+            raise
+        if len(bodies) == 1:
+            return [{"error": {"reason": str(exc.__cause__.message)}, "status": 400}]
+        half = len(bodies) // 2
+        return _msearch_chunk(es, names, bodies[:half]) + _msearch_chunk(es, names, bodies[half:])
+    for response in found["responses"]:
+        status = int(response.get("status", 200))
+        if "error" in response and status in RETRY_ON_STATUS:
+            raise SearchUnavailable(f"Elasticsearch is overloaded ({status}) while matching watches")
+    return list(found["responses"])
 
 
 def run_watch(es: Elasticsearch, names: IndexNames, watch: Watch, *, limit: int = 20) -> list[Match]:
@@ -116,11 +195,7 @@ def _collect(watches: Sequence[Watch], responses: list[dict[str, Any]]) -> list[
     out: list[Match] = []
     for watch, response in zip(watches, responses, strict=True):
         if "error" in response:
-            status = int(response.get("status", 500))
-            reason = response["error"].get("reason", response["error"]) if isinstance(response["error"], dict) else ""
-            if status in RETRY_ON_STATUS:
-                raise SearchUnavailable(f"Elasticsearch is overloaded ({status}) while matching watches")
-            log.warning("watch %r was skipped: Elasticsearch rejected its query: %s", watch.name, reason)
+            _skip_broken(watch, response)
             continue
         out += [_to_match(watch, hit) for hit in response["hits"]["hits"]]
     return out

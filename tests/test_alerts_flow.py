@@ -242,3 +242,25 @@ def test_list_alerts_filters_by_watch_and_time(es: Elasticsearch, store: IndexNa
     assert [a["article_id"] for a in list_alerts(es, store, watch="group-islamic-state")] == ["a-is"]
     assert list_alerts(es, store, since=datetime.now(UTC) + timedelta(hours=1)) == []
     assert list_alerts(es, store, state="failed") == []
+
+
+def test_a_watch_the_cluster_rejects_is_skipped_and_the_others_still_match(
+    es: Elasticsearch, store: IndexNames
+) -> None:
+    from search.matching import match_articles
+    from search.watches import Watch
+
+    sync_group_watches(es, store, GROUPS, channels=["hook"])
+    broken = Watch(
+        id="query-broken", name="broken", kind="query", channels=("hook",), created_at="2000-01-01T00:00:00+00:00",
+        query={"match": {"text": {"query": "attack", "fuzziness": "not-a-fuzziness"}}},
+    )  # fmt: skip
+    es.index(index=store.watches, id=broken.id, document=broken.to_doc(), refresh=True)
+    write(es, store, *corpus())
+    es.indices.refresh(index=store.articles)
+    watches = list_watches(es, store, enabled_only=True)
+    assert len(watches) == 3
+    matches = match_articles(es, store, ["a-is", "a-aq", "a-none"], watches)
+    assert sorted((m.watch_id, m.article_id) for m in matches) == [
+        ("group-al-qaeda", "a-aq"), ("group-islamic-state", "a-is"),
+    ]  # fmt: skip
