@@ -69,6 +69,7 @@ def extract_article(page: PageInput) -> Article:
             with_metadata=True,
             include_comments=False,
             include_tables=True,
+            favor_precision=True,
             date_extraction_params=_DATE_PARAMS,
         )
     except Exception as exc:  # trafilatura and lxml raise many types on hostile markup
