@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from ingest.errors import ExtractionError
-from ingest.urls import InvalidURLError, article_id, choose_canonical, content_hash
+from ingest.urls import InvalidURLError, article_id, canonical_url, choose_canonical, content_hash
 
 DateSource = Literal["page", "feed", "none"]
 _HTML_LANG = re.compile(r"<html[^>]*\slang\s*=\s*[\"']?([A-Za-z]{2,3})", re.IGNORECASE)
@@ -52,6 +52,8 @@ class PageInput:
     feed_published_at: datetime | None = None
     feed_title: str | None = None
     min_chars: int = 250
+    # A page read from disk has no site of its own to check its <link rel=canonical> against: trust it.
+    trust_page_canonical: bool = False
 
 
 class TooShort(ExtractionError):
@@ -83,7 +85,7 @@ def extract_article(page: PageInput) -> Article:
         raise TooShort(f"main text too short ({len(text)} < {page.min_chars} characters)")
     published, date_source = _published(meta.get("date"), page.feed_published_at)
     try:
-        canonical = choose_canonical(page.url, meta.get("url"))
+        canonical = _canonical(page, meta.get("url"))
     except InvalidURLError as exc:
         raise ExtractionError(str(exc)) from exc
     return Article(
@@ -103,6 +105,15 @@ def extract_article(page: PageInput) -> Article:
         content_hash=content_hash(text),
         extraction_method=f"trafilatura {trafilatura.__version__}",
     )
+
+
+def _canonical(page: PageInput, declared: str | None) -> str:
+    if page.trust_page_canonical and declared:
+        try:
+            return canonical_url(declared)
+        except InvalidURLError:
+            pass
+    return choose_canonical(page.url, declared)
 
 
 def _without_headline(text: str, title: str | None) -> str:

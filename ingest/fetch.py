@@ -117,8 +117,11 @@ class Fetcher:
         ``kind="page"`` checks robots.txt (when the policy says so) and accepts only HTML content types.
         """
         _check_scheme(url)
-        if kind == "page" and self.policy.respect_robots and not self._robots.allowed(url):
-            raise PermanentFetchError("disallowed by robots.txt", url=url)
+        if kind == "page" and self.policy.respect_robots:
+            refusal = self._robots.refusal(url)
+            if refusal:
+                reason, passing = refusal
+                raise (TransientFetchError if passing else PermanentFetchError)(reason, url=url)
         headers = {}
         if etag:
             headers["If-None-Match"] = etag
@@ -169,9 +172,7 @@ class Fetcher:
             if nxt in seen:
                 raise PermanentFetchError(f"redirect loop: {nxt} was already visited", url=url)
             if len(redirects) >= self.policy.max_redirects:
-                raise PermanentFetchError(
-                    f"too many redirects (more than {self.policy.max_redirects})", url=url
-                )
+                raise PermanentFetchError(f"too many redirects (more than {self.policy.max_redirects})", url=url)
             seen.add(nxt)
             redirects.append(nxt)
             current = nxt
@@ -210,9 +211,7 @@ class Fetcher:
             buf += chunk
             if time.monotonic() > deadline:
                 # A server trickling bytes slower than the read timeout would otherwise never finish.
-                raise TransientFetchError(
-                    f"total deadline of {self.policy.total_deadline_s:g} s passed", url=url
-                )
+                raise TransientFetchError(f"total deadline of {self.policy.total_deadline_s:g} s passed", url=url)
         return bytes(buf)
 
     @contextmanager
@@ -257,9 +256,7 @@ def _raise_for_status(response: httpx.Response, url: str) -> None:
 def _require_html(response: httpx.Response, url: str) -> None:
     ctype = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if ctype and ctype not in HTML_TYPES:
-        raise PermanentFetchError(
-            f"not an HTML page (content-type {ctype})", url=url, status=response.status_code
-        )
+        raise PermanentFetchError(f"not an HTML page (content-type {ctype})", url=url, status=response.status_code)
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

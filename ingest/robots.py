@@ -13,14 +13,17 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
+from ingest.errors import BlockedURLError
+
 # (url) -> (status, body); raises on transport failure. The fetcher gives it, so robots.txt obeys the guard.
 RobotsLoader = Callable[[str], tuple[int, bytes]]
 
 
 @dataclass
 class _Entry:
-    parser: RobotFileParser | None  # None: the whole host is disallowed for now
+    parser: RobotFileParser | None  # None: the whole host is disallowed for now, for ``why``
     expires: float
+    why: str = ""
 
 
 class RobotsCache:
@@ -34,11 +37,16 @@ class RobotsCache:
         self._lock = threading.Lock()
         self._host_locks: dict[str, threading.Lock] = {}
 
-    def allowed(self, url: str) -> bool:
+    def refusal(self, url: str) -> tuple[str, bool] | None:
+        """(why robots.txt forbids ``url``, whether that may pass), or None when it may be fetched.
+
+        An unreachable robots.txt or a 5xx is passing: the page is worth trying again on a later pass.
+        """
         parts = urlsplit(url)
-        origin = f"{parts.scheme}://{parts.netloc}"
-        entry = self._entry(origin)
-        return entry.parser is not None and entry.parser.can_fetch(self._agent, url)
+        entry = self._entry(f"{parts.scheme}://{parts.netloc}")
+        if entry.parser is None:
+            return entry.why, True
+        return None if entry.parser.can_fetch(self._agent, url) else ("disallowed by robots.txt", False)
 
     def _entry(self, origin: str) -> _Entry:
         with self._lock:
@@ -55,13 +63,16 @@ class RobotsCache:
         expires = time.monotonic() + self._ttl
         try:
             status, body = self._load(f"{origin}/robots.txt")
-        except Exception:
-            return _Entry(parser=None, expires=expires)
+        except BlockedURLError:
+            raise  # the page itself is refused for the same reason: say that, not "robots"
+        except Exception as exc:
+            reason = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"
+            return _Entry(parser=None, expires=expires, why=f"robots.txt unavailable ({reason}): host skipped")
         parser = RobotFileParser()
         if 200 <= status < 300:
             parser.parse(body.decode("utf-8", errors="replace").splitlines())
         elif 400 <= status < 500:
             parser.allow_all = True  # type: ignore[attr-defined]  # no robots.txt: everything allowed
         else:
-            return _Entry(parser=None, expires=expires)
+            return _Entry(parser=None, expires=expires, why=f"robots.txt answered HTTP {status}: host skipped")
         return _Entry(parser=parser, expires=expires)

@@ -237,3 +237,11 @@ def test_connections_per_host_are_limited() -> None:
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(lambda _: f.fetch(server.url("/slow")), range(6)))
     assert server.hits("/slow") == 6 and server.peak_in_flight == 2
+
+
+def test_unavailable_robots_txt_skips_the_host_for_now_not_for_good() -> None:
+    routes = {"/robots.txt": respond(503, "down", "text/plain"), "/a": respond(200, HTML)}
+    with FaultServer(routes) as server, Fetcher(fast_policy(retries=0)) as f:
+        with pytest.raises(TransientFetchError, match=r"robots\.txt unavailable \(HTTP 503"):
+            f.fetch(server.url("/a"), kind="page")
+        assert server.hits("/a") == 0
