@@ -37,7 +37,7 @@ run: setup  ## the whole job on the seed corpus, through real Airflow
 	$(BIN)/python -m wirewatch.demo
 
 test: setup  ## the whole test suite against a real local node
-	$(BIN)/python -m pytest -W error
+	$(BIN)/python -m pytest  # warnings are errors: see filterwarnings in pyproject.toml
 
 lint: $(STAMP)  ## ruff and mypy
 	$(BIN)/ruff check .

@@ -61,7 +61,7 @@ def runtime(
     smtp: SmtpSink,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-) -> Runtime:
+) -> Iterator[Runtime]:
     monkeypatch.setenv("E2E_WEBHOOK_SECRET", SECRET)
     settings = load_settings(
         es_url=es_url,
@@ -74,7 +74,9 @@ def runtime(
         ner_workers=1,
         delivery_backoff_s=0.01,
     )
-    return build_runtime(settings)
+    rt = build_runtime(settings)
+    yield rt
+    rt.es.close()
 
 
 @pytest.fixture()
@@ -133,6 +135,7 @@ def test_unreachable_elasticsearch_is_a_pass_that_did_not_run(
     settings = runtime.settings.model_copy(update={"es_url": "http://127.0.0.1:9"})
     dead = build_runtime(settings)
     summary = run_pass(dead, tools)
+    dead.es.close()
     assert summary.exit_status == 4
     assert summary.fatal and "unreachable" in summary.fatal.lower()
     assert not [hit for hit in seed_server.hits if hit.path.endswith(".html")]
