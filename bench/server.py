@@ -1,0 +1,120 @@
+"""The benchmark's loopback site and alert receiver, in a process of its own.
+
+The server runs in a separate (spawned) process so its CPU and memory are never billed to the pipeline: the
+benchmark measures the pipeline's process tree and leaves this pid out. It renders the whole corpus once at
+start (so serving a page costs a dictionary look-up, not generation), answers with keep-alive HTTP/1.1, and
+takes alert webhooks on ``POST /hook``, appending ``{"id": Idempotency-Key, "received": unix time}`` per
+request to a JSON-lines file the benchmark reads afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from bench.corpus import CorpusSpec, make_corpus, site_files
+
+
+class _Site(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 64
+
+    def __init__(self, receipts: Path) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.base_url = f"http://127.0.0.1:{self.server_address[1]}"
+        self.files: dict[str, tuple[bytes, str]] = {}
+        self.receipts = receipts.open("a", encoding="utf-8")
+        self.lock = threading.Lock()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Site
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        found = self.server.files.get(self.path.split("?", 1)[0])
+        body, ctype = found if found else (b"not found\n", "text/plain")
+        self.send_response(200 if found else 404)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self) -> None:
+        received = time.time()  # before reading the body: the request has arrived
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        line = json.dumps({"id": self.headers.get("Idempotency-Key"), "received": received})
+        with self.server.lock:
+            self.server.receipts.write(line + "\n")
+            self.server.receipts.flush()
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+def _serve(spec: CorpusSpec, receipts: Path, conn: Connection) -> None:
+    site = _Site(receipts)
+    site.files = site_files(make_corpus(spec), site.base_url)
+    conn.send(site.base_url)
+    site.serve_forever()
+
+
+class CorpusServer:
+    """``with CorpusServer(spec, receipts) as server: server.base_url, server.pid, server.receipts()``."""
+
+    def __init__(self, spec: CorpusSpec, receipts: Path) -> None:
+        self.spec = spec
+        self.receipts_path = receipts
+        self.base_url = ""
+        ctx = multiprocessing.get_context("spawn")
+        self._parent, child = ctx.Pipe()
+        self._process = ctx.Process(target=_serve, args=(spec, receipts, child), daemon=True, name="bench-site")
+        self._child = child
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
+
+    @property
+    def hook_url(self) -> str:
+        return self.base_url + "/hook"
+
+    def __enter__(self) -> CorpusServer:
+        self.receipts_path.write_text("", encoding="utf-8")
+        self._process.start()
+        self._child.close()
+        if not self._parent.poll(300):
+            self.close()
+            raise RuntimeError("the benchmark site did not start within 300 s")
+        self.base_url = self._parent.recv()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join(10)
+
+    def receipts(self) -> dict[str, float]:
+        """Alert id -> first time the receiver got it."""
+        first: dict[str, float] = {}
+        for line in self.receipts_path.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            if record["id"] and record["id"] not in first:
+                first[record["id"]] = record["received"]
+        return first
+
+    def clear_receipts(self) -> None:
+        self.receipts_path.write_text("", encoding="utf-8")
