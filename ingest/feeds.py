@@ -25,9 +25,7 @@ from ingest.urls import InvalidURLError, article_id, canonical_url
 
 PollStatus = Literal["ok", "not_modified", "failed"]
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
-_HTML_START = re.compile(
-    rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)\b", re.IGNORECASE | re.DOTALL
-)
+_HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)\b", re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,9 +69,7 @@ class FeedPoll:
     http_status: int | None = None
 
 
-def load_feed_list(
-    path: Path | str, *, base_url: str | None = None, default_interval_s: int = 900
-) -> list[FeedSpec]:
+def load_feed_list(path: Path | str, *, base_url: str | None = None, default_interval_s: int = 900) -> list[FeedSpec]:
     """Read the YAML feed list (``feeds: [{id, url, name?, interval_s?, tags?}]``).
 
     A ``{base}`` in a URL is replaced by ``base_url`` (the seed server's address, for the demo feeds).
@@ -88,9 +84,7 @@ def load_feed_list(
     specs = [_spec(row, base_url, default_interval_s, path) for row in rows]
     ids = [s.id for s in specs]
     if len(set(ids)) != len(ids):
-        raise FeedListError(
-            f"feed list {path} repeats a feed id: {sorted({i for i in ids if ids.count(i) > 1})}"
-        )
+        raise FeedListError(f"feed list {path} repeats a feed id: {sorted({i for i in ids if ids.count(i) > 1})}")
     return specs
 
 
@@ -100,9 +94,7 @@ def _spec(row: Any, base_url: str | None, default_interval_s: int, path: Path | 
     url = str(row["url"])
     if "{base}" in url:
         if not base_url:
-            raise FeedListError(
-                f"feed {row['id']} uses {{base}} in its url: give a base_url (the seed server)"
-            )
+            raise FeedListError(f"feed {row['id']} uses {{base}} in its url: give a base_url (the seed server)")
         url = url.replace("{base}", base_url.rstrip("/"))
     try:
         canonical_url(url)
@@ -140,9 +132,7 @@ def poll_feed(
         )
         return FeedPoll(spec, "not_modified", proposed, state, http_status=result.status)
     try:
-        parsed = parse_feed_bytes(
-            result.body, url=result.url, content_type=result.headers.get("content-type", "")
-        )
+        parsed = parse_feed_bytes(result.body, url=result.url, content_type=result.headers.get("content-type", ""))
     except FeedParseError as exc:
         return _failed(spec, state, now, str(exc), backoff, None, result.status)
     items = [_item(spec.id, entry) for entry in parsed.entries]
@@ -157,9 +147,7 @@ def poll_feed(
         new_ids=[i.id for i in taken],
         entries=len(items),
     )
-    return FeedPoll(
-        spec, "ok", proposed, state, taken, deferred, problem=parsed.problem, http_status=result.status
-    )
+    return FeedPoll(spec, "ok", proposed, state, taken, deferred, problem=parsed.problem, http_status=result.status)
 
 
 def settle(poll: FeedPoll, unfinished_ids: set[str]) -> FeedState:
@@ -208,18 +196,19 @@ def parse_feed_bytes(body: bytes, *, url: str, content_type: str = "") -> Parsed
     if not body.strip():
         raise FeedParseError("empty body: the server sent no feed")
     head = body[:65536]
-    if b"<!DOCTYPE" in head.upper() and _ENTITY_DECL.search(head):
+    # Searched in the whole body: a long leading comment could push the DOCTYPE past any fixed prefix.
+    if _ENTITY_DECL.search(body):
         raise FeedParseError("refused: the feed declares XML entities (possible entity-expansion attack)")
     ctype = content_type.split(";", 1)[0].strip().lower()
-    if _HTML_START.match(head) or (ctype == "text/html" and b"<rss" not in head and b"<feed" not in head):
+    if _HTML_START.match(head) or (
+        ctype == "text/html" and not any(tag in head for tag in (b"<rss", b"<feed", b"<rdf:RDF"))
+    ):
         raise FeedParseError(f"not a feed: the server sent an HTML page ({ctype or 'no content-type'})")
     headers = {"content-location": url, "content-type": content_type or "application/xml"}
     parsed = feedparser.parse(io.BytesIO(body), response_headers=headers)
     error = parsed.get("bozo_exception") if parsed.get("bozo") else None
     if not parsed.entries and (error or not parsed.get("version")):
-        raise FeedParseError(
-            f"malformed XML, no entries could be read: {error or 'not an RSS or Atom document'}"
-        )
+        raise FeedParseError(f"malformed XML, no entries could be read: {error or 'not an RSS or Atom document'}")
     problem = None
     if error:
         problem = f"{type(error).__name__}: {error} (kept {len(parsed.entries)} entries that parsed)"

@@ -26,6 +26,12 @@ from ingest.robots import RobotsCache
 
 FetchKind = Literal["page", "feed", "other"]
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+_ACCEPT = {
+    "page": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1",
+    "feed": "application/rss+xml,application/atom+xml,application/rdf+xml,application/xml;q=0.9,text/xml;q=0.9,"
+    "*/*;q=0.1",
+    "other": "*/*",
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -122,7 +128,7 @@ class Fetcher:
             if refusal:
                 reason, passing = refusal
                 raise (TransientFetchError if passing else PermanentFetchError)(reason, url=url)
-        headers = {}
+        headers = {"Accept": _ACCEPT[kind]}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:

@@ -201,6 +201,7 @@ def test_conditional_get_sends_validators() -> None:
         second = f.fetch(server.url("/f"), kind="feed", etag=first.headers["etag"], last_modified="x")
     assert (first.status, second.status, second.body) == (200, 304, b"")
     assert server.requests[1][1]["if-modified-since"] == "x"
+    assert server.requests[0][1]["accept"].startswith("application/rss+xml")
 
 
 def test_robots_txt_is_obeyed_and_fetched_once_per_host() -> None:

@@ -114,3 +114,14 @@ def test_rss_ttl_is_read() -> None:
         b'<rss version="2.0"><channel><title>t</title><ttl>60</ttl><item><link>http://x/a</link></item></channel></rss>'
     )
     assert parse_feed_bytes(body, url="http://x/f").ttl_min == 60
+
+
+def test_entity_declarations_are_refused_even_after_a_long_comment() -> None:
+    from ingest.errors import FeedParseError
+
+    body = (
+        b'<?xml version="1.0"?><!--' + b"x" * 100_000 + b'--><!DOCTYPE r [<!ENTITY a "aaaa">]>'
+        b'<rss version="2.0"><channel><title>&a;</title></channel></rss>'
+    )
+    with pytest.raises(FeedParseError, match="declares XML entities"):
+        parse_feed_bytes(body, url="http://x/f")
