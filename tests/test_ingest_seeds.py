@@ -185,3 +185,27 @@ def test_with_elasticsearch_known_ids_and_feed_state(rig: Rig, es: Elasticsearch
     duplicates = {o.feed_id: o.detail for o in second.outcomes if o.state == "duplicate"}
     assert duplicates == {"seed-rss": "already indexed", "seed-atom": "same link as an entry of feed seed-rss"}
     assert ARTICLE_PATH not in [h.path for h in rig.server.hits[-4:]]
+
+
+def test_unchanged_body_without_validators_does_no_further_work() -> None:
+    """A server with no ETag or Last-Modified: the body hash tells the second poll nothing changed."""
+    from ingest.feeds import poll_feed
+    from ingest.state import Backoff, FeedState
+    from tests.support.ingest_servers import FaultServer, respond
+
+    body = (
+        '<rss version="2.0"><channel><title>t</title><item><title>a</title><link>http://x.org/a</link>'
+        "</item></channel></rss>"
+    )
+    with (
+        FaultServer({"/f.xml": respond(200, body, "application/rss+xml")}) as server,
+        Fetcher(fast_policy()) as fetcher,
+    ):
+        spec = FeedSpec(id="plain", url=server.url("/f.xml"))
+        first = poll_feed(spec, FeedState(feed_id="plain"), fetcher=fetcher, now=NOW, max_entries=10, backoff=Backoff())
+        second = poll_feed(
+            spec, first.proposed_state, fetcher=fetcher, now=NOW + timedelta(hours=1), max_entries=10, backoff=Backoff()
+        )
+    assert (first.status, len(first.items)) == ("ok", 1)
+    assert (second.status, second.items, second.http_status) == ("not_modified", [], 200)
+    assert "if-none-match" not in server.requests[1][1]
