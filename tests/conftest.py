@@ -16,6 +16,8 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from search.names import IndexNames
+from seeds.server import SeedServer
+from tests.support.alerting import Receiver
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,3 +58,18 @@ def index_prefix(es: Elasticsearch) -> Iterator[str]:
 @pytest.fixture()
 def index_names(index_prefix: str) -> IndexNames:
     return IndexNames(prefix=index_prefix)
+
+
+@pytest.fixture()
+def seed_server() -> Iterator[SeedServer]:
+    """The seed corpus (page, RSS, Atom) served on a free loopback port."""
+    with SeedServer() as server:
+        yield server
+
+
+@pytest.fixture()
+def receiver() -> Iterator[Receiver]:
+    """A real webhook receiver on loopback that records every request."""
+    rec = Receiver()
+    yield rec
+    rec.stop()

@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,17 +26,6 @@ pytestmark = pytest.mark.slow
 WIREWATCH = str(Path(sys.executable).with_name("wirewatch"))
 
 
-@pytest.fixture()
-def seed() -> Iterator[SeedServer]:
-    with SeedServer() as server:
-        yield server
-
-
-@pytest.fixture()
-def receiver() -> Iterator[Receiver]:
-    rec = Receiver()
-    yield rec
-    rec.stop()
 
 
 def pass_env(es_url: str, prefix: str, feeds_base: str, hook_url: str, tmp_path: Path) -> dict[str, str]:
@@ -90,9 +78,9 @@ def assert_exactly_once(es: Elasticsearch, prefix: str, receiver: Receiver) -> N
 
 
 def test_killed_while_fetching(
-    es: Elasticsearch, es_url: str, index_prefix: str, seed: SeedServer, receiver: Receiver, tmp_path: Path
+    es: Elasticsearch, es_url: str, index_prefix: str, seed_server: SeedServer, receiver: Receiver, tmp_path: Path
 ) -> None:
-    with HoldingProxy(seed.base_url, hold=r"/news/.*\.html$") as proxy:
+    with HoldingProxy(seed_server.base_url, hold=r"/news/.*\.html$") as proxy:
         env = pass_env(es_url, index_prefix, proxy.url, receiver.url, tmp_path)
         kill_when_held(env, proxy)
         assert not receiver.requests
@@ -104,10 +92,10 @@ def test_killed_while_fetching(
 
 
 def test_killed_while_indexing(
-    es: Elasticsearch, es_url: str, index_prefix: str, seed: SeedServer, receiver: Receiver, tmp_path: Path
+    es: Elasticsearch, es_url: str, index_prefix: str, seed_server: SeedServer, receiver: Receiver, tmp_path: Path
 ) -> None:
     with HoldingProxy(es_url, hold=r"/_bulk") as proxy:
-        env = pass_env(proxy.url, index_prefix, seed.base_url, receiver.url, tmp_path)
+        env = pass_env(proxy.url, index_prefix, seed_server.base_url, receiver.url, tmp_path)
         kill_when_held(env, proxy)
         run_pass(env)
         assert_exactly_once(es, index_prefix, receiver)
@@ -115,10 +103,10 @@ def test_killed_while_indexing(
 
 
 def test_killed_while_delivering(
-    es: Elasticsearch, es_url: str, index_prefix: str, seed: SeedServer, receiver: Receiver, tmp_path: Path
+    es: Elasticsearch, es_url: str, index_prefix: str, seed_server: SeedServer, receiver: Receiver, tmp_path: Path
 ) -> None:
     with HoldingProxy(receiver.url.rsplit("/", 1)[0], hold=r"/hook") as proxy:
-        env = pass_env(es_url, index_prefix, seed.base_url, proxy.url + "/hook", tmp_path)
+        env = pass_env(es_url, index_prefix, seed_server.base_url, proxy.url + "/hook", tmp_path)
         kill_when_held(env, proxy)
         run_pass(env)
         assert_exactly_once(es, index_prefix, receiver)

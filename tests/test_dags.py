@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -80,12 +79,6 @@ def test_dagbag_imports_cleanly_and_lightly(airflow_env: dict[str, str]) -> None
     assert all(t["retries"] >= 1 and t["backoff"] for t in tasks.values())
     assert tasks["ingest_batch"]["outlets"] == ["wirewatch://elasticsearch/articles"]
 
-
-@pytest.fixture()
-def receiver() -> Iterator[Receiver]:
-    rec = Receiver()
-    yield rec
-    rec.stop()
 
 
 @pytest.mark.slow

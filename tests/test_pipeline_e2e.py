@@ -21,17 +21,6 @@ from wirewatch.settings import load_settings
 SECRET = "e2e-webhook-secret"
 
 
-@pytest.fixture()
-def seed_server() -> Iterator[SeedServer]:
-    with SeedServer() as server:
-        yield server
-
-
-@pytest.fixture()
-def receiver() -> Iterator[Receiver]:
-    rec = Receiver()
-    yield rec
-    rec.stop()
 
 
 @pytest.fixture()

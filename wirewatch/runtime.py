@@ -52,24 +52,7 @@ class Runtime:
     names: IndexNames
 
     def fetch_policy(self) -> FetchPolicy:
-        from ingest.fetch import FetchPolicy
-
-        s = self.settings
-        return FetchPolicy(
-            user_agent=s.http_user_agent,
-            connect_timeout_s=s.http_connect_timeout_s,
-            read_timeout_s=s.http_read_timeout_s,
-            total_deadline_s=s.http_total_deadline_s,
-            max_bytes=s.http_max_bytes,
-            max_redirects=s.http_max_redirects,
-            max_connections=s.http_max_connections,
-            max_per_host=s.http_max_per_host,
-            retries=s.http_retries,
-            backoff_s=s.http_backoff_s,
-            allow_loopback=s.http_allow_loopback,
-            allow_private=s.http_allow_private,
-            respect_robots=s.http_respect_robots,
-        )
+        return fetch_policy(self.settings)
 
     def feeds(self) -> list[FeedSpec]:
         from ingest.errors import IngestError
@@ -115,6 +98,27 @@ class Runtime:
             )
         except NotifyError as exc:
             raise ConfigError(f"channels file {s.channels_file}: {exc}") from exc
+
+
+def fetch_policy(s: Settings) -> FetchPolicy:
+    """The fetcher's limits and manners from the ``http_*`` settings."""
+    from ingest.fetch import FetchPolicy
+
+    return FetchPolicy(
+        user_agent=s.http_user_agent,
+        connect_timeout_s=s.http_connect_timeout_s,
+        read_timeout_s=s.http_read_timeout_s,
+        total_deadline_s=s.http_total_deadline_s,
+        max_bytes=s.http_max_bytes,
+        max_redirects=s.http_max_redirects,
+        max_connections=s.http_max_connections,
+        max_per_host=s.http_max_per_host,
+        retries=s.http_retries,
+        backoff_s=s.http_backoff_s,
+        allow_loopback=s.http_allow_loopback,
+        allow_private=s.http_allow_private,
+        respect_robots=s.http_respect_robots,
+    )
 
 
 def _read_yaml(path: Path) -> Any:

@@ -54,23 +54,9 @@ def cli(ctx: click.Context, inputs: tuple[str, ...], as_json: bool, min_chars: i
 
 
 def _policy(settings: Settings) -> FetchPolicy:
-    from ingest.fetch import FetchPolicy
+    from wirewatch.runtime import fetch_policy
 
-    return FetchPolicy(
-        user_agent=settings.http_user_agent,
-        connect_timeout_s=settings.http_connect_timeout_s,
-        read_timeout_s=settings.http_read_timeout_s,
-        total_deadline_s=settings.http_total_deadline_s,
-        max_bytes=settings.http_max_bytes,
-        max_redirects=settings.http_max_redirects,
-        max_connections=settings.http_max_connections,
-        max_per_host=settings.http_max_per_host,
-        retries=settings.http_retries,
-        backoff_s=settings.http_backoff_s,
-        allow_loopback=settings.http_allow_loopback,
-        allow_private=settings.http_allow_private,
-        respect_robots=settings.http_respect_robots,
-    )
+    return fetch_policy(settings)
 
 
 def _load_inputs(inputs: list[str], policy: FetchPolicy, min_chars: int) -> tuple[dict[str, PageInput], dict[str, str]]:
