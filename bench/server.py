@@ -36,6 +36,9 @@ class _Site(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: _Site
     protocol_version = "HTTP/1.1"
+    # headers and body go out in two writes: with Nagle on, a keep-alive client waits ~40 ms (delayed ACK)
+    # for the second one, which would bill the site's latency to every fetch and delivery
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
         found = self.server.files.get(self.path.split("?", 1)[0])
@@ -96,7 +99,11 @@ class CorpusServer:
         if not self._parent.poll(300):
             self.close()
             raise RuntimeError("the benchmark site did not start within 300 s")
-        self.base_url = self._parent.recv()
+        try:
+            self.base_url = self._parent.recv()
+        except EOFError as exc:
+            self.close()
+            raise RuntimeError(f"the benchmark site process died (exit code {self._process.exitcode})") from exc
         return self
 
     def __exit__(self, *exc_info: object) -> None:
