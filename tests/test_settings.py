@@ -20,6 +20,7 @@ def test_yaml_then_env_then_overrides(tmp_path: Path, monkeypatch: pytest.Monkey
     cfg = tmp_path / "ww.yaml"
     cfg.write_text("local_es_port: 9300\nhttp_max_redirects: 3\nes_index_prefix: yaml-\n")
     monkeypatch.setenv("WIREWATCH_HTTP_MAX_REDIRECTS", "4")
+    monkeypatch.delenv("WIREWATCH_ES_URL", raising=False)
     settings = load_settings(cfg, es_index_prefix="arg-")
     assert settings.local_es_port == 9300  # from YAML
     assert settings.http_max_redirects == 4  # env beats YAML
