@@ -36,7 +36,7 @@ es-fetch: $(ES_STAMP)  ## fetch Elasticsearch from Maven Central into .cache/es 
 run: setup  ## the whole job on the seed corpus, through real Airflow
 	$(BIN)/python -m wirewatch.demo
 
-test: setup  ## the whole test suite against a real local node
+test: setup lint  ## lint, then the whole test suite against a real local node
 	$(BIN)/python -m pytest  # warnings are errors: see filterwarnings in pyproject.toml
 
 lint: $(STAMP)  ## ruff and mypy
