@@ -139,7 +139,8 @@ def make_corpus(spec: CorpusSpec, *, watchlist: Watchlist | None = None, progres
 
 
 def _slug(title: str) -> str:
-    return "-".join("".join(c for c in w.lower() if c.isalnum()) for w in title.split()[:6])
+    # ASCII only: a group name such as "Al-Qaïda" must not put a percent-encoded byte in the URL path
+    return "-".join("".join(c for c in w.lower() if c.isascii() and c.isalnum()) for w in title.split()[:6])
 
 
 # --- rendering ------------------------------------------------------------------------------------------

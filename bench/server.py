@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from bench.corpus import CorpusSpec, make_corpus, site_files
 
@@ -41,7 +42,7 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
-        found = self.server.files.get(self.path.split("?", 1)[0])
+        found = self.server.files.get(unquote(self.path.split("?", 1)[0]))
         body, ctype = found if found else (b"not found\n", "text/plain")
         self.send_response(200 if found else 404)
         self.send_header("Content-Type", ctype)

@@ -30,6 +30,8 @@ def test_the_corpus_is_deterministic_and_within_its_bounds() -> None:
     assert first == second
     assert len(first.articles) == spec.feeds * spec.per_feed == first.stats()["articles"]
     assert len({a.path for a in first.articles}) == len(first.articles)
+    full = make_corpus(SIZES["quick"])
+    assert all(a.path.isascii() for a in full.articles)  # non-ASCII slugs were served as 404s
     assert {a.layout for a in first.articles} == {"broadsheet", "portal", "wire", "blog"}
     for article in first.articles:
         # the last sentence may overshoot the drawn length a little; mentions swap sentences
