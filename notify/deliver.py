@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
@@ -68,14 +69,18 @@ def deliver(
     max_defer_s: float = 3600.0,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     sleep: Callable[[float], None] = time.sleep,
+    parallel: int = 1,
 ) -> list[DeliveryOutcome]:
-    """Send every pending delivery; one outcome per (alert, channel) in ``pending``, in channel order."""
-    if max_attempts < 1:
-        raise ValueError("max_attempts must be at least 1")
+    """Send every pending delivery; one outcome per (alert, channel) in ``pending``, in channel order.
+
+    ``parallel``: sends in flight at once per channel (channels are thread-safe: HTTP clients are shared,
+    SMTP and files open per send)."""
+    if max_attempts < 1 or parallel < 1:
+        raise ValueError("max_attempts and parallel must be at least 1")
     by_channel: dict[str, list[Delivery]] = {}
     for item in pending:
         by_channel.setdefault(item.channel, []).append(item)
-    policy = _Policy(max_attempts, backoff_s, max_wait_s, max_defer_s, clock, sleep)
+    policy = _Policy(max_attempts, backoff_s, max_wait_s, max_defer_s, clock, sleep, parallel)
     outcomes: list[DeliveryOutcome] = []
     for name, items in by_channel.items():
         channel = channels.get(name)
@@ -94,6 +99,7 @@ class _Policy:
     max_defer_s: float
     clock: Callable[[], datetime]
     sleep: Callable[[float], None]
+    parallel: int = 1
 
     def next_attempt(self, prior_attempts: int, retry_after_s: float | None) -> datetime:
         """When a later pass should try again: exponential in all attempts so far, at least Retry-After."""
@@ -119,15 +125,20 @@ def _deliver_channel(channel: Channel, items: list[Delivery], policy: _Policy) -
     units = [items] if channel.digest else [[item] for item in items]
     outcomes: list[DeliveryOutcome] = []
     broken: DeliveryOutcome | None = None  # the outcome that showed the channel is down for this pass
-    for unit in units:
-        if broken is not None:
-            outcomes += [_skipped(item, broken) for item in unit]
-            continue
-        result = _send_with_retries(channel, [item.alert for item in unit], policy)
-        unit_outcomes = [_outcome(item, result, policy) for item in unit]
-        outcomes += unit_outcomes
-        if not result.delivered and not result.permanent:
-            broken = unit_outcomes[0]
+    # Up to ``parallel`` sends in flight at once (a burst of alerts must not queue behind one slow POST);
+    # a wave that finds the channel down stops the waves after it.
+    with ThreadPoolExecutor(max_workers=policy.parallel, thread_name_prefix=f"deliver-{channel.name}") as pool:
+        for start in range(0, len(units), policy.parallel):
+            wave = units[start : start + policy.parallel]
+            if broken is not None:
+                outcomes += [_skipped(item, broken) for unit in wave for item in unit]
+                continue
+            results = list(pool.map(lambda unit: _send_with_retries(channel, [i.alert for i in unit], policy), wave))
+            for unit, result in zip(wave, results, strict=True):
+                unit_outcomes = [_outcome(item, result, policy) for item in unit]
+                outcomes += unit_outcomes
+                if broken is None and not result.delivered and not result.permanent:
+                    broken = unit_outcomes[0]
     return outcomes
 
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from elasticsearch import ApiError, Elasticsearch
+from elasticsearch import Elasticsearch
 
 from search.client import es_errors
-from search.errors import SetupError
+from search.indices import ensure_plain_index
 from search.mappings import checkpoints_mappings
 from search.names import IndexNames
 
@@ -95,23 +95,6 @@ def setup_alert_indices(es: Elasticsearch, names: IndexNames) -> list[str]:
     )
     with es_errors("setting up the alert indices"):
         for index, mappings in wanted:
-            if _ensure_index(es, index, mappings):
+            if ensure_plain_index(es, index, mappings):
                 created.append(index)
     return created
-
-
-def _ensure_index(es: Elasticsearch, name: str, mappings: dict[str, Any]) -> bool:
-    if not es.indices.exists(index=name):
-        try:
-            es.indices.create(index=name, settings={"number_of_shards": 1}, mappings=mappings)
-            return True
-        except ApiError as exc:
-            if exc.error != "resource_already_exists_exception":  # else a concurrent setup won the race
-                raise
-    try:
-        es.indices.put_mapping(index=name, **mappings)
-    except ApiError as exc:
-        if exc.status_code == 400:
-            raise SetupError(f"index {name} has a mapping that cannot be updated: {exc.message}") from exc
-        raise
-    return False

@@ -53,7 +53,7 @@ def setup_indices(es: Elasticsearch, names: IndexNames) -> SetupReport:
         created: list[str] = []
         up_to_date: list[str] = []
         for name, mappings in ((names.feeds, feeds_mappings()), (names.checkpoints, checkpoints_mappings())):
-            (created if _ensure_plain_index(es, name, mappings) else up_to_date).append(name)
+            (created if ensure_plain_index(es, name, mappings) else up_to_date).append(name)
         current = _alias_target(es, names.articles)
         if current is None:
             index = _create_first_version(es, names, body)
@@ -102,7 +102,7 @@ def _version_of(names: IndexNames, index: str) -> int:
     return int(match.group(1))
 
 
-def _ensure_plain_index(es: Elasticsearch, name: str, mappings: dict[str, Any]) -> bool:
+def ensure_plain_index(es: Elasticsearch, name: str, mappings: dict[str, Any]) -> bool:
     """Create ``name`` or add new fields to it; True when created. A conflicting field change is an error."""
     if not es.indices.exists(index=name):
         try:

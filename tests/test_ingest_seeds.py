@@ -118,28 +118,11 @@ def test_an_unwritten_article_keeps_its_feed_state_so_nothing_is_lost(rig: Rig) 
 
 
 def _document(article: Article) -> dict[str, Any]:
-    """The article document of docs/article-document.md, with no tags (enrich is not part of this test)."""
-    return {
-        "id": article.id,
-        "url": article.url,
-        "canonical_url": article.canonical_url,
-        "source": article.source,
-        "site_name": article.site_name,
-        "title": article.title,
-        "text": article.text,
-        "description": article.description,
-        "author": article.author,
-        "published_at": article.published_at.isoformat() if article.published_at else None,
-        "fetched_at": article.fetched_at.isoformat(),
-        "language": article.language,
-        "extraction": {"method": article.extraction_method, "date_source": article.date_source},
-        "entities": [],
-        "entity_names": {},
-        "groups": [],
-        "group_ids": [],
-        "content_hash": article.content_hash,
-        "ner_done": False,
-    }
+    """The pipeline's article document, with no tags (enrich is not part of this test)."""
+    from enrich.tags import Tags
+    from wirewatch.documents import article_document
+
+    return article_document(article, Tags())
 
 
 def test_with_elasticsearch_known_ids_and_feed_state(rig: Rig, es: Elasticsearch, index_names: IndexNames) -> None:

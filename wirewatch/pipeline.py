@@ -196,17 +196,22 @@ def deliver_alerts(rt: Runtime, summary: PassSummary, channels: dict[str, Any] |
     from search.outbox import pending_deliveries, record_deliveries
 
     s = rt.settings
+    owned = channels is None  # channels passed in belong to the caller, who closes them
     channels = channels if channels is not None else rt.channels()
     now = datetime.now(UTC)
     with summary.timed("deliver"):
         pending = deliveries_from_docs(pending_deliveries(rt.es, rt.names, now=now), now=now)
         try:
             outcomes = deliver(
-                pending, channels, max_attempts=s.delivery_max_attempts, backoff_s=s.delivery_backoff_s
+                pending,
+                channels,
+                max_attempts=s.delivery_max_attempts,
+                backoff_s=s.delivery_backoff_s,
+                parallel=s.delivery_parallel,
             )
         finally:
-            for channel in channels.values():
-                channel.close()
+            if owned:
+                close_channels(channels)
         record_deliveries(rt.es, rt.names, outcomes)
     for outcome in outcomes:
         summary.deliveries[outcome.state] += 1
@@ -217,6 +222,11 @@ def deliver_alerts(rt: Runtime, summary: PassSummary, channels: dict[str, Any] |
                 outcome.error or outcome.state,
                 transient=outcome.state == "pending",
             )
+
+
+def close_channels(channels: dict[str, Any]) -> None:
+    for channel in channels.values():
+        channel.close()
 
 
 # --- NER, after the alerts ------------------------------------------------------------------------------
@@ -255,15 +265,23 @@ def run_pass(
     try:
         step("checking indices and watches")
         channels = rt.channels()
-        with summary.timed("setup"):
-            ensure_indices(rt)
-            sync_watches(rt, list(channels))
-        step("polling feeds, fetching and extracting articles")
-        ingest_feeds(rt, tools, rt.feeds(), summary, only_due=only_due)
-        step("matching watches and creating alerts")
-        raise_alerts(rt, summary)
-        step("delivering alerts")
-        deliver_alerts(rt, summary, channels)
+        try:
+            with summary.timed("setup"):
+                ensure_indices(rt)
+                sync_watches(rt, list(channels))
+            feeds = rt.feeds()
+            size = max(1, rt.settings.feeds_per_batch)
+            # Batch by batch: the first feeds' alerts go out before later feeds are fetched, and memory stays bounded.
+            for start in range(0, len(feeds), size):
+                end = min(start + size, len(feeds))
+                step(f"polling feeds {start + 1}-{end} of {len(feeds)}, fetching, extracting, indexing")
+                ingest_feeds(rt, tools, feeds[start : start + size], summary, only_due=only_due)
+                step("matching watches and creating alerts")
+                raise_alerts(rt, summary)
+                step("delivering alerts")
+                deliver_alerts(rt, summary, channels)
+        finally:
+            close_channels(channels)
         step("adding named entities")
         add_entities(rt, tools.tagger, summary)
     except (SearchError, ConfigError) as exc:

@@ -91,6 +91,7 @@ class Settings(BaseSettings):
     alert_dedup_window_s: int = Field(48 * 3600, description="A same-content copy within it joins the alert")
     delivery_max_attempts: int = Field(4, description="Send attempts per alert and channel in one pass")
     delivery_backoff_s: float = Field(0.5, description="First delivery retry delay; doubles each retry")
+    delivery_parallel: int = Field(4, description="Sends in flight at once per channel")
     delivery_allow_loopback: bool = Field(False, description="Allow channel URLs on loopback (tests, demo)")
     delivery_allow_private: bool = Field(False, description="Allow channel URLs on private addresses")
     webhook_secret: SecretStr | None = Field(None, description="HMAC-SHA256 key for webhook signatures")
