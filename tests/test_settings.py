@@ -59,3 +59,9 @@ def test_settings_error_is_one_line_not_a_traceback(tmp_path: Path) -> None:
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert "must hold a mapping" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_readme_lists_every_setting() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    missing = [env for _, env, _, _ in settings_table() if f"`{env}`" not in readme]
+    assert not missing, f"README settings table is stale (wirewatch settings --markdown): {missing}"
