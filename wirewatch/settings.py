@@ -99,7 +99,7 @@ class Settings(BaseSettings):
 
     # --- Scheduling -----------------------------------------------------------------------------------
     schedule: str = Field("*/15 * * * *", description="Ingest DAG schedule: cron, preset or @continuous")
-    feeds_per_batch: int = Field(5, description="Feeds per mapped Airflow task")
+    feeds_per_batch: int = Field(5, description="Feeds per batch: a mapped Airflow task, a round of a CLI pass")
     summary_file: Path = Field(PROJECT_ROOT / "run" / "last-pass.json", description="Last pass summary (JSON)")
 
     @property
