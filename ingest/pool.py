@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import signal
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -32,10 +33,16 @@ class PageOutcome:
 
 
 def _worker_main(conn: Connection) -> None:
+    # Ctrl-C in a terminal reaches the whole process group: the parent decides when workers stop (it closes
+    # their pipes), so a worker neither dies mid-page nor prints a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     import trafilatura  # noqa: F401  (warm the import before the first page so it is not billed to a page)
 
     while True:
-        page = conn.recv()
+        try:
+            page = conn.recv()
+        except EOFError:  # the parent went away
+            return
         if page is None:
             return
         try:
