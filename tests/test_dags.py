@@ -82,7 +82,7 @@ def test_dagbag_imports_cleanly_and_lightly(airflow_env: dict[str, str]) -> None
 
 
 @pytest.mark.slow
-def test_dag_test_ingests_the_seed_and_delivers_two_alerts(
+def test_dag_test_ingests_the_seed_and_delivers_two_alerts_using_the_airflow_connection(
     airflow_env: dict[str, str], es: Elasticsearch, es_url: str, index_prefix: str, receiver: Receiver,
     tmp_path: Path,
 ) -> None:  # fmt: skip
@@ -91,7 +91,9 @@ def test_dag_test_ingests_the_seed_and_delivers_two_alerts(
     with SeedServer() as seed:
         env = {
             **airflow_env,
-            "WIREWATCH_ES_URL": es_url,
+            # Elasticsearch comes from the Airflow connection, which wins over the settings (a dead port here).
+            "AIRFLOW_CONN_WIREWATCH_ES": json.dumps({"conn_type": "http", "host": es_url}),
+            "WIREWATCH_ES_URL": "http://127.0.0.1:9",
             "WIREWATCH_ES_INDEX_PREFIX": index_prefix,
             "WIREWATCH_FEEDS_BASE_URL": seed.base_url,
             "WIREWATCH_HTTP_ALLOW_LOOPBACK": "true",
