@@ -25,12 +25,10 @@ class Mention:
         return {"start": self.start, "end": self.end, "surface": self.surface}
 
 
-@dataclass(frozen=True, slots=True)
-class Entity:
-    """One entity of a text (all its mentions merged) found by statistical NER."""
+class _Mentioned:
+    """What entities and tracked groups share: a tuple of mentions, counted and read as distinct forms."""
 
-    label: str
-    canonical: str
+    __slots__ = ()
     mentions: tuple[Mention, ...]
 
     @property
@@ -40,6 +38,15 @@ class Entity:
     @property
     def surface_forms(self) -> list[str]:
         return _distinct(m.surface for m in self.mentions)
+
+
+@dataclass(frozen=True, slots=True)
+class Entity(_Mentioned):
+    """One entity of a text (all its mentions merged) found by statistical NER."""
+
+    label: str
+    canonical: str
+    mentions: tuple[Mention, ...]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -52,21 +59,13 @@ class Entity:
 
 
 @dataclass(frozen=True, slots=True)
-class GroupTag:
+class GroupTag(_Mentioned):
     """One tracked group found in a text, with every mention."""
 
     id: str
     name: str
     parent: str | None
     mentions: tuple[Mention, ...]
-
-    @property
-    def count(self) -> int:
-        return len(self.mentions)
-
-    @property
-    def surface_forms(self) -> list[str]:
-        return _distinct(m.surface for m in self.mentions)
 
     def to_dict(self) -> dict[str, Any]:
         return {
