@@ -25,15 +25,15 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from notify import AddressRules, Secret, WebhookChannel, deliver, deliveries_from_docs
-from search.alert_indices import setup_alert_indices
-from search.alerts import alert_id, pending_deliveries, record_deliveries
+from search.alerting.alerts import alert_id, pending_deliveries, record_deliveries
+from search.alerting.indices import setup_alert_indices
+from search.alerting.matching import match_articles
+from search.alerting.reconcile import match_since_checkpoint
+from search.alerting.watches import add_query_watch, group_watch_id, list_watches, sync_group_watches
 from search.bulk import index_articles
 from search.client import make_client
 from search.indices import setup_indices
-from search.matching import match_articles
 from search.names import IndexNames
-from search.reconcile import match_since_checkpoint
-from search.watches import add_query_watch, group_watch_id, list_watches, sync_group_watches
 
 GROUPS = ["islamic-state", "al-qaeda", "aqim", "jnim", "al-shabaab", "boko-haram", "hts", "iswap"]
 WORDS = [

@@ -25,7 +25,7 @@ from search.bulk import index_articles
 from search.client import make_client
 from search.indices import setup_indices
 from search.names import IndexNames
-from search.query import SearchRequest, search_articles
+from search.querying.query import SearchRequest, search_articles
 
 GROUPS = ["isis", "aqim", "jnim", "shabaab", "boko-haram", "hts", "aqap", "iswap"]
 PERSONS = ["Mokhtar Belmokhtar", "Khalifa Haftar", "Abu Bakr al-Baghdadi", "Iyad Ag Ghaly", "Thomas Waldhauser"]

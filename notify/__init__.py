@@ -2,7 +2,7 @@
 
 Imports nothing of ours. The pipeline builds channels with ``channels_from_config``, turns pending alert
 documents into ``Delivery`` items with ``deliveries_from_docs`` and calls ``deliver``; it records the returned
-``DeliveryOutcome`` list with ``search.alerts.record_deliveries``.
+``DeliveryOutcome`` list with ``search.alerting.alerts.record_deliveries``.
 """
 
 from notify.config import channels_from_config, default_channels

@@ -1,6 +1,6 @@
 """What the channels send: an ``Alert`` and a ``Delivery`` (one alert on one channel), built from plain dicts.
 
-The alert documents come from ``search.alerts`` (its ``pending_deliveries``), but ``notify`` imports nothing
+The alert documents come from ``search.alerting.alerts`` (its ``pending_deliveries``), but ``notify`` imports nothing
 of ours: the shape of the document is the contract, read here with ``alert_from_doc``. In ``passage`` the
 matched words are wrapped in ``«`` and ``»`` (HIGHLIGHT_START/END); renderers turn those into bold or <mark>
 after escaping the rest."""
@@ -51,7 +51,7 @@ class Delivery:
 
 
 def alert_from_doc(doc: Mapping[str, Any]) -> Alert:
-    """An Alert from an alert document (the ``_source`` written by ``search.alerts``)."""
+    """An Alert from an alert document (the ``_source`` written by ``search.alerting.alerts``)."""
     watch = doc.get("watch") or {}
     group = doc.get("group") or {}
     return Alert(

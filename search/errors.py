@@ -1,7 +1,23 @@
 """The search stage's exceptions: one tree, so callers can catch ``SearchError`` for anything from
-``search/``.
+``search/`` (modelled on httpx's ``_exceptions.py``).
 
-Third-party errors (elasticsearch, subprocess, OS) are wrapped at the boundary with ``raise ... from exc``.
+    SearchError
+    ├── LocalNodeError             the local node could not be fetched, started or stopped
+    │   ├── PortTakenError             its port is bound by another process
+    │   ├── ToolMissingError           java or mvn is missing
+    │   └── NodeStartError             it died or was not healthy in time (carries the log tail)
+    ├── AnalysisUnavailableError   the cluster has neither the built-in analyzers nor the project's plugin
+    ├── SearchUnavailable          the cluster cannot be reached or keeps answering 429/5xx (transient)
+    ├── IndexMissing               an index or alias does not exist: run ``wirewatch es setup``
+    ├── SetupError                 creating indices, templates or aliases failed
+    │   └── MigrationError             a mapping migration failed; the old index still serves
+    ├── QuerySyntaxError           the analyst query does not parse (also a ValueError; has a position)
+    ├── InvalidCursor              a ``search_after`` cursor cannot be decoded (also a ValueError)
+    ├── WatchNotFound              no watch by that name (also a LookupError)
+    └── WatchExists                a watch by that name exists already
+
+Third-party errors (elasticsearch, subprocess, OS) are wrapped at the boundary with ``raise ... from exc``
+(``search.client.es_errors`` maps the client's errors in one place).
 """
 
 from __future__ import annotations

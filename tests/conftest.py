@@ -1,7 +1,7 @@
 """Shared fixtures: a real Elasticsearch for the whole session, and an index prefix per test.
 
 The node is the one at ``WIREWATCH_ES_URL`` when that is set; otherwise the project's local node
-(search/localnode.py) is started once for the session on ``WIREWATCH_TEST_ES_PORT`` (default 9250, so a
+(search/localnode/node.py) is started once for the session on ``WIREWATCH_TEST_ES_PORT`` (default 9250, so a
 developer's node on 9200 is left alone) and stopped at the end.
 """
 

@@ -11,10 +11,10 @@ import yaml
 from click.testing import CliRunner, Result
 from elasticsearch import Elasticsearch
 
+from search.alerting.reconcile import match_since_checkpoint
+from search.alerting.watches import sync_group_watches
 from search.bulk import index_articles
 from search.names import IndexNames
-from search.reconcile import match_since_checkpoint
-from search.watches import sync_group_watches
 from tests.support.alerting import (
     article,
     index_prefix,  # noqa: F401  (overrides conftest's: see its docstring)

@@ -10,13 +10,13 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from notify import AddressRules, EmailChannel, WebhookChannel, deliver, deliveries_from_docs
-from search.alerts import alert_id, list_alerts, pending_deliveries, record_deliveries
+from search.alerting.alerts import alert_id, list_alerts, pending_deliveries, record_deliveries
+from search.alerting.matching import run_watch
+from search.alerting.reconcile import alert_on_articles, match_since_checkpoint, read_checkpoint
+from search.alerting.watches import add_query_watch, group_watch_id, list_watches, sync_group_watches
 from search.bulk import index_articles
 from search.errors import SearchUnavailable
-from search.matching import run_watch
 from search.names import IndexNames
-from search.reconcile import alert_on_articles, match_since_checkpoint, read_checkpoint
-from search.watches import add_query_watch, group_watch_id, list_watches, sync_group_watches
 from tests.support.alerting import (
     Receiver,
     SmtpSink,
@@ -247,8 +247,8 @@ def test_list_alerts_filters_by_watch_and_time(es: Elasticsearch, store: IndexNa
 def test_a_watch_the_cluster_rejects_is_skipped_and_the_others_still_match(
     es: Elasticsearch, store: IndexNames
 ) -> None:
-    from search.matching import match_articles
-    from search.watches import Watch
+    from search.alerting.matching import match_articles
+    from search.alerting.watches import Watch
 
     sync_group_watches(es, store, GROUPS, channels=["hook"])
     broken = Watch(

@@ -1,4 +1,4 @@
-"""The local node (search/localnode.py) with real Elasticsearch processes, each test on its own free port.
+"""The local node (search/localnode/node.py) with real Elasticsearch processes, each test on its own free port.
 
 A node start costs ~15-20 s here, so the full lifecycle (start, idempotent start, index/search, restart with
 data kept, clean start) shares one test.
@@ -21,7 +21,7 @@ from elasticsearch import Elasticsearch
 
 from search.errors import NodeStartError, PortTakenError, ToolMissingError
 from search.localnode import LocalNode
-from search.localnode_config import NodeLayout, find_java_home, transport_port
+from search.localnode.config import NodeLayout, find_java_home, transport_port
 from wirewatch.cli import cli as root_cli
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from search.query import SearchRequest, search_articles
+from search.querying.query import SearchRequest, search_articles
 from seeds.server import SeedServer
 from tests.support.alerting import Receiver, SmtpSink
 from wirewatch.pipeline import PassTools, open_tools, run_pass

@@ -11,7 +11,7 @@ from search.bulk import index_articles
 from search.errors import IndexMissing, InvalidCursor, QuerySyntaxError
 from search.indices import setup_indices
 from search.names import IndexNames
-from search.query import SearchRequest, parse_when, search_articles
+from search.querying.query import SearchRequest, parse_when, search_articles
 from tests.support.search_docs import make_doc, seed_doc
 
 CORPUS = [

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from search.errors import QuerySyntaxError
-from search.querylang import MAX_QUERY_CHARS, MAX_TERMS, parse_query, tokenize
+from search.querying.querylang import MAX_QUERY_CHARS, MAX_TERMS, parse_query, tokenize
 
 
 def _fields(query: dict) -> list[str]:

@@ -75,7 +75,7 @@ def open_tools(rt: Runtime, *, ner: bool | None = None) -> Iterator[PassTools]:
 # --- set-up steps ---------------------------------------------------------------------------------------
 def ensure_indices(rt: Runtime) -> dict[str, Any]:
     """Create or migrate every index (idempotent)."""
-    from search.alert_indices import setup_alert_indices
+    from search.alerting.indices import setup_alert_indices
     from search.indices import setup_indices
 
     report = setup_indices(rt.es, rt.names).as_dict()
@@ -85,7 +85,7 @@ def ensure_indices(rt: Runtime) -> dict[str, Any]:
 
 def sync_watches(rt: Runtime, channel_names: Sequence[str]) -> dict[str, Any]:
     """One watch per tracked group of the watchlist, routed to every configured channel."""
-    from search.watches import sync_group_watches
+    from search.alerting.watches import sync_group_watches
 
     groups = [{"id": g.id, "name": g.name} for g in rt.watchlist()]
     report = sync_group_watches(rt.es, rt.names, groups, channels=list(channel_names))
@@ -177,7 +177,7 @@ def _record_batch(summary: PassSummary, batch: IngestBatch, written: set[str], e
 # --- alerts ---------------------------------------------------------------------------------------------
 def raise_alerts(rt: Runtime, summary: PassSummary) -> None:
     """Match everything indexed since the checkpoint against every watch and create the alerts."""
-    from search.reconcile import match_since_checkpoint
+    from search.alerting.reconcile import match_since_checkpoint
 
     with summary.timed("match"):
         report = match_since_checkpoint(rt.es, rt.names, dedup_window_s=rt.settings.alert_dedup_window_s)
@@ -193,7 +193,7 @@ def deliver_alerts(rt: Runtime, summary: PassSummary, channels: dict[str, Any] |
     """Send every pending (alert, channel) that is due; record each outcome in the outbox."""
     from notify.deliver import deliver
     from notify.model import deliveries_from_docs
-    from search.outbox import pending_deliveries, record_deliveries
+    from search.alerting.outbox import pending_deliveries, record_deliveries
 
     s = rt.settings
     owned = channels is None  # channels passed in belong to the caller, who closes them

@@ -22,7 +22,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from elasticsearch import Elasticsearch
 
-from search.alert_indices import setup_alert_indices
+from search.alerting.indices import setup_alert_indices
 from search.errors import AnalysisUnavailableError
 from search.indices import setup_indices
 from search.mappings import articles_body

@@ -28,9 +28,9 @@ def list_cmd(
     ctx: click.Context, since: str | None, watch: str | None, state: str | None, limit: int, as_json: bool
 ) -> None:
     """List alerts, newest first."""
-    from search.alert_indices import setup_alert_indices
-    from search.alerts import list_alerts
-    from search.query import parse_when
+    from search.alerting.alerts import list_alerts
+    from search.alerting.indices import setup_alert_indices
+    from search.querying.query import parse_when
     from wirewatch.cli.es_setup import es_client, index_names, search_errors
 
     try:

@@ -1,6 +1,6 @@
 """``wirewatch es``: the local Elasticsearch node (fetch, start, stop, status).
 
-The node is the one search/localnode.py runs: Elasticsearch 8 from Maven Central, on 127.0.0.1, with the
+The node is the one search/localnode/node.py runs: Elasticsearch 8 from Maven Central, on 127.0.0.1, with the
 Wirewatch analysis plugin. Settings: local_es_home, local_es_port, local_es_heap_mb, local_es_start_timeout_s.
 """
 
@@ -14,8 +14,8 @@ from rich.markup import escape
 
 from search.errors import LocalNodeError, NodeStartError, PortTakenError, ToolMissingError
 from search.localnode import LocalNode, NodeStatus
-from search.localnode_config import clamp_heap
-from search.localnode_process import is_healthy
+from search.localnode.config import clamp_heap
+from search.localnode.process import is_healthy
 from wirewatch.cli.common import console, err_console, fail, print_json, settings_from
 
 

@@ -60,7 +60,7 @@ def search_errors(url: str) -> Iterator[None]:
 @click.pass_context
 def cli(ctx: click.Context, as_json: bool) -> None:
     """Create or migrate the index templates, versioned articles index, aliases and state indices."""
-    from search.alert_indices import setup_alert_indices
+    from search.alerting.indices import setup_alert_indices
     from search.indices import setup_indices
 
     settings = settings_from(ctx)

@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from search.query import MAX_LIMIT
+from search.querying.query import MAX_LIMIT
 from wirewatch.cli.common import console, err_console, fail, print_json, settings_from
 
 _SYNTAX_HINT = 'words, "exact phrases", AND / OR / NOT, +word / -word, prefix*, (grouping)'
@@ -58,7 +58,7 @@ def cli(
       wirewatch search '"Islamic State" (Libya OR Sahel) -Syria' --since 7d --group isis
     """
     from search.errors import InvalidCursor, QuerySyntaxError
-    from search.query import SearchRequest, search_articles
+    from search.querying.query import SearchRequest, search_articles
     from wirewatch.cli.es_setup import es_client, index_names, search_errors
 
     settings = settings_from(ctx)
@@ -92,7 +92,7 @@ def cli(
 
 
 def _when(text: str | None, option: str, *, end_of_day: bool) -> datetime | None:
-    from search.query import parse_when
+    from search.querying.query import parse_when
 
     if text is None:
         return None

@@ -28,7 +28,7 @@ def cli() -> None:
 @contextmanager
 def _session(ctx: click.Context) -> Iterator[Any]:
     """The runtime (client, names, channels), with alert indices in place and errors as one-liners."""
-    from search.alert_indices import setup_alert_indices
+    from search.alerting.indices import setup_alert_indices
     from wirewatch.cli.es_setup import search_errors
     from wirewatch.runtime import build_runtime
 
@@ -58,8 +58,8 @@ def _channel_names(rt: Any) -> list[str]:
 @click.pass_context
 def add(ctx: click.Context, name: str, query_text: str, channels: tuple[str, ...]) -> None:
     """Add a query watch. It alerts on articles indexed from now on (see `watch test` for the history)."""
+    from search.alerting.watches import add_query_watch
     from search.errors import QuerySyntaxError, WatchExists
-    from search.watches import add_query_watch
 
     with _session(ctx) as rt:
         known = _channel_names(rt)
@@ -84,7 +84,7 @@ def add(ctx: click.Context, name: str, query_text: str, channels: tuple[str, ...
 @click.pass_context
 def list_cmd(ctx: click.Context, as_json: bool) -> None:
     """List group and query watches."""
-    from search.watches import list_watches
+    from search.alerting.watches import list_watches
 
     with _session(ctx) as rt:
         watches = list_watches(rt.es, rt.names)
@@ -113,8 +113,8 @@ def _watch_row(w: Any) -> dict[str, Any]:
 @click.pass_context
 def remove(ctx: click.Context, name: str) -> None:
     """Remove a query watch (its past alerts stay)."""
+    from search.alerting.watches import remove_watch
     from search.errors import WatchNotFound
-    from search.watches import remove_watch
 
     with _session(ctx) as rt:
         try:
@@ -131,10 +131,10 @@ def remove(ctx: click.Context, name: str) -> None:
 @click.pass_context
 def test(ctx: click.Context, name: str, limit: int, as_json: bool) -> None:
     """Run a watch over the indexed history and show what it would have raised. Sends nothing."""
-    from search.alerts import alert_id, existing_alert_ids
+    from search.alerting.alerts import alert_id, existing_alert_ids
+    from search.alerting.matching import run_watch
+    from search.alerting.watches import get_watch
     from search.errors import WatchNotFound
-    from search.matching import run_watch
-    from search.watches import get_watch
 
     with _session(ctx) as rt:
         try:

@@ -19,8 +19,8 @@ from search.client import es_errors
 from search.errors import IndexMissing
 from search.mappings import ENTITY_TYPES
 from search.names import IndexNames
-from search.querylang import parse_query
-from search.results import SearchResult, decode_cursor, encode_cursor, to_facets, to_hit
+from search.querying.querylang import parse_query
+from search.querying.results import SearchResult, decode_cursor, encode_cursor, to_facets, to_hit
 
 MAX_LIMIT = 100
 FACET_SIZE = 10
@@ -37,7 +37,7 @@ _SORTS: dict[str, list[Any]] = {
 
 @dataclass(frozen=True, kw_only=True)
 class SearchRequest:
-    query: str = ""  # analyst query language (search/querylang.py); empty matches every article
+    query: str = ""  # analyst query language (search/querying/querylang.py); empty matches every article
     groups: Sequence[str] = ()
     entities: Sequence[str] = ()
     sources: Sequence[str] = ()

@@ -6,7 +6,7 @@ exists, so re-ingesting, re-tagging or re-matching an article never alerts twice
 alert, does not raise a new alert: it is written as a small document pointing at the first one
 (``attached_to``, so it too exists exactly once) and listed in the first alert's ``also_seen``.
 
-Delivery state lives in the alert (``deliveries``, one entry per channel): see ``search.outbox``.
+Delivery state lives in the alert (``deliveries``, one entry per channel): see ``search.alerting.outbox``.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from typing import Any, Literal
 
 from elasticsearch import ConflictError, Elasticsearch
 
+from search.alerting.matching import Match
+from search.alerting.outbox import pending_deliveries, record_deliveries
 from search.client import RETRY_ON_STATUS, es_errors
 from search.errors import SearchUnavailable
-from search.matching import Match
 from search.names import IndexNames
-from search.outbox import pending_deliveries, record_deliveries
 
 __all__ = [
     "CreateReport",

@@ -17,11 +17,11 @@ from typing import Any
 
 from elasticsearch import Elasticsearch, NotFoundError
 
-from search.alerts import CreateReport, create_alerts
+from search.alerting.alerts import CreateReport, create_alerts
+from search.alerting.matching import match_articles
+from search.alerting.watches import Watch, list_watches
 from search.client import es_errors
-from search.matching import match_articles
 from search.names import IndexNames
-from search.watches import Watch, list_watches
 
 CHECKPOINT_ID = "alerts-matching"
 BATCH_ARTICLES = 500

@@ -18,12 +18,12 @@ from typing import Any
 
 from elasticsearch import BadRequestError, Elasticsearch
 
+from search.alerting.watches import Watch
 from search.client import RETRY_ON_STATUS, es_errors
 from search.errors import SearchError, SearchUnavailable
 from search.names import IndexNames
-from search.watches import Watch
 
-log = logging.getLogger("wirewatch.search.matching")
+log = logging.getLogger("wirewatch.search.alerting.matching")
 
 HIGHLIGHT_START = "«"  # the same markers notify.model reads
 HIGHLIGHT_END = "»"

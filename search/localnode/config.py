@@ -127,7 +127,7 @@ def write_config(layout: NodeLayout, settings: dict[str, str | int | bool]) -> N
     if layout.config_dir.exists():
         shutil.rmtree(layout.config_dir)
     shutil.copytree(layout.es_home / "config", layout.config_dir)
-    lines = ["# Written by search/localnode.py on every start; edits here are lost."]
+    lines = ["# Written by search/localnode/node.py on every start; edits here are lost."]
     lines += [f"{key}: {_yml_value(value)}" for key, value in settings.items()]
     (layout.config_dir / "elasticsearch.yml").write_text("\n".join(lines) + "\n")
     jvm_options = layout.config_dir / "jvm.options"

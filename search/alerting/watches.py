@@ -2,11 +2,11 @@
 
 The local node has no percolator, so a watch is a plain document in ``names.watches`` holding its compiled
 query (stored, not indexed); matching runs the queries against the batch of new articles instead
-(``search.matching``). Two kinds:
+(``search.alerting.matching``). Two kinds:
 
 - ``group``: one per tracked group of the watchlist, a term query on ``group_ids``; ``sync_group_watches``
   creates, updates and disables them to follow the watchlist on every pass.
-- ``query``: an analyst query in the search query language (``search.querylang``), added by name.
+- ``query``: an analyst query in the search query language (``search.querying.querylang``), added by name.
 
 Watch names are unique regardless of case. A watch alerts only on articles indexed after it was created, so a
 watch added today does not flood the channels with the archive (``watch test`` shows the archive instead).
@@ -26,7 +26,7 @@ from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 from search.client import es_errors
 from search.errors import SearchError, WatchExists, WatchNotFound
 from search.names import IndexNames
-from search.querylang import parse_query
+from search.querying.querylang import parse_query
 
 Kind = Literal["group", "query"]
 MAX_WATCHES = 10_000  # a listing reads them all in one search; far above any real watch list

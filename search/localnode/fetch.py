@@ -14,9 +14,9 @@ import zipfile
 from pathlib import Path
 
 from search.errors import LocalNodeError, ToolMissingError
-from search.localnode_config import NodeLayout
+from search.localnode.config import NodeLayout
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PLUGIN_NAME = "wirewatch-analysis"
 _OUTPUT_TAIL_LINES = 20
 

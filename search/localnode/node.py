@@ -3,7 +3,7 @@
 The node is Elastic's integration-test distribution from Maven Central (see pom.xml), unpacked once under
 ``home`` with the Wirewatch analysis plugin (esplugin/) installed. Each instance (one ``data_name``) has its
 own config, logs, data and pid file; it binds 127.0.0.1 only, with a bounded heap. File layout:
-search/localnode_config.py.
+search/localnode/config.py.
 
     node = LocalNode(home=Path(".cache/es"), port=9200)
     status = node.start()          # idempotent: returns the running node's status if it is already up
@@ -19,10 +19,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from search import localnode_fetch as fetching
-from search import localnode_process as proc
 from search.errors import LocalNodeError, NodeStartError, PortTakenError
-from search.localnode_config import (
+from search.localnode import fetch as fetching
+from search.localnode import process as proc
+from search.localnode.config import (
     NodeLayout,
     clamp_heap,
     elasticsearch_yml,

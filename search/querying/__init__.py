@@ -1,0 +1,8 @@
+"""The analysts' query language and search over the articles alias.
+
+Modules: ``querylang`` (the query language -> an AST -> Elasticsearch DSL, syntax errors with a position),
+``query`` (search with filters, highlights, facets and ``search_after`` paging), ``results`` (hits, facets,
+cursors as plain records).
+"""
+
+__all__ = ["query", "querylang", "results"]
