@@ -25,10 +25,9 @@ from bench.measure import CpuClock, ProcessTree, RssSampler, wait_until_idle
 from enrich.tagger import Tagger
 from enrich.tags import Tags
 from ingest.extract import PageInput
-from ingest.fetch import Fetcher
 from ingest.pool import ExtractPool, PageOutcome
-from wirewatch.pipeline import PassTools, add_entities, deliver_alerts, ensure_indices, run_pass, sync_watches
-from wirewatch.runtime import Runtime, build_runtime
+from wirewatch.pipeline import add_entities, deliver_alerts, ensure_indices, run_pass, sync_watches
+from wirewatch.runtime import PassTools, Runtime, build_runtime
 from wirewatch.settings import load_settings
 from wirewatch.summary import PassSummary
 
@@ -196,7 +195,7 @@ def _timed_pass(
     }
     clock = CpuClock(tree)
     with (
-        Fetcher(rt.fetch_policy()) as fetcher,
+        rt.fetcher() as fetcher,
         MarkedPool(clock, workers=s.extract_workers, deadline_s=s.extract_deadline_s) as pool,
         MarkedTagger(clock, ner_first=ner_first, **tagger_args) as tagger,
     ):

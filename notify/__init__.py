@@ -1,11 +1,12 @@
 """notify stage (see design.md, Layout): alert delivery channels and the retrying delivery step.
 
-Imports nothing of ours. The pipeline builds channels with ``channels_from_config``, turns pending alert
-documents into ``Delivery`` items with ``deliveries_from_docs`` and calls ``deliver``; it records the returned
-``DeliveryOutcome`` list with ``search.alerting.alerts.record_deliveries``.
+Imports nothing of ours. The composition root builds channels with ``load_channels`` (the YAML file) or
+``channels_from_config`` (dicts); the pipeline turns pending alert documents into ``Delivery`` items with
+``deliveries_from_docs`` and calls ``deliver``, then records the returned ``DeliveryOutcome`` list in the outbox
+(``search.alerting.outbox``).
 """
 
-from notify.config import channels_from_config, default_channels
+from notify.config import channels_from_config, default_channels, load_channels
 from notify.deliver import Channel, DeliveryOutcome, deliver
 from notify.errors import (
     BlockedAddressError,
@@ -44,5 +45,6 @@ __all__ = [
     "default_channels",
     "deliver",
     "deliveries_from_docs",
+    "load_channels",
     "sign",
 ]

@@ -1,4 +1,4 @@
-"""Channels from plain dicts (the ``channels_file`` YAML, read by the CLI or pipeline and passed in).
+"""Channels from the ``channels_file`` YAML (``load_channels``) or from plain dicts (``channels_from_config``).
 
 Each entry has ``name``, ``type`` (webhook, slack, email, file), an optional ``digest: true`` and the fields
 of its type. A secret is given by the NAME of an environment variable (``secret_env``, ``url_env``,
@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from notify.deliver import Channel
 from notify.errors import ChannelConfigError
@@ -74,6 +76,34 @@ def channels_from_config(
             raise ChannelConfigError(f"channel {channel.name!r} is defined twice")
         channels[channel.name] = channel
     return channels
+
+
+def load_channels(
+    path: Path,
+    *,
+    env: Mapping[str, str],
+    allow_loopback: bool = False,
+    allow_private: bool = False,
+    fallback_secrets: Mapping[str, str | None] | None = None,
+) -> dict[str, Channel]:
+    """Read the channels YAML file and build its channels (relative paths resolve beside the file).
+
+    Raises ChannelConfigError naming the file, and the channel and field at the first problem."""
+    try:
+        entries = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ChannelConfigError(f"cannot read {path}: {exc}") from exc
+    try:
+        return channels_from_config(
+            entries or [],
+            env=env,
+            allow_loopback=allow_loopback,
+            allow_private=allow_private,
+            fallback_secrets=fallback_secrets,
+            base_dir=Path(path).parent,
+        )
+    except ChannelConfigError as exc:
+        raise ChannelConfigError(f"channels file {path}: {exc}") from exc
 
 
 def default_channels(alerts_file: Path) -> dict[str, Channel]:

@@ -14,8 +14,8 @@ import yaml
 from search.querying.query import SearchRequest, search_articles
 from seeds.server import SeedServer
 from tests.support.alerting import Receiver, SmtpSink
-from wirewatch.pipeline import PassTools, open_tools, run_pass
-from wirewatch.runtime import Runtime, build_runtime
+from wirewatch.pipeline import run_pass
+from wirewatch.runtime import PassTools, Runtime, build_runtime
 from wirewatch.settings import load_settings
 
 SECRET = "e2e-webhook-secret"
@@ -70,7 +70,7 @@ def runtime(
 
 @pytest.fixture()
 def tools(runtime: Runtime) -> Iterator[PassTools]:
-    with open_tools(runtime) as opened:
+    with runtime.tools() as opened:
         yield opened
 
 

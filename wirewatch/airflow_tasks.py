@@ -43,7 +43,7 @@ def ensure_indices() -> dict[str, Any]:
     from wirewatch.pipeline import sync_watches
 
     rt = task_runtime()
-    report = ensure(rt)
+    report = ensure(rt).as_dict()
     report["watches"] = sync_watches(rt, list(rt.channels()))
     return report
 
@@ -60,13 +60,13 @@ def due_feed_batches() -> list[list[str]]:
 
 def ingest_batch(feed_ids: list[str]) -> dict[str, Any]:
     """Poll, fetch, extract, tag groups, index and commit the state of these feeds."""
-    from wirewatch.pipeline import ingest_feeds, open_tools
+    from wirewatch.pipeline import ingest_feeds
 
     rt = task_runtime()
     wanted = set(feed_ids)
     feeds = [f for f in rt.feeds() if f.id in wanted]
     summary = PassSummary()
-    with open_tools(rt, ner=False) as tools:
+    with rt.tools(ner=False) as tools:
         written = ingest_feeds(rt, tools, feeds, summary)
     data = summary.to_dict()
     data["written"] = len(written)
@@ -93,11 +93,10 @@ def deliver_alerts() -> dict[str, Any]:
 
 def add_entities() -> dict[str, Any]:
     from wirewatch.pipeline import add_entities as add
-    from wirewatch.pipeline import make_tagger
 
     rt = task_runtime()
     summary = PassSummary()
-    with make_tagger(rt) as tagger:
+    with rt.tagger() as tagger:
         add(rt, tagger, summary)
     return summary.to_dict()
 

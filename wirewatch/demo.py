@@ -31,11 +31,9 @@ def ensure_node(settings: Settings) -> str:
     if settings.es_url:
         console.print(f"Using Elasticsearch at {settings.es_url} (WIREWATCH_ES_URL)")
         return settings.es_url
-    from search.localnode import LocalNode
+    from wirewatch.runtime import build_runtime
 
-    node = LocalNode(
-        home=settings.local_es_home, port=settings.local_es_port, heap_mb=settings.local_es_heap_mb
-    )
+    node = build_runtime(settings).local_node()
     with console.status("starting the local Elasticsearch node (first start takes ~30 s)"):
         status = node.start(timeout_s=settings.local_es_start_timeout_s)
     console.print(f"Elasticsearch {status.version} at {status.url} (pid {status.pid})")

@@ -14,72 +14,37 @@ them in order for the CLI. The invariants of design.md hold across any crash:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from wirewatch.documents import article_document, entity_update
-from wirewatch.runtime import Runtime
+from wirewatch.runtime import PassTools, Runtime
 from wirewatch.summary import PassSummary
 
 if TYPE_CHECKING:
     from enrich.tagger import Tagger
     from ingest.collect import IngestBatch
     from ingest.feeds import FeedSpec
-    from ingest.fetch import Fetcher
-    from ingest.pool import ExtractPool
+    from search.indices import SetupReport
 
 log = logging.getLogger("wirewatch.pipeline")
 
 
-@dataclass
-class PassTools:
-    """The expensive objects of a pass (HTTP pool, extraction and NER processes), kept across passes."""
-
-    fetcher: Fetcher
-    pool: ExtractPool
-    tagger: Tagger
-
-
-def make_tagger(rt: Runtime, *, ner: bool | None = None) -> Tagger:
-    """The tagger from the settings; ``ner=False`` for one that only matches tracked groups (no model load)."""
-    from enrich.tagger import Tagger
-
-    s = rt.settings
-    return Tagger(
-        watchlist=rt.watchlist(),
-        model=s.ner_model,
-        batch_size=s.ner_batch_size,
-        ner=s.ner_enabled if ner is None else ner,
-        workers=s.ner_workers,
-    )
-
-
-@contextmanager
-def open_tools(rt: Runtime, *, ner: bool | None = None) -> Iterator[PassTools]:
-    from ingest.fetch import Fetcher
-    from ingest.pool import ExtractPool
-
-    s = rt.settings
-    tagger = make_tagger(rt, ner=ner)
-    with (
-        Fetcher(rt.fetch_policy()) as fetcher,
-        ExtractPool(workers=s.extract_workers, deadline_s=s.extract_deadline_s) as pool,
-        tagger,
-    ):
-        yield PassTools(fetcher=fetcher, pool=pool, tagger=tagger)
-
-
 # --- set-up steps ---------------------------------------------------------------------------------------
-def ensure_indices(rt: Runtime) -> dict[str, Any]:
-    """Create or migrate every index (idempotent)."""
+def ensure_indices(rt: Runtime) -> SetupReport:
+    """Create or migrate every index: articles, feed state, watches, alerts, checkpoints (idempotent).
+
+    The pass, the DAG's first task and ``wirewatch es setup`` all call this one function."""
     from search.alerting.indices import setup_alert_indices
     from search.indices import setup_indices
 
-    report = setup_indices(rt.es, rt.names).as_dict()
-    report["alert_indices_created"] = setup_alert_indices(rt.es, rt.names)
+    report = setup_indices(rt.es, rt.names)
+    alert_indices = setup_alert_indices(rt.es, rt.names)
+    report.created.extend(alert_indices)
+    for name in (rt.names.watches, rt.names.alerts):
+        if name not in alert_indices and name not in report.up_to_date:
+            report.up_to_date.append(name)
     return report
 
 

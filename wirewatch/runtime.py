@@ -1,14 +1,19 @@
-"""Turns the settings into the objects the stages take: an Elasticsearch client, index names, fetch policy,
-feed list, watchlist and alert channels. This is the only place that reads settings for the pipeline."""
+"""The composition root: the only place where the settings become objects.
+
+Everything that runs Wirewatch (the CLI commands, the pass, the Airflow tasks, the demo, the bench) builds a
+``Runtime`` from the ``Settings`` and asks it for what it needs: the Elasticsearch client and index names, the
+fetch policy and fetcher, the extraction pool, the tagger, the feed list, the watchlist and the alert channels.
+The stages themselves take plain arguments and never read settings.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import yaml
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from search.names import IndexNames
 from wirewatch.settings import Settings
@@ -16,10 +21,13 @@ from wirewatch.settings import Settings
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
+    from enrich.tagger import Tagger
     from enrich.watchlist import Watchlist
     from ingest.feeds import FeedSpec
-    from ingest.fetch import FetchPolicy
+    from ingest.fetch import Fetcher, FetchPolicy
+    from ingest.pool import ExtractPool
     from notify.deliver import Channel
+    from search.localnode import LocalNode
 
 
 class ConfigError(Exception):
@@ -46,13 +54,90 @@ def es_target(settings: Settings) -> EsTarget:
 
 
 @dataclass
-class Runtime:
-    settings: Settings
-    es: Elasticsearch
-    names: IndexNames
+class PassTools:
+    """The expensive objects of a pass (HTTP pool, extraction and NER processes), kept across passes."""
 
+    fetcher: Fetcher
+    pool: ExtractPool
+    tagger: Tagger
+
+
+@dataclass
+class Runtime:
+    """The settings, and the objects made from them. Nothing connects or loads until it is asked for."""
+
+    settings: Settings
+    target: EsTarget
+
+    # --- Elasticsearch ------------------------------------------------------------------------------------
+    @cached_property
+    def es(self) -> Elasticsearch:
+        from search.client import make_client
+
+        s, t = self.settings, self.target
+        return make_client(
+            url=t.url,
+            username=t.username,
+            password=t.password,
+            api_key=t.api_key,
+            ca_certs=s.es_ca_certs,
+            request_timeout=s.es_request_timeout_s,
+            max_retries=s.es_max_retries,
+        )
+
+    @cached_property
+    def names(self) -> IndexNames:
+        return IndexNames(prefix=self.settings.es_index_prefix)
+
+    def local_node(self, *, port: int | None = None, heap_mb: int | None = None) -> LocalNode:
+        """The local node of the ``local_es_*`` settings (``port`` / ``heap_mb`` override them)."""
+        from search.localnode import LocalNode
+
+        s = self.settings
+        return LocalNode(
+            home=s.local_es_home,
+            port=s.local_es_port if port is None else port,
+            heap_mb=s.local_es_heap_mb if heap_mb is None else heap_mb,
+        )
+
+    def close(self) -> None:
+        if "es" in self.__dict__:
+            self.es.close()
+
+    # --- ingest -------------------------------------------------------------------------------------------
     def fetch_policy(self) -> FetchPolicy:
-        return fetch_policy(self.settings)
+        """The fetcher's limits and manners from the ``http_*`` settings."""
+        from ingest.fetch import FetchPolicy
+
+        s = self.settings
+        return FetchPolicy(
+            user_agent=s.http_user_agent,
+            connect_timeout_s=s.http_connect_timeout_s,
+            read_timeout_s=s.http_read_timeout_s,
+            total_deadline_s=s.http_total_deadline_s,
+            max_bytes=s.http_max_bytes,
+            max_redirects=s.http_max_redirects,
+            max_connections=s.http_max_connections,
+            max_per_host=s.http_max_per_host,
+            retries=s.http_retries,
+            backoff_s=s.http_backoff_s,
+            allow_loopback=s.http_allow_loopback,
+            allow_private=s.http_allow_private,
+            respect_robots=s.http_respect_robots,
+        )
+
+    def fetcher(self) -> Fetcher:
+        from ingest.fetch import Fetcher
+
+        return Fetcher(self.fetch_policy())
+
+    def extract_pool(self, *, max_workers: int | None = None) -> ExtractPool:
+        """The extraction processes; ``max_workers`` caps them (no more workers than pages to extract)."""
+        from ingest.pool import ExtractPool
+
+        s = self.settings
+        workers = s.extract_workers if max_workers is None else max(1, min(s.extract_workers, max_workers))
+        return ExtractPool(workers=workers, deadline_s=s.extract_deadline_s)
 
     def feeds(self) -> list[FeedSpec]:
         from ingest.errors import IngestError
@@ -66,6 +151,7 @@ class Runtime:
         except IngestError as exc:
             raise ConfigError(str(exc)) from exc
 
+    # --- enrich -------------------------------------------------------------------------------------------
     def watchlist(self) -> Watchlist:
         from enrich.errors import EnrichError
         from enrich.watchlist import load_watchlist
@@ -75,77 +161,52 @@ class Runtime:
         except EnrichError as exc:
             raise ConfigError(str(exc)) from exc
 
+    def tagger(self, *, ner: bool | None = None, workers: int | None = None) -> Tagger:
+        """The tagger; ``ner=False`` gives one that only matches tracked groups (no model load), ``workers``
+        overrides ``ner_workers`` (one process for one text)."""
+        from enrich.tagger import Tagger
+
+        s = self.settings
+        return Tagger(
+            watchlist=self.watchlist(),
+            model=s.ner_model,
+            batch_size=s.ner_batch_size,
+            ner=s.ner_enabled if ner is None else ner,
+            workers=s.ner_workers if workers is None else workers,
+        )
+
+    @contextmanager
+    def tools(self, *, ner: bool | None = None) -> Iterator[PassTools]:
+        """Fetcher, extraction pool and tagger for one or more passes, closed on exit."""
+        tagger = self.tagger(ner=ner)
+        with self.fetcher() as fetcher, self.extract_pool() as pool, tagger:
+            yield PassTools(fetcher=fetcher, pool=pool, tagger=tagger)
+
+    # --- notify -------------------------------------------------------------------------------------------
     def channels(self) -> dict[str, Channel]:
-        from notify.config import channels_from_config, default_channels
+        """The alert channels of ``channels_file``, or the default JSON-lines file channel."""
+        from notify.config import default_channels, load_channels
         from notify.errors import NotifyError
 
         s = self.settings
         if s.channels_file is None:
             return default_channels(s.alerts_file)
-        entries = _read_yaml(s.channels_file)
         secrets = {
             "webhook": s.webhook_secret.get_secret_value() if s.webhook_secret else None,
             "smtp": s.smtp_password.get_secret_value() if s.smtp_password else None,
         }
         try:
-            return channels_from_config(
-                entries,
+            return load_channels(
+                s.channels_file,
                 env=os.environ,
                 allow_loopback=s.delivery_allow_loopback,
                 allow_private=s.delivery_allow_private,
                 fallback_secrets=secrets,
-                base_dir=Path(s.channels_file).parent,
             )
         except NotifyError as exc:
-            raise ConfigError(f"channels file {s.channels_file}: {exc}") from exc
-
-
-def fetch_policy(s: Settings) -> FetchPolicy:
-    """The fetcher's limits and manners from the ``http_*`` settings."""
-    from ingest.fetch import FetchPolicy
-
-    return FetchPolicy(
-        user_agent=s.http_user_agent,
-        connect_timeout_s=s.http_connect_timeout_s,
-        read_timeout_s=s.http_read_timeout_s,
-        total_deadline_s=s.http_total_deadline_s,
-        max_bytes=s.http_max_bytes,
-        max_redirects=s.http_max_redirects,
-        max_connections=s.http_max_connections,
-        max_per_host=s.http_max_per_host,
-        retries=s.http_retries,
-        backoff_s=s.http_backoff_s,
-        allow_loopback=s.http_allow_loopback,
-        allow_private=s.http_allow_private,
-        respect_robots=s.http_respect_robots,
-    )
-
-
-def _read_yaml(path: Path) -> Any:
-    try:
-        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from exc
-
-
-def make_es(settings: Settings, target: EsTarget | None = None) -> Elasticsearch:
-    from search.client import make_client
-
-    target = target or es_target(settings)
-    return make_client(
-        url=target.url,
-        username=target.username,
-        password=target.password,
-        api_key=target.api_key,
-        ca_certs=settings.es_ca_certs,
-        request_timeout=settings.es_request_timeout_s,
-        max_retries=settings.es_max_retries,
-    )
+            raise ConfigError(str(exc)) from exc
 
 
 def build_runtime(settings: Settings, *, target: EsTarget | None = None) -> Runtime:
-    return Runtime(
-        settings=settings,
-        es=make_es(settings, target),
-        names=IndexNames(prefix=settings.es_index_prefix),
-    )
+    """The runtime of these settings; ``target`` overrides where Elasticsearch is (the Airflow connection)."""
+    return Runtime(settings=settings, target=target or es_target(settings))

@@ -8,7 +8,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from wirewatch.cli.common import console, fail, print_json, settings_from
+from wirewatch.cli.common import console, fail, print_json, runtime_from, search_errors
 
 
 @click.group("alerts")
@@ -31,20 +31,18 @@ def list_cmd(
     from search.alerting.alerts import list_alerts
     from search.alerting.indices import setup_alert_indices
     from search.querying.query import parse_when
-    from wirewatch.cli.es_setup import es_client, index_names, search_errors
 
     try:
         since_at = parse_when(since) if since else None
     except ValueError as exc:
         fail(f"--since: {escape(str(exc))}")
-    settings = settings_from(ctx)
-    es, names = es_client(settings), index_names(settings)
+    rt = runtime_from(ctx)
     try:
-        with search_errors(settings.es_url_or_local):
-            setup_alert_indices(es, names)
-            alerts = list_alerts(es, names, since=since_at, watch=watch, state=state, limit=limit)  # type: ignore[arg-type]
+        with search_errors(rt.settings.es_url_or_local):
+            setup_alert_indices(rt.es, rt.names)
+            alerts = list_alerts(rt.es, rt.names, since=since_at, watch=watch, state=state, limit=limit)  # type: ignore[arg-type]
     finally:
-        es.close()
+        rt.close()
     if as_json:
         print_json(alerts)
         return

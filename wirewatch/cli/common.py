@@ -1,15 +1,21 @@
-"""Helpers shared by the CLI commands: settings from the context, JSON output, readable errors."""
+"""Helpers shared by the CLI commands: settings and the runtime from the context, JSON output, readable errors."""
 
 from __future__ import annotations
 
 import json
 import sys
-from typing import Any, NoReturn
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from wirewatch.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from wirewatch.runtime import Runtime
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)  # errors stay one line: greppable
@@ -35,3 +41,36 @@ def fail(message: str, hint: str | None = None, code: int = 2) -> NoReturn:
     if hint:
         err_console.print(f"[dim]hint:[/] {hint}", highlight=False)
     sys.exit(code)
+
+
+def runtime_from(ctx: click.Context, **overrides: Any) -> Runtime:
+    """The composition root for this invocation: settings -> client, names, tools, channels."""
+    from wirewatch.runtime import build_runtime
+
+    return build_runtime(settings_from(ctx, **overrides))
+
+
+@contextmanager
+def search_errors(url: str) -> Iterator[None]:
+    """The search stage's errors as one-line messages with what to do next."""
+    from search.errors import IndexMissing, MigrationError, SearchError, SearchUnavailable, SetupError
+
+    try:
+        yield
+    except SearchUnavailable as exc:
+        fail(
+            escape(str(exc)),
+            hint=f"is Elasticsearch running at {url}? `wirewatch es start`, or set WIREWATCH_ES_URL",
+            code=3,
+        )
+    except IndexMissing as exc:
+        fail(escape(str(exc)), hint="run `wirewatch es setup` once against this cluster")
+    except MigrationError as exc:
+        fail(
+            escape(str(exc)),
+            hint="the old index still serves; fix the cause and run `wirewatch es setup` again",
+        )
+    except SetupError as exc:
+        fail(escape(str(exc)), hint="fix the cause above, then run `wirewatch es setup` again")
+    except SearchError as exc:
+        fail(escape(str(exc)), hint="fix the cause above and run the command again")

@@ -16,16 +16,11 @@ from search.errors import LocalNodeError, NodeStartError, PortTakenError, ToolMi
 from search.localnode import LocalNode, NodeStatus
 from search.localnode.config import clamp_heap
 from search.localnode.process import is_healthy
-from wirewatch.cli.common import console, err_console, fail, print_json, settings_from
+from wirewatch.cli.common import console, err_console, fail, print_json, runtime_from, settings_from
 
 
 def _node(ctx: click.Context, *, port: int | None = None, heap_mb: int | None = None) -> LocalNode:
-    settings = settings_from(ctx)
-    return LocalNode(
-        home=settings.local_es_home,
-        port=port if port is not None else settings.local_es_port,
-        heap_mb=heap_mb if heap_mb is not None else settings.local_es_heap_mb,
-    )
+    return runtime_from(ctx).local_node(port=port, heap_mb=heap_mb)
 
 
 @contextmanager

@@ -1,58 +1,14 @@
 """``wirewatch es setup [--json]``: create or migrate the indices, templates and aliases (idempotent).
 
-Also home of ``es_client`` and ``index_names``: the settings -> Elasticsearch wiring every CLI command that
-talks to the cluster needs.
+It calls the same ``ensure_indices`` as the pass and the DAG's first task.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import click
-from elasticsearch import Elasticsearch
-from rich.markup import escape
 from rich.table import Table
 
-from search.errors import IndexMissing, MigrationError, SearchError, SearchUnavailable, SetupError
-from search.names import IndexNames
-from wirewatch.cli.common import console, fail, print_json, settings_from
-from wirewatch.settings import Settings
-
-
-def es_client(settings: Settings) -> Elasticsearch:
-    """A client for the configured cluster (the local node when es_url is unset)."""
-    from wirewatch.runtime import make_es
-
-    return make_es(settings)
-
-
-def index_names(settings: Settings) -> IndexNames:
-    return IndexNames(prefix=settings.es_index_prefix)
-
-
-@contextmanager
-def search_errors(url: str) -> Iterator[None]:
-    """The search stage's errors as one-line messages with what to do next."""
-    try:
-        yield
-    except SearchUnavailable as exc:
-        fail(
-            escape(str(exc)),
-            hint=f"is Elasticsearch running at {url}? `wirewatch es start`, or set WIREWATCH_ES_URL",
-            code=3,
-        )
-    except IndexMissing as exc:
-        fail(escape(str(exc)), hint="run `wirewatch es setup` once against this cluster")
-    except MigrationError as exc:
-        fail(
-            escape(str(exc)),
-            hint="the old index still serves; fix the cause and run `wirewatch es setup` again",
-        )
-    except SetupError as exc:
-        fail(escape(str(exc)), hint="fix the cause above, then run `wirewatch es setup` again")
-    except SearchError as exc:
-        fail(escape(str(exc)), hint="fix the cause above and run the command again")
+from wirewatch.cli.common import console, print_json, runtime_from, search_errors
 
 
 @click.command("setup")
@@ -60,20 +16,14 @@ def search_errors(url: str) -> Iterator[None]:
 @click.pass_context
 def cli(ctx: click.Context, as_json: bool) -> None:
     """Create or migrate the index templates, versioned articles index, aliases and state indices."""
-    from search.alerting.indices import setup_alert_indices
-    from search.indices import setup_indices
+    from wirewatch.pipeline import ensure_indices
 
-    settings = settings_from(ctx)
-    es = es_client(settings)
-    names = index_names(settings)
-    with search_errors(settings.es_url_or_local):
-        report = setup_indices(es, names)
-        alert_indices = setup_alert_indices(es, names)
-    es.close()
-    report.created.extend(alert_indices)
-    for name in (names.watches, names.alerts):
-        if name not in alert_indices and name not in report.up_to_date:
-            report.up_to_date.append(name)
+    rt = runtime_from(ctx)
+    try:
+        with search_errors(rt.settings.es_url_or_local):
+            report = ensure_indices(rt)
+    finally:
+        rt.close()
     if as_json:
         print_json(report.as_dict())
         return

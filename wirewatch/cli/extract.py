@@ -14,12 +14,11 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.panel import Panel
 
-from wirewatch.cli.common import console, err_console, print_json, settings_from
-from wirewatch.settings import Settings
+from wirewatch.cli.common import console, err_console, print_json, runtime_from
 
 if TYPE_CHECKING:
     from ingest.extract import Article, PageInput
-    from ingest.fetch import FetchPolicy
+    from wirewatch.runtime import Runtime
 
 
 @click.command("extract")
@@ -29,16 +28,12 @@ if TYPE_CHECKING:
 @click.pass_context
 def cli(ctx: click.Context, inputs: tuple[str, ...], as_json: bool, min_chars: int | None) -> None:
     """Extract the article text, title, author, date and language of each HTML file or http(s) URL."""
-    from ingest.pool import ExtractPool
-
-    settings = settings_from(ctx)
-    limit = settings.extract_min_chars if min_chars is None else min_chars
-    pages, errors = _load_inputs(list(inputs), _policy(settings), limit)
+    rt = runtime_from(ctx)
+    limit = rt.settings.extract_min_chars if min_chars is None else min_chars
+    pages, errors = _load_inputs(list(inputs), rt, limit)
     outcomes = {}
     if pages:
-        with ExtractPool(
-            workers=min(settings.extract_workers, len(pages)), deadline_s=settings.extract_deadline_s
-        ) as pool:
+        with rt.extract_pool(max_workers=len(pages)) as pool:
             outcomes = dict(zip(pages, pool.run(list(pages.values())), strict=True))
     failed = 0
     for item in inputs:
@@ -53,23 +48,16 @@ def cli(ctx: click.Context, inputs: tuple[str, ...], as_json: bool, min_chars: i
         sys.exit(1)
 
 
-def _policy(settings: Settings) -> FetchPolicy:
-    from wirewatch.runtime import fetch_policy
-
-    return fetch_policy(settings)
-
-
-def _load_inputs(inputs: list[str], policy: FetchPolicy, min_chars: int) -> tuple[dict[str, PageInput], dict[str, str]]:
+def _load_inputs(inputs: list[str], rt: Runtime, min_chars: int) -> tuple[dict[str, PageInput], dict[str, str]]:
     """Read files and fetch URLs; returns the pages to extract and, per input that failed, why."""
     from ingest.charset import decode_html
     from ingest.errors import FetchError
     from ingest.extract import PageInput
-    from ingest.fetch import Fetcher
 
     now = datetime.now(UTC)
     pages: dict[str, PageInput] = {}
     errors: dict[str, str] = {}
-    with Fetcher(policy) as fetcher:
+    with rt.fetcher() as fetcher:
         for item in dict.fromkeys(inputs):
             if "://" in item or item.startswith(("javascript:", "data:")):
                 try:
@@ -81,7 +69,7 @@ def _load_inputs(inputs: list[str], policy: FetchPolicy, min_chars: int) -> tupl
                 pages[item] = PageInput(html=html, url=result.url, source="cli", fetched_at=now, min_chars=min_chars)
             else:
                 try:
-                    body = Path(item).read_bytes()[: policy.max_bytes]
+                    body = Path(item).read_bytes()[: rt.settings.http_max_bytes]
                 except OSError as exc:
                     errors[item] = f"cannot read file: {exc.strerror or exc}"
                     continue

@@ -9,8 +9,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from wirewatch.cli.common import console, fail, print_json, settings_from
-from wirewatch.cli.es_setup import search_errors
+from wirewatch.cli.common import console, fail, print_json, runtime_from, search_errors
 
 
 def _age(iso: str | None, now: datetime) -> str:
@@ -45,10 +44,10 @@ def feed_rows(feeds: list[Any], states: dict[str, dict[str, Any]]) -> list[dict[
 def cli(ctx: click.Context, as_json: bool, failing: bool) -> None:
     """Feed health: last success, last error, consecutive failures and the next poll (with backoff)."""
     from search.feedstate import EsFeedStateStore
-    from wirewatch.runtime import ConfigError, build_runtime
+    from wirewatch.runtime import ConfigError
 
-    settings = settings_from(ctx)
-    rt = build_runtime(settings)
+    rt = runtime_from(ctx)
+    settings = rt.settings
     try:
         feeds = rt.feeds()
     except ConfigError as exc:

@@ -8,7 +8,7 @@ import time
 
 import click
 
-from wirewatch.cli.common import console, err_console, fail, print_json, settings_from
+from wirewatch.cli.common import console, err_console, fail, print_json, runtime_from
 from wirewatch.cli.render import render_summary
 from wirewatch.summary import ExitStatus, write_summary
 
@@ -38,15 +38,15 @@ def cli(
     Exit status: 0 when everything succeeded, 3 when the pass ran but some feeds, pages or deliveries failed
     (the summary says which and why), 4 when the pass could not run at all (e.g. Elasticsearch unreachable).
     """
-    from wirewatch.pipeline import open_tools, run_pass
-    from wirewatch.runtime import ConfigError, build_runtime
+    from wirewatch.pipeline import run_pass
+    from wirewatch.runtime import ConfigError
 
     overrides = {"feeds_file": feeds_file} if feeds_file else {}
-    settings = settings_from(ctx, **overrides)
+    rt = runtime_from(ctx, **overrides)
+    settings = rt.settings
     interval = parse_every(every) if every else None
-    rt = build_runtime(settings)
     try:
-        with open_tools(rt) as tools:
+        with rt.tools() as tools:
             while True:
                 with err_console.status("starting pass") as status:
                     summary = run_pass(rt, tools, only_due=not all_feeds, on_step=status.update)

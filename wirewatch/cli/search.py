@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from search.querying.query import MAX_LIMIT
-from wirewatch.cli.common import console, err_console, fail, print_json, settings_from
+from wirewatch.cli.common import console, err_console, fail, print_json, runtime_from, search_errors
 
 _SYNTAX_HINT = 'words, "exact phrases", AND / OR / NOT, +word / -word, prefix*, (grouping)'
 _MARK = re.compile(r"(<em>.*?</em>)", re.DOTALL)
@@ -59,9 +59,8 @@ def cli(
     """
     from search.errors import InvalidCursor, QuerySyntaxError
     from search.querying.query import SearchRequest, search_articles
-    from wirewatch.cli.es_setup import es_client, index_names, search_errors
 
-    settings = settings_from(ctx)
+    rt = runtime_from(ctx)
     request = SearchRequest(
         query=query,
         groups=groups,
@@ -74,17 +73,16 @@ def cli(
         limit=limit,
         after=after,
     )
-    es = es_client(settings)
     try:
-        with search_errors(settings.es_url_or_local):  # the generic handler, after the specific ones below
+        with search_errors(rt.settings.es_url_or_local):  # the generic handler, after the specific ones below
             try:
-                result = search_articles(es, index_names(settings), request)
+                result = search_articles(rt.es, rt.names, request)
             except QuerySyntaxError as exc:
                 _syntax_error(query, exc.position, exc.reason)
             except InvalidCursor as exc:
                 fail(escape(str(exc)), hint="pass the cursor printed under the previous page, with the same --sort")
     finally:
-        es.close()
+        rt.close()
     if as_json:
         print_json(result.as_dict())
         return

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from wirewatch.cli.common import console, fail, print_json, settings_from
+from wirewatch.cli.common import console, fail, print_json, runtime_from
 
 
 @click.command("tag")
@@ -18,22 +18,16 @@ from wirewatch.cli.common import console, fail, print_json, settings_from
 @click.pass_context
 def cli(ctx: click.Context, path: str, as_json: bool, no_ner: bool) -> None:
     """Tag the plain text in PATH (or stdin with -) with tracked groups and named entities."""
-    from enrich.errors import EnrichError, ModelNotInstalledError, WatchlistError
-    from enrich.tagger import Tagger
-    from enrich.watchlist import load_watchlist
+    from enrich.errors import EnrichError, ModelNotInstalledError
+    from wirewatch.runtime import ConfigError
 
-    settings = settings_from(ctx)
+    rt = runtime_from(ctx)
     text = _read_text(path)
     try:
-        watchlist = load_watchlist(settings.watchlist_file)
-        tagger = Tagger(
-            watchlist=watchlist,
-            model=settings.ner_model,
-            batch_size=settings.ner_batch_size,
-            ner=settings.ner_enabled and not no_ner,
-        )
-        tags = tagger.tag([text])[0]
-    except WatchlistError as exc:
+        # One text: a worker process would cost more than it saves.
+        with rt.tagger(ner=rt.settings.ner_enabled and not no_ner, workers=1) as tagger:
+            tags = tagger.tag([text])[0]
+    except ConfigError as exc:
         fail(str(exc), hint="fix the file (see `wirewatch watchlist check`) or set WIREWATCH_WATCHLIST_FILE")
     except ModelNotInstalledError as exc:
         fail(str(exc), hint="or run with --no-ner to match tracked groups only")

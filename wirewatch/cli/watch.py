@@ -14,7 +14,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from wirewatch.cli.common import console, fail, print_json, settings_from
+from wirewatch.cli.common import console, fail, print_json, runtime_from, search_errors
 
 
 @click.group("watch")
@@ -29,17 +29,14 @@ def cli() -> None:
 def _session(ctx: click.Context) -> Iterator[Any]:
     """The runtime (client, names, channels), with alert indices in place and errors as one-liners."""
     from search.alerting.indices import setup_alert_indices
-    from wirewatch.cli.es_setup import search_errors
-    from wirewatch.runtime import build_runtime
 
-    settings = settings_from(ctx)
-    rt = build_runtime(settings)
+    rt = runtime_from(ctx)
     try:
-        with search_errors(settings.es_url_or_local):
+        with search_errors(rt.settings.es_url_or_local):
             setup_alert_indices(rt.es, rt.names)
             yield rt
     finally:
-        rt.es.close()
+        rt.close()
 
 
 def _channel_names(rt: Any) -> list[str]:

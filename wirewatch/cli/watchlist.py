@@ -7,7 +7,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from wirewatch.cli.common import console, err_console, fail, print_json, settings_from
+from wirewatch.cli.common import console, err_console, fail, print_json, runtime_from
 
 
 @click.group("watchlist")
@@ -65,13 +65,11 @@ def show(ctx: click.Context, as_json: bool) -> None:
 
 
 def _load(ctx: click.Context) -> Any:
-    from enrich.errors import WatchlistError
-    from enrich.watchlist import load_watchlist
+    from wirewatch.runtime import ConfigError
 
-    settings = settings_from(ctx)
     try:
-        return load_watchlist(settings.watchlist_file)
-    except WatchlistError as exc:
+        return runtime_from(ctx).watchlist()
+    except ConfigError as exc:
         fail(str(exc), hint="fix the file, or point WIREWATCH_WATCHLIST_FILE at another one", code=1)
 
 
