@@ -29,17 +29,18 @@ from ingest.pool import ExtractPool, PageOutcome
 from wirewatch.pipeline import add_entities, deliver_alerts, ensure_indices, run_pass, sync_watches
 from wirewatch.runtime import PassTools, Runtime, build_runtime
 from wirewatch.settings import load_settings
+from wirewatch.steps import Step
 from wirewatch.summary import PassSummary
 
-# on_step messages of run_pass -> the stage whose CPU starts there
+# run_pass's steps -> the stage whose CPU starts there (extraction and tagging mark themselves, see below)
 STEP_STAGES = {
-    "checking": "setup",
-    "polling": "fetch",
-    "matching": "percolate",
-    "delivering": "deliver",
-    "adding": "index",
+    Step.SETUP: "setup",
+    Step.COLLECT: "fetch",
+    Step.MATCH: "match",
+    Step.DELIVER: "deliver",
+    Step.NER: "index",  # NER marks itself "tag" when it starts; its bulk update of entities is index work
 }
-STAGES = ("fetch", "extract", "tag", "index", "percolate", "deliver", "setup")
+STAGES = ("fetch", "extract", "tag", "index", "match", "deliver", "setup")
 WARM_PAGE = "<html><body><article><p>warm up</p></article></body></html>"
 
 
@@ -206,9 +207,9 @@ def _timed_pass(
         clock.stages.clear()
         tools = PassTools(fetcher=fetcher, pool=pool, tagger=tagger)
 
-        def step(name: str) -> None:
-            clock.mark(STEP_STAGES.get(name.split()[0], "other"))
-            on_step(name)
+        def step(step: Step, detail: str) -> None:
+            clock.mark(STEP_STAGES[step])
+            on_step(f"{step.label} {detail}".strip())
 
         with RssSampler(tree) as rss:
             began = time.perf_counter()
@@ -235,16 +236,18 @@ def _timed_pass(
     return result
 
 
-def _drain_backlogs(rt: Runtime, tools: PassTools, summary: PassSummary, step: Callable[[str], None]) -> None:
+def _drain_backlogs(
+    rt: Runtime, tools: PassTools, summary: PassSummary, step: Callable[[Step, str], None]
+) -> None:
     """Deliver and NER-tag what one pass leaves for the next (its per-pass caps), as the next passes would."""
     for _ in range(100):  # bounded: a receiver that kept failing would leave deliveries pending forever
         before = sum(summary.deliveries.values())
-        step("delivering alerts (backlog)")
+        step(Step.DELIVER, "(backlog)")
         deliver_alerts(rt, summary)
         if sum(summary.deliveries.values()) == before:
             break
     while True:
-        step("adding named entities (backlog)")
+        step(Step.NER, "(backlog)")
         rt.es.indices.refresh(index=rt.names.articles)  # what the next pass would see
         if add_entities(rt, tools.tagger, summary) == 0:
             break

@@ -36,11 +36,12 @@ DEFAULT_ARGS: dict[str, Any] = {
     doc_md=__doc__,
 )
 def wirewatch_ingest() -> None:
+    # Task ids are the step names of wirewatch.steps.Step ("ingest" runs collect, tag, index and commit).
     @task
-    def ensure_indices() -> dict[str, Any]:
+    def setup() -> dict[str, Any]:
         from wirewatch import airflow_tasks
 
-        return airflow_tasks.ensure_indices()
+        return airflow_tasks.setup()
 
     @task
     def due_feed_batches() -> list[list[str]]:
@@ -49,43 +50,43 @@ def wirewatch_ingest() -> None:
         return airflow_tasks.due_feed_batches()
 
     @task(outlets=[ARTICLES])
-    def ingest_batch(feed_ids: list[str]) -> dict[str, Any]:
+    def ingest(feed_ids: list[str]) -> dict[str, Any]:
         from wirewatch import airflow_tasks
 
-        return airflow_tasks.ingest_batch(feed_ids)
+        return airflow_tasks.ingest(feed_ids)
 
     @task(trigger_rule="all_done")
-    def raise_alerts() -> dict[str, Any]:
+    def match() -> dict[str, Any]:
         from wirewatch import airflow_tasks
 
-        return airflow_tasks.raise_alerts()
+        return airflow_tasks.match()
 
     @task(trigger_rule="all_done")
-    def deliver_alerts() -> dict[str, Any]:
+    def deliver() -> dict[str, Any]:
         from wirewatch import airflow_tasks
 
-        return airflow_tasks.deliver_alerts()
+        return airflow_tasks.deliver()
 
     @task(trigger_rule="all_done")
-    def add_entities() -> dict[str, Any]:
+    def ner() -> dict[str, Any]:
         from wirewatch import airflow_tasks
 
-        return airflow_tasks.add_entities()
+        return airflow_tasks.ner()
 
     @task(trigger_rule="all_done")
     def summary(ingested: list[dict[str, Any]], *later: dict[str, Any]) -> dict[str, Any]:
         from wirewatch import airflow_tasks
 
-        return airflow_tasks.summarise([*ingested, *later])
+        return airflow_tasks.summary([*ingested, *later])
 
     batches = due_feed_batches()
-    ensure_indices() >> batches
-    ingested = ingest_batch.expand(feed_ids=batches)
-    alerts = raise_alerts()
-    delivered = deliver_alerts()
-    entities = add_entities()
-    ingested >> alerts >> delivered >> entities
-    summary(ingested, alerts, delivered, entities)  # type: ignore[arg-type]  # XComArgs resolve at run time
+    setup() >> batches
+    ingested = ingest.expand(feed_ids=batches)
+    matched = match()
+    delivered = deliver()
+    entities = ner()
+    ingested >> matched >> delivered >> entities
+    summary(ingested, matched, delivered, entities)  # type: ignore[arg-type]  # XComArgs resolve at run time
 
 
 wirewatch_ingest()

@@ -93,7 +93,7 @@ def test_a_tiny_run_reports_every_figure(es_url: str, tmp_path: Path) -> None:
     ):
         assert isinstance(results[key], float) and results[key] > 0, key
     assert results["corpus_articles"] == 8
-    assert set(results["stage_cpu_s_per_article"]) >= {"fetch", "extract", "tag", "index", "percolate"}
+    assert set(results["stage_cpu_s_per_article"]) >= {"fetch", "extract", "tag", "index", "match"}
     assert set(results["scaling"]) == {"1x", "2x", "4x"}
     assert results["scaling_articles"] == {"1x": 2, "2x": 4, "4x": 8}
     assert results["main_pass"]["alerts_created"] >= 8 and results["main_pass"]["failures"] == 0

@@ -38,7 +38,8 @@ def task_runtime() -> Runtime:
     return build_runtime(settings, target=es_target_from_airflow(settings))
 
 
-def ensure_indices() -> dict[str, Any]:
+def setup() -> dict[str, Any]:
+    """Step.SETUP: indices created or migrated, group watches synced."""
     from wirewatch.pipeline import ensure_indices as ensure
     from wirewatch.pipeline import sync_watches
 
@@ -58,50 +59,53 @@ def due_feed_batches() -> list[list[str]]:
     return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
-def ingest_batch(feed_ids: list[str]) -> dict[str, Any]:
-    """Poll, fetch, extract, tag groups, index and commit the state of these feeds."""
+def ingest(feed_ids: list[str]) -> dict[str, Any]:
+    """The ingest steps (collect, tag, index, commit) for one batch of feeds."""
     from wirewatch.pipeline import ingest_feeds
 
     rt = task_runtime()
     wanted = set(feed_ids)
     feeds = [f for f in rt.feeds() if f.id in wanted]
-    summary = PassSummary()
+    part = PassSummary()
     with rt.tools(ner=False) as tools:
-        written = ingest_feeds(rt, tools, feeds, summary)
-    data = summary.to_dict()
+        written = ingest_feeds(rt, tools, feeds, part)
+    data = part.to_dict()
     data["written"] = len(written)
     return data
 
 
-def raise_alerts() -> dict[str, Any]:
-    from wirewatch.pipeline import raise_alerts as raise_
+def match() -> dict[str, Any]:
+    """Step.MATCH: every watch against what was indexed since the checkpoint."""
+    from wirewatch.pipeline import match_watches
 
     rt = task_runtime()
-    summary = PassSummary()
-    raise_(rt, summary)
-    return summary.to_dict()
+    part = PassSummary()
+    match_watches(rt, part)
+    return part.to_dict()
 
 
-def deliver_alerts() -> dict[str, Any]:
-    from wirewatch.pipeline import deliver_alerts as deliver
-
-    rt = task_runtime()
-    summary = PassSummary()
-    deliver(rt, summary)
-    return summary.to_dict()
-
-
-def add_entities() -> dict[str, Any]:
-    from wirewatch.pipeline import add_entities as add
+def deliver() -> dict[str, Any]:
+    """Step.DELIVER: pending alerts sent from the outbox."""
+    from wirewatch.pipeline import deliver_alerts
 
     rt = task_runtime()
-    summary = PassSummary()
+    part = PassSummary()
+    deliver_alerts(rt, part)
+    return part.to_dict()
+
+
+def ner() -> dict[str, Any]:
+    """Step.NER: entities added to articles indexed with group tags only."""
+    from wirewatch.pipeline import add_entities
+
+    rt = task_runtime()
+    part = PassSummary()
     with rt.tagger() as tagger:
-        add(rt, tagger, summary)
-    return summary.to_dict()
+        add_entities(rt, tagger, part)
+    return part.to_dict()
 
 
-def summarise(parts: list[dict[str, Any]]) -> dict[str, Any]:
+def summary(parts: list[dict[str, Any]]) -> dict[str, Any]:
     """One summary of the run from the parts every task returned; logged for operators."""
     total = PassSummary.from_dict(parts[0]) if parts else PassSummary()
     for part in parts[1:]:

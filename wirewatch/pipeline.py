@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from wirewatch.documents import article_document, entity_update
 from wirewatch.runtime import PassTools, Runtime
+from wirewatch.steps import Step
 from wirewatch.summary import PassSummary
 
 if TYPE_CHECKING:
@@ -89,7 +90,7 @@ def ingest_feeds(
     s = rt.settings
     store = EsFeedStateStore(rt.es, rt.names)
     now = now or datetime.now(UTC)
-    with summary.timed("poll_fetch_extract"):
+    with summary.timed(Step.COLLECT):
         batch = collect(
             feeds,
             load_states(store, [f.id for f in feeds]),
@@ -104,10 +105,10 @@ def ingest_feeds(
                 only_due=only_due,
             ),
         )
-    with summary.timed("tag_groups"):
+    with summary.timed(Step.TAG):
         tags = tools.tagger.tag_groups([a.text for a in batch.articles])
     docs = [article_document(a, t) for a, t in zip(batch.articles, tags, strict=True)]
-    with summary.timed("index"):
+    with summary.timed(Step.INDEX):
         report = index_articles(
             rt.es,
             rt.names,
@@ -117,7 +118,7 @@ def ingest_feeds(
             max_retries=s.es_max_retries,
         )
     written = set(report.durable)
-    with summary.timed("commit_state"):
+    with summary.timed(Step.COMMIT):
         store.save(batch.states_to_commit(written))
     _record_batch(summary, batch, written, report.failed)
     return sorted(written)
@@ -127,7 +128,7 @@ def _record_batch(summary: PassSummary, batch: IngestBatch, written: set[str], e
     for poll in batch.polls:
         summary.feeds[poll.status] += 1
         if poll.status == "failed":
-            summary.fail("poll", poll.spec.id, poll.error or "failed", transient=True)
+            summary.fail(Step.POLL, poll.spec.id, poll.error or "failed", transient=True)
     if batch.not_due:
         summary.feeds["not_due"] += len(batch.not_due)
     summary.offered += batch.offered
@@ -136,22 +137,22 @@ def _record_batch(summary: PassSummary, batch: IngestBatch, written: set[str], e
         if outcome.state == "skipped":
             summary.skipped_rules[(outcome.detail or "skipped").split(":")[0]] += 1
         elif outcome.state == "failed":
-            summary.fail("entry", outcome.url, outcome.detail or "failed", transient=outcome.transient)
+            summary.fail(Step.COLLECT, outcome.url, outcome.detail or "failed", transient=outcome.transient)
 
 
 # --- alerts ---------------------------------------------------------------------------------------------
-def raise_alerts(rt: Runtime, summary: PassSummary) -> None:
+def match_watches(rt: Runtime, summary: PassSummary) -> None:
     """Match everything indexed since the checkpoint against every watch and create the alerts."""
     from search.alerting.reconcile import match_since_checkpoint
 
-    with summary.timed("match"):
+    with summary.timed(Step.MATCH):
         report = match_since_checkpoint(rt.es, rt.names, dedup_window_s=rt.settings.alert_dedup_window_s)
     summary.alerts["matched_articles"] += report.articles
     summary.alerts["created"] += len(report.alerts.created)
     summary.alerts["already_existed"] += report.alerts.existing
     summary.alerts["attached_to_earlier"] += len(report.alerts.attached)
     for aid, reason in report.alerts.failed.items():
-        summary.fail("match", aid, reason)
+        summary.fail(Step.MATCH, aid, reason)
 
 
 def deliver_alerts(rt: Runtime, summary: PassSummary, channels: dict[str, Any] | None = None) -> None:
@@ -164,7 +165,7 @@ def deliver_alerts(rt: Runtime, summary: PassSummary, channels: dict[str, Any] |
     owned = channels is None  # channels passed in belong to the caller, who closes them
     channels = channels if channels is not None else rt.channels()
     now = datetime.now(UTC)
-    with summary.timed("deliver"):
+    with summary.timed(Step.DELIVER):
         pending = deliveries_from_docs(pending_deliveries(rt.es, rt.names, now=now), now=now)
         try:
             outcomes = deliver(
@@ -182,7 +183,7 @@ def deliver_alerts(rt: Runtime, summary: PassSummary, channels: dict[str, Any] |
         summary.deliveries[outcome.state] += 1
         if outcome.state != "delivered":
             summary.fail(
-                "deliver",
+                Step.DELIVER,
                 f"{outcome.alert_id}@{outcome.channel}",
                 outcome.error or outcome.state,
                 transient=outcome.state == "pending",
@@ -202,7 +203,7 @@ def add_entities(rt: Runtime, tagger: Tagger, summary: PassSummary, *, limit: in
 
     if not tagger.ner:
         return 0
-    with summary.timed("ner"):
+    with summary.timed(Step.NER):
         todo = articles_missing_entities(rt.es, rt.names, limit=limit)
         if not todo:
             return 0
@@ -210,28 +211,32 @@ def add_entities(rt: Runtime, tagger: Tagger, summary: PassSummary, *, limit: in
         updates = {aid: entity_update(t) for (aid, _), t in zip(todo, tags, strict=True)}
         report = update_entities(rt.es, rt.names, updates, chunk_docs=rt.settings.es_bulk_chunk_docs)
     for aid, reason in report.failed.items():
-        summary.fail("ner", aid, reason, transient=aid in report.transient)
+        summary.fail(Step.NER, aid, reason, transient=aid in report.transient)
     summary.entities_added += len(report.written)
     return len(report.written)
 
 
 # --- the whole pass ---------------------------------------------------------------------------------------
 def run_pass(
-    rt: Runtime, tools: PassTools, *, only_due: bool = True, on_step: Callable[[str], None] | None = None
+    rt: Runtime,
+    tools: PassTools,
+    *,
+    only_due: bool = True,
+    on_step: Callable[[Step, str], None] | None = None,
 ) -> PassSummary:
     """One complete pass. Never raises for bad input; an unreachable Elasticsearch makes it ``fatal``.
 
-    ``on_step`` is told the name of each step as it starts (the CLI shows it as progress)."""
-    step = on_step or (lambda name: None)
+    ``on_step`` is told each step as it starts, with a detail such as which feeds (the CLI shows progress)."""
+    step = on_step or (lambda step, detail: None)
     from search.errors import SearchError
     from wirewatch.runtime import ConfigError
 
     summary = PassSummary()
     try:
-        step("checking indices and watches")
+        step(Step.SETUP, "")
         channels = rt.channels()
         try:
-            with summary.timed("setup"):
+            with summary.timed(Step.SETUP):
                 ensure_indices(rt)
                 sync_watches(rt, list(channels))
             feeds = rt.feeds()
@@ -239,15 +244,15 @@ def run_pass(
             # Batch by batch: the first feeds' alerts go out before later feeds are fetched, and memory stays bounded.
             for start in range(0, len(feeds), size):
                 end = min(start + size, len(feeds))
-                step(f"polling feeds {start + 1}-{end} of {len(feeds)}, fetching, extracting, indexing")
+                step(Step.COLLECT, f"feeds {start + 1}-{end} of {len(feeds)}")
                 ingest_feeds(rt, tools, feeds[start : start + size], summary, only_due=only_due)
-                step("matching watches and creating alerts")
-                raise_alerts(rt, summary)
-                step("delivering alerts")
+                step(Step.MATCH, "")
+                match_watches(rt, summary)
+                step(Step.DELIVER, "")
                 deliver_alerts(rt, summary, channels)
         finally:
             close_channels(channels)
-        step("adding named entities")
+        step(Step.NER, "")
         add_entities(rt, tools.tagger, summary)
     except (SearchError, ConfigError) as exc:
         log.error("pass stopped: %s", exc)

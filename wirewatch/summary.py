@@ -30,7 +30,7 @@ class ExitStatus(IntEnum):
 
 @dataclass
 class Failure:
-    stage: str  # poll, fetch, extract, tag, index, match, deliver
+    stage: str  # a wirewatch.steps.Step value: where it failed
     subject: str  # feed id, URL or alert id
     reason: str
     transient: bool = False

@@ -49,7 +49,10 @@ def cli(
         with rt.tools() as tools:
             while True:
                 with err_console.status("starting pass") as status:
-                    summary = run_pass(rt, tools, only_due=not all_feeds, on_step=status.update)
+                    summary = run_pass(
+                        rt, tools, only_due=not all_feeds,
+                        on_step=lambda step, detail: status.update(f"{step.label} {detail}".strip()),
+                    )  # fmt: skip
                 data = summary.to_dict()
                 write_summary(settings.summary_file, data)
                 if as_json:

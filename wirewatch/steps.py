@@ -1,0 +1,45 @@
+"""The pipeline's steps: one name each, used everywhere a step is named.
+
+The pass times its steps and records failures under these names (``PassSummary``), the CLI shows them as
+progress, the Airflow DAG names its tasks after them and the bench charges CPU to them. A new step is added
+here first.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Step(StrEnum):
+    SETUP = "setup"  # indices created or migrated, one watch per tracked group
+    POLL = "poll"  # a feed fetched with conditional GET and parsed
+    COLLECT = "collect"  # poll, fetch and extract, interleaved per feed (an entry's failure is recorded here)
+    TAG = "tag"  # tracked groups from the gazetteer (fast: alerts do not wait for NER)
+    INDEX = "index"  # article documents written in bulk
+    COMMIT = "commit"  # feed state saved once its articles are durable
+    MATCH = "match"  # watches matched against what was indexed since the checkpoint; alerts created
+    DELIVER = "deliver"  # pending alerts sent from the outbox
+    NER = "ner"  # named entities added to articles indexed with group tags only
+    SUMMARY = "summary"  # the pass's summary written
+
+    @property
+    def label(self) -> str:
+        """What the step does, for progress lines."""
+        return _LABELS[self]
+
+
+_LABELS = {
+    Step.SETUP: "checking indices and watches",
+    Step.POLL: "polling feeds",
+    Step.COLLECT: "polling feeds, fetching and extracting pages",
+    Step.TAG: "tagging tracked groups",
+    Step.INDEX: "indexing articles",
+    Step.COMMIT: "committing feed state",
+    Step.MATCH: "matching watches and creating alerts",
+    Step.DELIVER: "delivering alerts",
+    Step.NER: "adding named entities",
+    Step.SUMMARY: "writing the summary",
+}
+
+# The steps a feed batch goes through before its state is committed (one mapped Airflow task: "ingest").
+INGEST_STEPS = (Step.COLLECT, Step.TAG, Step.INDEX, Step.COMMIT)
