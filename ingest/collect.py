@@ -95,6 +95,8 @@ class IngestBatch:
 @dataclass(frozen=True, kw_only=True)
 class CollectOptions:
     max_entries: int = 100
+    max_parse_entries: int = 500  # entries read from one feed document (the newest); bounds the parse
+    gone_after_404s: int = 3  # a feed answering 404 this many polls in a row is gone (like a 410)
     min_chars: int = 250
     max_backoff_s: int = 6 * 3600
     threads: int = 8  # concurrent HTTP requests; the fetcher's per-host limit still applies
@@ -130,7 +132,16 @@ def _poll(
     spec: FeedSpec, state: FeedState, fetcher: Fetcher, now: datetime, opts: CollectOptions
 ) -> FeedPoll:
     backoff = Backoff(interval_s=spec.interval_s, max_backoff_s=opts.max_backoff_s)
-    return poll_feed(spec, state, fetcher=fetcher, now=now, max_entries=opts.max_entries, backoff=backoff)
+    return poll_feed(
+        spec,
+        state,
+        fetcher=fetcher,
+        now=now,
+        max_entries=opts.max_entries,
+        backoff=backoff,
+        max_parse_entries=opts.max_parse_entries,
+        gone_after_404s=opts.gone_after_404s,
+    )
 
 
 class _Pass:

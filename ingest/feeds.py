@@ -19,11 +19,13 @@ from typing import Any, Literal
 import yaml
 
 from ingest.errors import FeedListError, FeedParseError, FetchError
+from ingest.feedcap import EntryLayout, entry_layout
 from ingest.fetch import Fetcher
 from ingest.state import Backoff, FeedState, failed, merge_seen, succeeded
 from ingest.urls import InvalidURLError, article_id, canonical_url
 
 PollStatus = Literal["ok", "not_modified", "failed"]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)\b", re.IGNORECASE | re.DOTALL)
 
@@ -63,8 +65,9 @@ class FeedPoll:
     proposed_state: FeedState
     previous_state: FeedState
     items: list[FeedItem] = field(default_factory=list)
-    deferred: list[FeedItem] = field(default_factory=list)  # over max_entries: taken on a later pass
+    deferred: list[FeedItem] = field(default_factory=list)  # new entries over max_entries: taken on a later pass
     error: str | None = None
+    permanent: bool = False  # a failure retrying will not mend soon (the feed is gone: 410, repeated 404)
     problem: str | None = None  # a non-fatal parse problem (bozo) recorded with the entries kept
     http_status: int | None = None
 
@@ -110,13 +113,26 @@ def _spec(row: Any, base_url: str | None, default_interval_s: int, path: Path | 
 
 
 def poll_feed(
-    spec: FeedSpec, state: FeedState, *, fetcher: Fetcher, now: datetime, max_entries: int, backoff: Backoff
+    spec: FeedSpec,
+    state: FeedState,
+    *,
+    fetcher: Fetcher,
+    now: datetime,
+    max_entries: int,
+    backoff: Backoff,
+    max_parse_entries: int = 500,
+    gone_after_404s: int = 3,
 ) -> FeedPoll:
-    """Poll one feed with a conditional GET. Never raises for feed faults: they come back as ``failed``."""
+    """Poll one feed with a conditional GET. Never raises for feed faults: they come back as ``failed``.
+
+    At most ``max_parse_entries`` entries are read (the newest), and at most ``max_entries`` of those not
+    seen before are taken in this pass (the newest first); the other new ones are ``deferred`` to later passes.
+    """
     try:
         result = fetcher.fetch(spec.url, kind="feed", etag=state.etag, last_modified=state.last_modified)
     except FetchError as exc:
-        return _failed(spec, state, now, exc.reason, backoff, exc.retry_after_s, exc.status)
+        failure = _Failure(exc.reason, exc.retry_after_s, exc.status)
+        return _failed(spec, state, now, failure, backoff, gone_after_404s)
     hint = _server_hint_s(result.headers, None)
     body_hash = hashlib.sha256(result.body).hexdigest() if result.status != 304 else state.body_hash
     if result.status == 304 or body_hash == state.body_hash:
@@ -132,11 +148,16 @@ def poll_feed(
         )
         return FeedPoll(spec, "not_modified", proposed, state, http_status=result.status)
     try:
-        parsed = parse_feed_bytes(result.body, url=result.url, content_type=result.headers.get("content-type", ""))
+        parsed = parse_feed_bytes(
+            result.body,
+            url=result.url,
+            content_type=result.headers.get("content-type", ""),
+            max_entries=max_parse_entries,
+        )
     except FeedParseError as exc:
-        return _failed(spec, state, now, str(exc), backoff, None, result.status)
-    items = [_item(spec.id, entry) for entry in parsed.entries]
-    taken, deferred = items[:max_entries], items[max_entries:]
+        return _failed(spec, state, now, _Failure(str(exc), None, result.status), backoff, gone_after_404s)
+    items = newest_first([_item(spec.id, entry) for entry in parsed.entries])[:max_parse_entries]
+    taken, deferred = split_new(items, state.seen_ids, max_entries)
     proposed = succeeded(
         state,
         now=now,
@@ -150,11 +171,28 @@ def poll_feed(
     return FeedPoll(spec, "ok", proposed, state, taken, deferred, problem=parsed.problem, http_status=result.status)
 
 
+def newest_first(items: list[FeedItem]) -> list[FeedItem]:
+    """Dated entries newest first, then the undated ones in document order (feeds list newest first)."""
+    return sorted(items, key=lambda i: (i.published_at is None, -(i.published_at or _EPOCH).timestamp()))
+
+
+def split_new(
+    items: list[FeedItem], seen_ids: tuple[str, ...], max_entries: int
+) -> tuple[list[FeedItem], list[FeedItem]]:
+    """(entries for this pass, new entries left for later): every seen entry (it settles as ``not_modified``)
+    and the first ``max_entries`` new ones. Seen entries are removed *before* the cap, so the cap never keeps
+    taking the same entries while the ones past it wait forever."""
+    seen = set(seen_ids)
+    new = [i for i in items if i.id not in seen]
+    return [i for i in items if i.id in seen] + new[:max_entries], new[max_entries:]
+
+
 def settle(poll: FeedPoll, unfinished_ids: set[str]) -> FeedState:
     """The state to commit once the poll's entries are settled, ``unfinished_ids`` being those to try again.
 
-    When anything is unfinished (a transient failure, entries over max_entries), the validators and body hash
-    stay as they were so the next poll reads the whole feed again instead of getting a 304 and losing them.
+    When anything is unfinished (a transient failure, new entries over max_entries), the validators and body
+    hash stay as they were so the next poll reads the whole feed again instead of getting a 304 and losing
+    them. Once every listed entry is seen or final, they are saved and the next unchanged poll costs nothing.
     """
     if poll.status != "ok" or (not unfinished_ids and not poll.deferred):
         return poll.proposed_state
@@ -169,17 +207,28 @@ def settle(poll: FeedPoll, unfinished_ids: set[str]) -> FeedState:
     )
 
 
+@dataclass(frozen=True)
+class _Failure:
+    error: str
+    retry_after_s: float | None
+    status: int | None
+
+
 def _failed(
-    spec: FeedSpec,
-    state: FeedState,
-    now: datetime,
-    error: str,
-    backoff: Backoff,
-    retry_after_s: float | None,
-    status: int | None,
+    spec: FeedSpec, state: FeedState, now: datetime, failure: _Failure, backoff: Backoff, gone_after_404s: int
 ) -> FeedPoll:
-    proposed = failed(state, now=now, error=error, backoff=backoff, retry_after_s=retry_after_s)
-    return FeedPoll(spec, "failed", proposed, state, error=error, http_status=status)
+    proposed = failed(
+        state,
+        now=now,
+        error=failure.error,
+        backoff=backoff,
+        retry_after_s=failure.retry_after_s,
+        status=failure.status,
+        gone_after_404s=gone_after_404s,
+    )
+    return FeedPoll(
+        spec, "failed", proposed, state, error=proposed.last_error, http_status=failure.status, permanent=proposed.gone
+    )
 
 
 @dataclass(frozen=True)
@@ -189,8 +238,12 @@ class ParsedFeed:
     problem: str | None
 
 
-def parse_feed_bytes(body: bytes, *, url: str, content_type: str = "") -> ParsedFeed:
-    """Parse feed bytes with feedparser; raise FeedParseError when they hold no usable feed."""
+def parse_feed_bytes(body: bytes, *, url: str, content_type: str = "", max_entries: int | None = None) -> ParsedFeed:
+    """Parse feed bytes with feedparser; raise FeedParseError when they hold no usable feed.
+
+    With ``max_entries``, a document listing more is cut to its newest ``max_entries`` entries *before*
+    feedparser reads it (the cost of parsing grows with the entries), and ``problem`` says so.
+    """
     import feedparser
 
     if not body.strip():
@@ -205,17 +258,36 @@ def parse_feed_bytes(body: bytes, *, url: str, content_type: str = "") -> Parsed
     ):
         raise FeedParseError(f"not a feed: the server sent an HTML page ({ctype or 'no content-type'})")
     headers = {"content-location": url, "content-type": content_type or "application/xml"}
+    cut_note = None
+    layout = entry_layout(body) if max_entries is not None else None
+    if max_entries is not None and layout is not None and layout.count > max_entries:
+        oldest_first = _lists_oldest_first(layout, headers)
+        body = layout.last(max_entries) if oldest_first else layout.first(max_entries)
+        cut_note = f"the feed lists {layout.count} entries: read only the newest {max_entries} (feed_max_parse_entries)"
     parsed = feedparser.parse(io.BytesIO(body), response_headers=headers)
     error = parsed.get("bozo_exception") if parsed.get("bozo") else None
     if not parsed.entries and (error or not parsed.get("version")):
         raise FeedParseError(f"malformed XML, no entries could be read: {error or 'not an RSS or Atom document'}")
-    problem = None
+    problems = [cut_note] if cut_note else []
     if error:
-        problem = f"{type(error).__name__}: {error} (kept {len(parsed.entries)} entries that parsed)"
+        problems.append(f"{type(error).__name__}: {error} (kept {len(parsed.entries)} entries that parsed)")
     elif not parsed.entries:
-        problem = "the feed lists no entries"
+        problems.append("the feed lists no entries")
     ttl = parsed.feed.get("ttl")
+    problem = "; ".join(problems) or None
     return ParsedFeed(list(parsed.entries), float(ttl) if ttl and str(ttl).isdigit() else None, problem)
+
+
+def _lists_oldest_first(layout: EntryLayout, headers: dict[str, str]) -> bool:
+    """Whether the document's last entry is dated later than its first (two one-entry parses, cheap)."""
+    import feedparser
+
+    dates = []
+    for one in (layout.first(1), layout.last(1)):
+        entries = feedparser.parse(io.BytesIO(one), response_headers=headers).entries
+        dates.append(_entry_date(entries[0]) if entries else None)
+    first, last = dates
+    return first is not None and last is not None and last > first
 
 
 def _item(feed_id: str, entry: Any) -> FeedItem:

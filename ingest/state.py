@@ -29,6 +29,8 @@ class FeedState:
     consecutive_failures: int = 0
     next_poll_at: datetime | None = None
     entries_last_pass: int = 0
+    gone: bool = False  # the feed answered 410, or 404 several times in a row: polled at the maximum backoff
+    consecutive_not_found: int = 0  # 404 answers in a row (a 404 can be a passing mistake; a run of them is not)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict (dates as ISO 8601 strings), the form stores keep."""
@@ -74,6 +76,10 @@ class Backoff:
             wait = max(wait, min(retry_after_s, float(self.max_interval_s)))
         return now + timedelta(seconds=wait)
 
+    def after_gone(self, now: datetime) -> datetime:
+        """Next poll of a feed that is gone: the longest backoff at once (never dropped: it may come back)."""
+        return now + timedelta(seconds=float(self.max_backoff_s))
+
 
 def succeeded(
     state: FeedState,
@@ -98,21 +104,41 @@ def succeeded(
         consecutive_failures=0,
         next_poll_at=next_poll_at,
         entries_last_pass=entries,
+        gone=False,
+        consecutive_not_found=0,
     )
 
 
 def failed(
-    state: FeedState, *, now: datetime, error: str, backoff: Backoff, retry_after_s: float | None = None
+    state: FeedState,
+    *,
+    now: datetime,
+    error: str,
+    backoff: Backoff,
+    retry_after_s: float | None = None,
+    status: int | None = None,
+    gone_after_404s: int = 3,
 ) -> FeedState:
-    """The state after a failed poll: validators kept, failure counted, next poll backed off."""
+    """The state after a failed poll: validators kept, failure counted, next poll backed off.
+
+    A 410, or ``gone_after_404s`` 404 answers in a row, make the feed ``gone``: a permanent failure, polled
+    again only at the maximum backoff (and back to normal on its first success).
+    """
     failures = state.consecutive_failures + 1
+    not_found = state.consecutive_not_found + 1 if status == 404 else 0
+    gone = status == 410 or (status == 404 and not_found >= max(1, gone_after_404s))
+    if gone:
+        why = "HTTP 410" if status == 410 else f"{not_found} HTTP 404 answers in a row"
+        error = f"gone ({why}): {error}; polled again every {backoff.max_backoff_s} s"
     return replace(
         state,
         last_polled_at=now,
         last_error=error,
         last_error_at=now,
         consecutive_failures=failures,
-        next_poll_at=backoff.after_failure(now, failures, retry_after_s),
+        consecutive_not_found=not_found,
+        gone=gone,
+        next_poll_at=backoff.after_gone(now) if gone else backoff.after_failure(now, failures, retry_after_s),
         entries_last_pass=0,
     )
 

@@ -100,6 +100,8 @@ def ingest_feeds(
             now=now,
             options=CollectOptions(
                 max_entries=s.feed_max_entries,
+                max_parse_entries=s.feed_max_parse_entries,
+                gone_after_404s=s.feed_gone_after_404s,
                 min_chars=s.extract_min_chars,
                 max_backoff_s=s.feed_max_backoff_s,
                 only_due=only_due,
@@ -128,7 +130,7 @@ def _record_batch(summary: PassSummary, batch: IngestBatch, written: set[str], e
     for poll in batch.polls:
         summary.feeds[poll.status] += 1
         if poll.status == "failed":
-            summary.fail(Step.POLL, poll.spec.id, poll.error or "failed", transient=True)
+            summary.fail(Step.POLL, poll.spec.id, poll.error or "failed", transient=not poll.permanent)
     if batch.not_due:
         summary.feeds["not_due"] += len(batch.not_due)
     summary.offered += batch.offered

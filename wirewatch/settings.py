@@ -67,9 +67,15 @@ class Settings(BaseSettings):
     feeds_base_url: str | None = Field(
         "http://127.0.0.1:8765", description="Replaces {base} in feed URLs (default: the demo seed server)"
     )
-    feed_max_entries: int = Field(100, description="Entries taken from one feed in one pass")
+    feed_max_entries: int = Field(100, ge=1, description="New entries taken from one feed in one pass (newest first)")
+    feed_max_parse_entries: int = Field(
+        500, ge=1, le=2000, description="Entries read from one feed document, the newest (bounds parsing; max 2000)"
+    )
+    feed_gone_after_404s: int = Field(3, ge=1, description="Polls answering 404 in a row after which a feed is gone")
     feed_default_interval_s: int = Field(900, description="Poll interval when a feed sets none")
-    feed_max_backoff_s: int = Field(6 * 3600, description="Cap on the failure backoff of a feed")
+    feed_max_backoff_s: int = Field(
+        6 * 3600, description="Cap on the failure backoff of a feed; a gone feed waits this"
+    )
 
     # --- Extraction ---------------------------------------------------------------------------------------
     extract_workers: int = Field(2, description="Extraction processes (cores to use)")

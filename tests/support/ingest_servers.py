@@ -67,6 +67,19 @@ def redirect(location: str, status: int = 302) -> Route:
     return respond(status, b"", None, {"Location": location})
 
 
+def conditional(body: bytes | str, ctype: str, etag: str) -> Route:
+    """A resource with an ETag: 304 and no body when the request's If-None-Match names it, else 200."""
+    data = body.encode("utf-8") if isinstance(body, str) else body
+
+    def route(h: BaseHTTPRequestHandler) -> None:
+        if h.headers.get("If-None-Match") == etag:
+            send(h, 304, b"", None, {"ETag": etag})
+        else:
+            send(h, 200, data, ctype, {"ETag": etag})
+
+    return route
+
+
 def stall(seconds: float, ctype: str = "application/rss+xml") -> Route:
     """Send headers, then nothing for ``seconds`` (a read timeout on the body)."""
 

@@ -27,9 +27,12 @@ def feed_rows(feeds: list[Any], states: dict[str, dict[str, Any]]) -> list[dict[
     for feed in feeds:
         state = states.get(feed.id) or {}
         failures = int(state.get("consecutive_failures") or 0)
-        health = "never polled" if not state else ("failing" if failures else "ok")
+        gone = bool(state.get("gone")) and failures > 0
+        health = "never polled" if not state else ("gone" if gone else "failing" if failures else "ok")
         rows.append({
             "id": feed.id, "name": feed.name, "url": feed.url, "health": health,
+            # Whether retrying may mend the last failure; a gone feed (410, 404s in a row) will not soon.
+            "transient": failures > 0 and not gone,
             "last_success_at": state.get("last_success_at"), "last_error": state.get("last_error"),
             "last_error_at": state.get("last_error_at"), "consecutive_failures": failures,
             "next_poll_at": state.get("next_poll_at"), "entries_last_pass": state.get("entries_last_pass"),
@@ -39,7 +42,7 @@ def feed_rows(feeds: list[Any], states: dict[str, dict[str, Any]]) -> list[dict[
 
 @click.command("feeds")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per feed, as a list.")
-@click.option("--failing", is_flag=True, help="Only feeds whose last poll failed.")
+@click.option("--failing", is_flag=True, help="Only feeds whose last poll failed (failing or gone).")
 @click.pass_context
 def cli(ctx: click.Context, as_json: bool, failing: bool) -> None:
     """Feed health: last success, last error, consecutive failures and the next poll (with backoff)."""
@@ -54,7 +57,7 @@ def cli(ctx: click.Context, as_json: bool, failing: bool) -> None:
         fail(str(exc), hint="fix the feed list (WIREWATCH_FEEDS_FILE)")
     with search_errors(settings.es_url_or_local):
         states = EsFeedStateStore(rt.es, rt.names).load([f.id for f in feeds])
-    rows = [r for r in feed_rows(feeds, states) if not failing or r["health"] == "failing"]
+    rows = [r for r in feed_rows(feeds, states) if not failing or r["health"] in ("failing", "gone")]
     if as_json:
         print_json(rows)
         return
@@ -62,7 +65,7 @@ def cli(ctx: click.Context, as_json: bool, failing: bool) -> None:
     table = Table(title=f"Feeds ({len(rows)})")
     for column in ("feed", "health", "last success", "failures", "next poll", "last error"):
         table.add_column(column, overflow="fold")
-    colours = {"ok": "green", "failing": "red", "never polled": "yellow"}
+    colours = {"ok": "green", "failing": "red", "gone": "red", "never polled": "yellow"}
     for row in rows:
         table.add_row(
             escape(row["id"]),
