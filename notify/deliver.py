@@ -4,7 +4,9 @@ Within one pass a transient failure is retried up to ``max_attempts`` times with
 waiting at least the receiver's Retry-After; a wait longer than ``max_wait_s`` is not slept through but
 becomes the outcome's ``next_attempt_at`` for a later pass. Permanent failures stop at once. A channel that
 exhausts its retries is not tried again for the rest of the pass (its remaining alerts stay pending,
-untouched), so one dead receiver cannot stall the pass. Outcomes are per (alert, channel): the caller
+untouched), so one dead receiver cannot stall the pass. An alert for a channel missing from the configuration
+is not sent and not retried: it ends ``unconfigured`` (not due, so it never crowds the outbox; the outbox
+offers it again once a channel of that name is configured). Outcomes are per (alert, channel): the caller
 records them, and a channel that failed never causes a resend on a channel that succeeded, because each pair
 is tracked on its own."""
 
@@ -23,7 +25,7 @@ from notify.model import Alert, Delivery
 
 log = logging.getLogger("wirewatch.notify")
 
-State = Literal["delivered", "pending", "failed"]
+State = Literal["delivered", "pending", "failed", "unconfigured"]
 
 
 class Channel(Protocol):
@@ -85,7 +87,7 @@ def deliver(
     for name, items in by_channel.items():
         channel = channels.get(name)
         if channel is None:
-            outcomes += _unconfigured(name, items, policy)
+            outcomes += _unconfigured(name, items)
         else:
             outcomes += _deliver_channel(channel, items, policy)
     return outcomes
@@ -108,15 +110,13 @@ class _Policy:
         return self.clock() + timedelta(seconds=delay)
 
 
-def _unconfigured(name: str, items: list[Delivery], policy: _Policy) -> list[DeliveryOutcome]:
-    # kept pending, not failed: adding the channel to the configuration later delivers these alerts
+def _unconfigured(name: str, items: list[Delivery]) -> list[DeliveryOutcome]:
+    # Not pending: an alert that is due again at once, pass after pass, would fill the outbox's batch and
+    # starve every newer alert. Not failed either: configuring the channel again delivers these alerts.
     error = f"channel {name!r} is not configured"
-    log.warning("%s: %d alert(s) stay pending", error, len(items))
-    later = policy.next_attempt(max(i.prior_attempts for i in items), None)
+    log.warning("%s: %d alert(s) set aside until it is", error, len(items))
     return [
-        DeliveryOutcome(
-            alert_id=i.alert.id, channel=name, state="pending", attempts=0, error=error, next_attempt_at=later
-        )
+        DeliveryOutcome(alert_id=i.alert.id, channel=name, state="unconfigured", attempts=0, error=error)
         for i in items
     ]
 
