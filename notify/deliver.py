@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from notify.errors import PermanentDeliveryError, TransientDeliveryError
 from notify.model import Alert, Delivery
@@ -37,6 +37,13 @@ class Channel(Protocol):
     def send(self, alerts: Sequence[Alert]) -> None: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class SplitsDigests(Protocol):
+    """A channel whose messages have a size limit (Slack): it cuts a digest into messages that fit whole."""
+
+    def digest_batches(self, alerts: Sequence[Alert]) -> list[list[Alert]]: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -122,7 +129,7 @@ def _unconfigured(name: str, items: list[Delivery]) -> list[DeliveryOutcome]:
 
 
 def _deliver_channel(channel: Channel, items: list[Delivery], policy: _Policy) -> list[DeliveryOutcome]:
-    units = [items] if channel.digest else [[item] for item in items]
+    units = _digest_units(channel, items) if channel.digest else [[item] for item in items]
     outcomes: list[DeliveryOutcome] = []
     broken: DeliveryOutcome | None = None  # the outcome that showed the channel is down for this pass
     # Up to ``parallel`` sends in flight at once (a burst of alerts must not queue behind one slow POST);
@@ -140,6 +147,15 @@ def _deliver_channel(channel: Channel, items: list[Delivery], policy: _Policy) -
                 if broken is None and not result.delivered and not result.permanent:
                     broken = unit_outcomes[0]
     return outcomes
+
+
+def _digest_units(channel: Channel, items: list[Delivery]) -> list[list[Delivery]]:
+    # Each message of a split digest is its own unit with its own outcomes: an alert is recorded delivered
+    # only when the message that shows it was accepted, and a failed message never resends the others.
+    if not isinstance(channel, SplitsDigests):
+        return [items]
+    remaining = iter(items)
+    return [[next(remaining) for _ in batch] for batch in channel.digest_batches([i.alert for i in items])]
 
 
 def _skipped(item: Delivery, cause: DeliveryOutcome) -> DeliveryOutcome:
