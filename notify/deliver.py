@@ -4,7 +4,9 @@ Within one pass a transient failure is retried up to ``max_attempts`` times with
 waiting at least the receiver's Retry-After; a wait longer than ``max_wait_s`` is not slept through but
 becomes the outcome's ``next_attempt_at`` for a later pass. Permanent failures stop at once. A channel that
 exhausts its retries is not tried again for the rest of the pass (its remaining alerts stay pending,
-untouched), so one dead receiver cannot stall the pass. Outcomes are per (alert, channel): the caller
+untouched), so one dead receiver cannot stall the pass. An alert for a channel missing from the configuration
+is not sent and not retried: it ends ``unconfigured`` (not due, so it never crowds the outbox; the outbox
+offers it again once a channel of that name is configured). Outcomes are per (alert, channel): the caller
 records them, and a channel that failed never causes a resend on a channel that succeeded, because each pair
 is tracked on its own."""
 
@@ -16,14 +18,14 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from notify.errors import PermanentDeliveryError, TransientDeliveryError
 from notify.model import Alert, Delivery
 
 log = logging.getLogger("wirewatch.notify")
 
-State = Literal["delivered", "pending", "failed"]
+State = Literal["delivered", "pending", "failed", "unconfigured"]
 
 
 class Channel(Protocol):
@@ -35,6 +37,13 @@ class Channel(Protocol):
     def send(self, alerts: Sequence[Alert]) -> None: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class SplitsDigests(Protocol):
+    """A channel whose messages have a size limit (Slack): it cuts a digest into messages that fit whole."""
+
+    def digest_batches(self, alerts: Sequence[Alert]) -> list[list[Alert]]: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,7 +94,7 @@ def deliver(
     for name, items in by_channel.items():
         channel = channels.get(name)
         if channel is None:
-            outcomes += _unconfigured(name, items, policy)
+            outcomes += _unconfigured(name, items)
         else:
             outcomes += _deliver_channel(channel, items, policy)
     return outcomes
@@ -108,21 +117,19 @@ class _Policy:
         return self.clock() + timedelta(seconds=delay)
 
 
-def _unconfigured(name: str, items: list[Delivery], policy: _Policy) -> list[DeliveryOutcome]:
-    # kept pending, not failed: adding the channel to the configuration later delivers these alerts
+def _unconfigured(name: str, items: list[Delivery]) -> list[DeliveryOutcome]:
+    # Not pending: an alert that is due again at once, pass after pass, would fill the outbox's batch and
+    # starve every newer alert. Not failed either: configuring the channel again delivers these alerts.
     error = f"channel {name!r} is not configured"
-    log.warning("%s: %d alert(s) stay pending", error, len(items))
-    later = policy.next_attempt(max(i.prior_attempts for i in items), None)
+    log.warning("%s: %d alert(s) set aside until it is", error, len(items))
     return [
-        DeliveryOutcome(
-            alert_id=i.alert.id, channel=name, state="pending", attempts=0, error=error, next_attempt_at=later
-        )
+        DeliveryOutcome(alert_id=i.alert.id, channel=name, state="unconfigured", attempts=0, error=error)
         for i in items
     ]
 
 
 def _deliver_channel(channel: Channel, items: list[Delivery], policy: _Policy) -> list[DeliveryOutcome]:
-    units = [items] if channel.digest else [[item] for item in items]
+    units = _digest_units(channel, items) if channel.digest else [[item] for item in items]
     outcomes: list[DeliveryOutcome] = []
     broken: DeliveryOutcome | None = None  # the outcome that showed the channel is down for this pass
     # Up to ``parallel`` sends in flight at once (a burst of alerts must not queue behind one slow POST);
@@ -140,6 +147,15 @@ def _deliver_channel(channel: Channel, items: list[Delivery], policy: _Policy) -
                 if broken is None and not result.delivered and not result.permanent:
                     broken = unit_outcomes[0]
     return outcomes
+
+
+def _digest_units(channel: Channel, items: list[Delivery]) -> list[list[Delivery]]:
+    # Each message of a split digest is its own unit with its own outcomes: an alert is recorded delivered
+    # only when the message that shows it was accepted, and a failed message never resends the others.
+    if not isinstance(channel, SplitsDigests):
+        return [items]
+    remaining = iter(items)
+    return [[next(remaining) for _ in batch] for batch in channel.digest_batches([i.alert for i in items])]
 
 
 def _skipped(item: Delivery, cause: DeliveryOutcome) -> DeliveryOutcome:

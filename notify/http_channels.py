@@ -21,7 +21,7 @@ import httpx
 from notify.errors import ChannelConfigError, PermanentDeliveryError, TransientDeliveryError
 from notify.guard import AddressRules, guarded_client
 from notify.model import Alert
-from notify.render import json_body, slack_text
+from notify.render import json_body, slack_batches, slack_text
 from notify.secret import Secret
 
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -122,7 +122,10 @@ def idempotency_key(alerts: Sequence[Alert]) -> str:
 
 @dataclass(kw_only=True)
 class SlackChannel:
-    """A Slack incoming webhook (the URL is the credential). A 429 is retried after Retry-After."""
+    """A Slack incoming webhook (the URL is the credential). A 429 is retried after Retry-After.
+
+    A digest is posted as several messages when it does not fit one (``digest_batches``): ``deliver`` sends
+    and records each on its own, so no alert is counted delivered without being shown."""
 
     name: str
     url: Secret = field(repr=False)
@@ -138,6 +141,9 @@ class SlackChannel:
         body = json.dumps({"text": slack_text(alerts), "unfurl_links": False}).encode("utf-8")
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
         _post(self._client, self.url.reveal(), body, headers, f"slack {self.name!r}")
+
+    def digest_batches(self, alerts: Sequence[Alert]) -> list[list[Alert]]:
+        return slack_batches(alerts)
 
     def close(self) -> None:
         self._client.close()

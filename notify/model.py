@@ -7,7 +7,7 @@ after escaping the rest."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -72,16 +72,25 @@ def alert_from_doc(doc: Mapping[str, Any]) -> Alert:
     )
 
 
-def deliveries_from_docs(docs: Iterable[Mapping[str, Any]], *, now: datetime | None = None) -> list[Delivery]:
-    """Every (alert, channel) pending in ``docs`` and due at ``now`` (every pending one when now is None)."""
+def deliveries_from_docs(
+    docs: Iterable[Mapping[str, Any]], *, now: datetime | None = None, channels: Collection[str] | None = None
+) -> list[Delivery]:
+    """Every (alert, channel) pending in ``docs`` and due at ``now`` (every pending one when now is None),
+    and every ``unconfigured`` one whose channel is among ``channels`` (configured again since)."""
     out: list[Delivery] = []
     for doc in docs:
         alert = alert_from_doc(doc)
         for state in doc.get("deliveries") or ():
-            if state.get("state") != "pending" or not _due(state.get("next_attempt_at"), now):
+            if not _wanted(state, now, channels):
                 continue
             out.append(Delivery(alert=alert, channel=state["channel"], prior_attempts=int(state.get("attempts", 0))))
     return out
+
+
+def _wanted(state: Mapping[str, Any], now: datetime | None, channels: Collection[str] | None) -> bool:
+    if state.get("state") == "unconfigured":
+        return channels is not None and state.get("channel") in channels
+    return state.get("state") == "pending" and _due(state.get("next_attempt_at"), now)
 
 
 def _due(next_attempt_at: str | None, now: datetime | None) -> bool:

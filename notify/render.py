@@ -13,7 +13,7 @@ from typing import Any
 
 from notify.model import HIGHLIGHT_END, HIGHLIGHT_START, Alert
 
-MAX_SLACK_TEXT = 3500  # Slack truncates a message's text near 40k; a digest stays well below that
+MAX_SLACK_TEXT = 3500  # Slack truncates a message's text near 40k; a digest is split to stay below this
 
 
 def subject(alerts: Sequence[Alert]) -> str:
@@ -92,21 +92,43 @@ def _slack_passage(passage: str) -> str:
     return slack_escape(passage).replace(HIGHLIGHT_START, "*").replace(HIGHLIGHT_END, "*")
 
 
+def _slack_block(alert: Alert) -> str:
+    title = slack_escape(alert.title).replace("|", "¦")  # '|' would end the link text early
+    href = _safe_href(alert.url)
+    link = f"<{slack_escape(href)}|{title}>" if href else title
+    head = f"*{slack_escape(alert.watch_name)}*: {link}"
+    meta = f"{slack_escape(alert.source or '-')} · {slack_escape(alert.published_at or '-')}"
+    block = f"{head}\n{meta}"
+    return f"{block}\n> {_slack_passage(alert.passage)}" if alert.passage else block
+
+
+def _slack_heading(count: int) -> str:
+    return f"*{count} new Wirewatch alerts*"
+
+
 def slack_text(alerts: Sequence[Alert]) -> str:
-    lines = []
-    if len(alerts) > 1:
-        lines.append(f"*{len(alerts)} new Wirewatch alerts*")
-    for alert in alerts:
-        title = slack_escape(alert.title).replace("|", "¦")  # '|' would end the link text early
-        href = _safe_href(alert.url)
-        link = f"<{slack_escape(href)}|{title}>" if href else title
-        head = f"*{slack_escape(alert.watch_name)}*: {link}"
-        meta = f"{slack_escape(alert.source or '-')} · {slack_escape(alert.published_at or '-')}"
-        lines.append(f"{head}\n{meta}")
-        if alert.passage:
-            lines.append(f"> {_slack_passage(alert.passage)}")
+    """One Slack message. Only a single alert longer than MAX_SLACK_TEXT is ever cut: a digest is first split
+    with ``slack_batches`` so that every alert it holds is shown in full."""
+    lines = [_slack_heading(len(alerts))] if len(alerts) > 1 else []
+    lines += [_slack_block(alert) for alert in alerts]
     text = "\n".join(lines)
     return text if len(text) <= MAX_SLACK_TEXT else text[: MAX_SLACK_TEXT - 1] + "…"
+
+
+def slack_batches(alerts: Sequence[Alert]) -> list[list[Alert]]:
+    """``alerts`` in order, cut into runs whose ``slack_text`` fits MAX_SLACK_TEXT (an alert too long for
+    any message gets one of its own), so a digest never hides an alert it counts as delivered."""
+    room = MAX_SLACK_TEXT - len(_slack_heading(len(alerts))) - 1  # a run's heading is never longer
+    batches: list[list[Alert]] = []
+    size = room + 1  # start a new batch with the first alert
+    for alert in alerts:
+        needed = len(_slack_block(alert)) + 1
+        if size + needed > room:
+            batches.append([])
+            size = 0
+        batches[-1].append(alert)
+        size += needed
+    return batches
 
 
 def json_body(alerts: Sequence[Alert], *, digest: bool) -> bytes:

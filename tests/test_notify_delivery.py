@@ -251,6 +251,7 @@ def test_jsonl_file_channel_appends_one_line_per_alert(tmp_path: Path) -> None:
     assert [line["alert"]["id"] for line in lines] == ["alert-1", "alert-2"]
 
 
-def test_an_unconfigured_channel_keeps_the_alert_pending() -> None:
+def test_an_unconfigured_channel_sets_the_alert_aside_not_due() -> None:
     [outcome] = deliver([Delivery(alert=make_alert(), channel="gone")], {})
-    assert outcome.state == "pending" and outcome.attempts == 0 and "not configured" in (outcome.error or "")
+    assert (outcome.state, outcome.attempts, outcome.next_attempt_at) == ("unconfigured", 0, None)
+    assert outcome.error == "channel 'gone' is not configured"

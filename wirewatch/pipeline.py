@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from search.indices import SetupReport
 
 log = logging.getLogger("wirewatch.pipeline")
+OUTBOX_BATCH = 500  # alerts read from the outbox per delivery step
 
 
 # --- set-up steps ---------------------------------------------------------------------------------------
@@ -157,8 +158,10 @@ def match_watches(rt: Runtime, summary: PassSummary) -> None:
         summary.fail(Step.MATCH, aid, reason)
 
 
-def deliver_alerts(rt: Runtime, summary: PassSummary, channels: dict[str, Any] | None = None) -> None:
-    """Send every pending (alert, channel) that is due; record each outcome in the outbox."""
+def deliver_alerts(
+    rt: Runtime, summary: PassSummary, channels: dict[str, Any] | None = None, *, limit: int = OUTBOX_BATCH
+) -> None:
+    """Send the pending (alert, channel) pairs that are due, ``limit`` alerts at most; record each outcome."""
     from notify.deliver import deliver
     from notify.model import deliveries_from_docs
     from search.alerting.outbox import pending_deliveries, record_deliveries
@@ -168,7 +171,8 @@ def deliver_alerts(rt: Runtime, summary: PassSummary, channels: dict[str, Any] |
     channels = channels if channels is not None else rt.channels()
     now = datetime.now(UTC)
     with summary.timed(Step.DELIVER):
-        pending = deliveries_from_docs(pending_deliveries(rt.es, rt.names, now=now), now=now)
+        docs = pending_deliveries(rt.es, rt.names, now=now, limit=limit, channels=list(channels))
+        pending = deliveries_from_docs(docs, now=now, channels=list(channels))
         try:
             outcomes = deliver(
                 pending,
@@ -188,7 +192,7 @@ def deliver_alerts(rt: Runtime, summary: PassSummary, channels: dict[str, Any] |
                 Step.DELIVER,
                 f"{outcome.alert_id}@{outcome.channel}",
                 outcome.error or outcome.state,
-                transient=outcome.state == "pending",
+                transient=outcome.state == "pending",  # unconfigured: set aside until the channel is back
             )
 
 

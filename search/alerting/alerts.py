@@ -212,7 +212,7 @@ def _add_also_seen(es: Elasticsearch, names: IndexNames, first_id: str, match: M
     raise SearchUnavailable(f"alert {first_id} kept changing while adding a same-story copy to it")
 
 
-StateFilter = Literal["pending", "failed", "delivered"]
+StateFilter = Literal["pending", "failed", "delivered", "unconfigured"]
 
 
 def list_alerts(
@@ -225,7 +225,8 @@ def list_alerts(
     limit: int = 100,
 ) -> list[dict[str, Any]]:
     """Alert documents, newest first. ``watch`` is a watch name or id; ``state`` keeps alerts with at least
-    one channel in that state (``failed``: given up; ``pending``: still to send). Same-story copies are folded
+    one channel in that state (``failed``: given up; ``pending``: still to send; ``unconfigured``: its
+    channel is missing from the configuration). Same-story copies are folded
     into their first alert (its ``also_seen``) and not listed on their own."""
     filters: list[dict[str, Any]] = []
     if since is not None:

@@ -73,7 +73,7 @@ def alerts_mappings() -> dict[str, Any]:
                 "type": "nested",
                 "properties": {
                     "channel": _KEYWORD,
-                    "state": _KEYWORD,  # pending | delivered | failed
+                    "state": _KEYWORD,  # pending | delivered | failed | unconfigured
                     "attempts": {"type": "integer"},
                     "delivered_at": _DATE,
                     "last_error": _LONG_KEYWORD,

@@ -1,14 +1,15 @@
 """The outbox side of alerts: which (alert, channel) pairs are due, and recording what delivery did.
 
-Each alert holds ``deliveries``: one entry per channel with ``state`` (pending, delivered, failed),
-``attempts`` (all passes), ``delivered_at``, ``last_error``, ``next_attempt_at``. Recording is a
+Each alert holds ``deliveries``: one entry per channel with ``state`` (pending, delivered, failed, or
+unconfigured: its channel is missing from the configuration), ``attempts`` (all passes), ``delivered_at``,
+``last_error``, ``next_attempt_at``. Recording is a
 compare-and-set on the alert's ``_seq_no`` (the local node has no scripting), retried on conflict; a
 delivered entry is never turned back into pending, so two overlapping passes cannot undo a delivery.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -42,11 +43,34 @@ class OutcomeLike(Protocol):
 
 
 def pending_deliveries(
-    es: Elasticsearch, names: IndexNames, *, now: datetime | None = None, limit: int = 500
+    es: Elasticsearch,
+    names: IndexNames,
+    *,
+    now: datetime | None = None,
+    limit: int = 500,
+    channels: Collection[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Alert documents with at least one channel pending and due at ``now`` (oldest alerts first)."""
-    now = now or datetime.now(UTC)
-    due = {
+    """Alert documents with at least one channel pending and due at ``now``, or ``unconfigured`` on one of
+    ``channels`` (a channel configured again). Never-tried deliveries come first, then those due the
+    longest: every delivery this returns and that is not delivered gets a later ``next_attempt_at`` (or a
+    non-due state), so it moves behind the others and no set of stuck alerts can fill every batch."""
+    due = _due_query(now or datetime.now(UTC), channels)
+    sort: list[dict[str, Any]] = [
+        {"deliveries.next_attempt_at": {
+            "order": "asc", "mode": "min", "missing": "_first", "nested": {"path": "deliveries", "filter": due},
+        }},
+        {"created_at": "asc"},
+        {"id": "asc"},
+    ]  # fmt: skip
+    with es_errors("reading pending deliveries"):
+        found = es.search(
+            index=names.alerts, query={"nested": {"path": "deliveries", "query": due}}, size=limit, sort=sort
+        )
+    return [hit["_source"] for hit in found["hits"]["hits"]]
+
+
+def _due_query(now: datetime, channels: Collection[str] | None) -> dict[str, Any]:
+    pending_and_due = {
         "bool": {
             "filter": [{"term": {"deliveries.state": "pending"}}],
             "should": [
@@ -56,12 +80,17 @@ def pending_deliveries(
             "minimum_should_match": 1,
         }
     }
-    with es_errors("reading pending deliveries"):
-        found = es.search(
-            index=names.alerts, query={"nested": {"path": "deliveries", "query": due}}, size=limit,
-            sort=[{"created_at": "asc"}, {"id": "asc"}],
-        )  # fmt: skip
-    return [hit["_source"] for hit in found["hits"]["hits"]]
+    if not channels:
+        return pending_and_due
+    configured_again = {
+        "bool": {
+            "filter": [
+                {"term": {"deliveries.state": "unconfigured"}},
+                {"terms": {"deliveries.channel": sorted(channels)}},
+            ]
+        }
+    }
+    return {"bool": {"should": [pending_and_due, configured_again], "minimum_should_match": 1}}
 
 
 def record_deliveries(

@@ -21,6 +21,7 @@ def cli() -> None:
 @click.option("--watch", help="Watch name or id.")
 @click.option("--pending", "state", flag_value="pending", help="Only alerts a channel still has to receive.")
 @click.option("--failed", "state", flag_value="failed", help="Only alerts a channel rejected for good.")
+@click.option("--unconfigured", "state", flag_value="unconfigured", help="Only alerts for a channel not configured.")
 @click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the alert documents as a JSON list.")
 @click.pass_context
@@ -62,7 +63,9 @@ def _deliveries(alert: dict[str, Any]) -> str:
     parts = []
     for d in alert.get("deliveries") or ():
         text = f"{d['channel']}: {d['state']}"
-        if d["state"] != "delivered" and d.get("attempts"):
+        if d["state"] == "unconfigured":
+            text += f" ({d.get('last_error') or 'no such channel'}; configure it to deliver)"
+        elif d["state"] != "delivered" and d.get("attempts"):
             text += f" ({d['attempts']} tries: {d.get('last_error') or '?'})"
         parts.append(text)
     copies = len(alert.get("also_seen") or ())
