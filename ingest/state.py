@@ -29,6 +29,9 @@ class FeedState:
     consecutive_failures: int = 0
     next_poll_at: datetime | None = None
     entries_last_pass: int = 0
+    # entry id -> extraction attempts that failed transiently (deadline, dead worker); kept across passes so
+    # a page that never extracts ends in a named permanent failure instead of being retried forever
+    extraction_attempts: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict (dates as ISO 8601 strings), the form stores keep."""
@@ -48,6 +51,8 @@ class FeedState:
             if isinstance(values.get(key), str):
                 values[key] = datetime.fromisoformat(values[key])
         values["seen_ids"] = tuple(values.get("seen_ids") or ())
+        attempts = values.get("extraction_attempts") or {}
+        values["extraction_attempts"] = {str(k): int(v) for k, v in attempts.items()}
         return cls(**values)
 
     def is_due(self, now: datetime) -> bool:

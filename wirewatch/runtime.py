@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from search.names import IndexNames
-from wirewatch.settings import Settings
+from wirewatch.settings import Settings, masked_url
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -34,6 +34,10 @@ class EsTarget:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     api_key: str | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        # the url may carry user:password@ too
+        return f"EsTarget(url={masked_url(self.url)!r}, username={self.username!r})"
 
 
 def es_target(settings: Settings) -> EsTarget:

@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 import click
 from rich.console import Console
 
-from wirewatch.settings import Settings, SettingsError, load_settings
+from wirewatch.settings import Settings, SettingsError, load_settings, masked_url
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)  # errors stay one line: greppable
@@ -30,8 +30,10 @@ def print_json(data: Any) -> None:
 
 
 def fail(message: str, hint: str | None = None, code: int = 2) -> NoReturn:
-    """Print a one-line error and what to do next, then exit non-zero (never a stack trace)."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    """Print a one-line error and what to do next, then exit non-zero (never a stack trace).
+
+    Any URL in them is shown with its password masked: errors quote settings such as es_url."""
+    err_console.print(f"[bold red]error:[/] {masked_url(message)}", highlight=False)
     if hint:
-        err_console.print(f"[dim]hint:[/] {hint}", highlight=False)
+        err_console.print(f"[dim]hint:[/] {masked_url(hint)}", highlight=False)
     sys.exit(code)

@@ -17,7 +17,7 @@ from rich.table import Table
 from search.errors import IndexMissing, MigrationError, SearchError, SearchUnavailable, SetupError
 from search.names import IndexNames
 from wirewatch.cli.common import console, fail, print_json, settings_from
-from wirewatch.settings import Settings
+from wirewatch.settings import Settings, masked_url
 
 
 def es_client(settings: Settings) -> Elasticsearch:
@@ -37,9 +37,10 @@ def search_errors(url: str) -> Iterator[None]:
     try:
         yield
     except SearchUnavailable as exc:
+        shown = escape(masked_url(url))  # es_url may carry user:password@
         fail(
             escape(str(exc)),
-            hint=f"is Elasticsearch running at {url}? `wirewatch es start`, or set WIREWATCH_ES_URL",
+            hint=f"is Elasticsearch running at {shown}? `wirewatch es start`, or set WIREWATCH_ES_URL",
             code=3,
         )
     except IndexMissing as exc:
