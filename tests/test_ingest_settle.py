@@ -184,3 +184,48 @@ def test_a_document_the_index_refuses_for_good_settles_its_entry_and_commits_the
 
     again = site.run(deadline_s=30)  # the entry stays failed: nothing is fetched or refused again
     assert again.entries["failed"] == 0 and site.server.hits(PAGE) == 1
+
+
+def test_setup_migrates_to_keywords_with_ignore_above_and_an_oversized_value_is_accepted(
+    es: Elasticsearch, index_prefix: str
+) -> None:
+    """The mapping's second line of defence: a keyword value past Lucene's limit stays in _source, unindexed.
+
+    A deployment made before the fix (keywords without ignore_above) is moved to a new index version by setup.
+    """
+    from search.analysis import english_analysis
+    from search.bulk import index_articles
+    from search.indices import setup_indices
+    from search.mappings import articles_mappings
+    from search.names import IndexNames
+    from tests.support.search_docs import make_doc
+
+    names = IndexNames(prefix=index_prefix)
+    old = articles_mappings()
+    for field in ("url", "canonical_url", "site_name", "author"):
+        old["properties"][field] = {"type": "keyword"}
+    old["_meta"] = {"fingerprint": "before-ignore-above"}
+    es.indices.create(
+        index=names.articles_index(1),
+        settings={"number_of_shards": 1, "analysis": english_analysis(es)},
+        mappings=old,
+        aliases={names.articles: {"is_write_index": True}},
+    )
+    assert "a1" in index_articles(es, names, [{**make_doc("a1"), "site_name": EMOJI}]).permanent  # the defect
+
+    report = setup_indices(es, names)
+    assert report.migrated_from == names.articles_index(1) and report.articles_index == names.articles_index(2)
+    mapping = es.indices.get_mapping(index=names.articles_index(2)).body[names.articles_index(2)]["mappings"]
+    for field in ("url", "canonical_url", "site_name", "author", "source"):
+        assert mapping["properties"][field]["ignore_above"] <= 32_766 // 4, field
+    written = index_articles(es, names, [{**make_doc("a2"), "site_name": EMOJI, "author": EMOJI}])
+    assert written.written == ["a2"]
+    assert es.get(index=names.articles, id="a2")["_source"]["site_name"] == EMOJI
+
+
+def test_truncate_utf8_cuts_on_a_character_boundary() -> None:
+    from wirewatch.documents import truncate_utf8
+
+    assert truncate_utf8("\U0001f600" * 3, 11) == "\U0001f600" * 2  # 11 bytes: two 4-byte emoji, not 2.75
+    assert truncate_utf8("é" * 10, 5) == "éé"
+    assert truncate_utf8("plain", 5) == "plain"
