@@ -2,16 +2,17 @@
 
 It returns everything the pipeline needs to tag, index and then commit feed states (design.md invariant 2).
 
-The pipeline calls ``collect``, writes ``batch.articles``, then calls ``batch.finish(written_ids)`` for the
-final per-entry outcomes and ``batch.states_to_commit(written_ids)`` for the feed states it may now save: a
-feed's state is offered only when every article its entries lead to was written.
+The pipeline calls ``collect``, writes ``batch.articles``, then calls ``batch.finish(written_ids, errors,
+refused_ids)`` for the final per-entry outcomes and ``batch.states_to_commit(written_ids | refused_ids)`` for the
+feed states it may now save: a feed's state is offered only when every article its entries lead to was
+written, or refused for good by the index (a document it will never accept must not freeze its feed).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -56,8 +57,17 @@ class IngestBatch:
     def feed_failures(self) -> dict[str, str]:
         return {p.spec.id: p.error or "" for p in self.polls if p.status == "failed"}
 
-    def finish(self, written_ids: set[str], errors: Mapping[str, str] | None = None) -> list[EntryOutcome]:
-        """All outcomes once the write is done: pending entries become ``indexed`` or ``failed``."""
+    def finish(
+        self,
+        written_ids: set[str],
+        errors: Mapping[str, str] | None = None,
+        refused_ids: Set[str] = frozenset(),
+    ) -> list[EntryOutcome]:
+        """All outcomes once the write is done: pending entries become ``indexed`` or ``failed``.
+
+        A failed write is transient (the entry is tried again) unless its article is in ``refused_ids``: the
+        index refused it for good, so the entry settles as a permanent failure.
+        """
         final = list(self.outcomes)
         for entry in self.pending:
             if entry.article_id in written_ids:
@@ -68,24 +78,26 @@ class IngestBatch:
                 )
             else:
                 reason = (errors or {}).get(entry.article_id, "not written to the index")
+                refused = entry.article_id in refused_ids
                 final.append(
                     EntryOutcome(
                         feed_id=entry.feed_id,
                         entry_id=entry.entry_id,
                         url=entry.url,
                         state="failed",
-                        detail=f"index write failed: {reason}",
-                        transient=True,
+                        detail=f"index refused the article: {reason}" if refused else f"index write failed: {reason}",
+                        transient=not refused,
                     )
                 )
         return final
 
-    def states_to_commit(self, written_ids: set[str]) -> dict[str, dict[str, Any]]:
-        """States (as dicts, for a FeedStateStore) of the feeds whose articles were all written."""
+    def states_to_commit(self, settled_ids: Set[str]) -> dict[str, dict[str, Any]]:
+        """States (as dicts, for a FeedStateStore) of the feeds whose articles are all settled: written, or
+        refused for good by the index."""
         return {
             feed_id: state.to_dict()
             for feed_id, state in self.proposed_states.items()
-            if self.depends_on.get(feed_id, set()) <= written_ids
+            if self.depends_on.get(feed_id, set()) <= settled_ids
         }
 
     def counts(self, written_ids: set[str]) -> dict[str, int]:
@@ -101,6 +113,8 @@ class CollectOptions:
     max_backoff_s: int = 6 * 3600
     threads: int = 8  # concurrent HTTP requests; the fetcher's per-host limit still applies
     only_due: bool = True  # False polls every feed now, whatever its next_poll_at
+    # transient extraction failures (deadline passed, worker died) of one entry before it fails for good
+    max_extract_attempts: int = 3
 
 
 def collect(
@@ -163,6 +177,8 @@ class _Pass:
         self.taken: dict[str, str] = {}  # article id -> feed id that produced it in this pass
         self.article_of: dict[str, str] = {}  # entry id -> id of the article it produced
         self.link_twins: list[tuple[str, str]] = []  # (feed id, entry id) of entries another feed also had
+        self.previous = {p.spec.id: p.previous_state for p in batch.polls}
+        self.attempts: dict[str, dict[str, int]] = {p.spec.id: {} for p in batch.polls}  # failed extractions
 
     def run(self) -> None:
         candidates = self._triage()
@@ -176,7 +192,21 @@ class _Pass:
             if entry_id in self.article_of:
                 self.batch.depends_on[feed_id].add(self.article_of[entry_id])
         for poll in self.batch.polls:
-            self.batch.proposed_states[poll.spec.id] = settle(poll, self.unfinished[poll.spec.id])
+            state = settle(poll, self.unfinished[poll.spec.id])
+            self.batch.proposed_states[poll.spec.id] = self._with_attempts(poll, state)
+
+    def _with_attempts(self, poll: FeedPoll, state: FeedState) -> FeedState:
+        """The extraction attempts to remember: this pass's, and earlier ones of entries still unfinished.
+
+        An entry that settled (indexed, failed for good...) or that the feed no longer lists is forgotten.
+        """
+        if poll.status != "ok":
+            return state  # no entries were looked at: the earlier counts stand
+        unfinished = self.unfinished[poll.spec.id]
+        earlier = poll.previous_state.extraction_attempts
+        kept = {entry_id: n for entry_id, n in earlier.items() if entry_id in unfinished}
+        kept.update(self.attempts[poll.spec.id])
+        return replace(state, extraction_attempts=kept)
 
     def _record(
         self, item: FeedItem, state: OutcomeState, detail: str | None = None, transient: bool = False
@@ -236,6 +266,8 @@ class _Pass:
         for (item, _), outcome in zip(pages, outcomes, strict=True):
             if outcome.skipped:
                 self._record(item, "skipped", f"too_short: {outcome.skipped}")
+            elif outcome.error and outcome.transient:
+                self._extraction_failed_transiently(item, outcome.error)
             elif outcome.error:
                 self._record(item, "failed", outcome.error)
         # The page's canonical link can give another id than the entry's link: check those ids once more.
@@ -243,6 +275,17 @@ class _Pass:
         known = self.known_ids(moved) if moved else set()
         for item, article in produced:
             self._accept(item, article, known)
+
+    def _extraction_failed_transiently(self, item: FeedItem, error: str) -> None:
+        """Retry on a later pass (the entry stays out of seen ids) until the cap, then fail for good."""
+        attempts = self.previous[item.feed_id].extraction_attempts.get(item.id, 0) + 1
+        cap = max(1, self.opts.max_extract_attempts)
+        if attempts >= cap:
+            self._record(item, "failed", f"extraction gave up after {attempts} attempts: {error}")
+            return
+        self.attempts[item.feed_id][item.id] = attempts
+        detail = f"{error} (attempt {attempts} of {cap}; retried on a later pass)"
+        self._record(item, "failed", detail, transient=True)
 
     def _accept(self, item: FeedItem, article: Article, known: set[str]) -> None:
         if self._duplicate_of_index(item, article.id, known):

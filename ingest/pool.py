@@ -3,8 +3,10 @@
 concurrent.futures cannot stop one running task, so this pool keeps its own worker processes, each fed one
 page at a time over a pipe. A page still running at its deadline (deeply nested or huge single-line HTML can
 keep lxml busy for minutes) gets its worker killed and replaced, and is recorded as failed; a worker that dies
-(out of memory, a crash in C code) is replaced the same way. Workers are spawned, not forked: the parent runs
-HTTP threads, and forking a threaded process is unsafe.
+(out of memory, a crash in C code) is replaced the same way. Both failures are ``transient``: on a busy machine
+a page that needs a little longer than the deadline, or a worker the OOM killer picked, may well succeed on a
+later pass, so the caller retries them (up to a cap). Workers are spawned, not forked: the parent runs HTTP
+threads, and forking a threaded process is unsafe.
 """
 
 from __future__ import annotations
@@ -25,11 +27,16 @@ from ingest.extract import Article, PageInput, TooShort, extract_article
 
 @dataclass(frozen=True)
 class PageOutcome:
-    """Exactly one of: an article, a skip reason (too little text), or a failure reason."""
+    """Exactly one of: an article, a skip reason (too little text), or a failure reason.
+
+    ``transient`` marks a failure of the pool rather than of the page (deadline passed, worker died): another
+    attempt may succeed. A failure the extractor itself reported is about the page and stays permanent.
+    """
 
     article: Article | None = None
     skipped: str | None = None
     error: str | None = None
+    transient: bool = False
 
 
 def _worker_main(conn: Connection) -> None:
@@ -96,7 +103,7 @@ class ExtractPool:
                 if worker.job is None and pending:
                     self._assign(worker, pending.popleft(), pages)
             self._collect(results)
-        return [r if r is not None else PageOutcome(error="lost by the pool") for r in results]
+        return [r if r is not None else PageOutcome(error="lost by the pool", transient=True) for r in results]
 
     def _assign(self, worker: _Worker, job: int, pages: Sequence[PageInput]) -> None:
         worker.job = job
@@ -116,11 +123,12 @@ class ExtractPool:
                     worker.job = None
                 except (EOFError, OSError):
                     code = worker.process.exitcode
-                    results[job] = PageOutcome(error=f"extraction worker died (exit code {code})")
+                    results[job] = PageOutcome(error=f"extraction worker died (exit code {code})", transient=True)
                     self._replace(worker)
             elif time.monotonic() >= worker.deadline:
                 results[job] = PageOutcome(
-                    error=f"extraction deadline of {self.deadline_s:g} s passed: worker killed and replaced"
+                    error=f"extraction deadline of {self.deadline_s:g} s passed: worker killed and replaced",
+                    transient=True,
                 )
                 self._replace(worker)
 

@@ -31,6 +31,9 @@ class FeedState:
     entries_last_pass: int = 0
     gone: bool = False  # the feed answered 410, or 404 several times in a row: polled at the maximum backoff
     consecutive_not_found: int = 0  # 404 answers in a row (a 404 can be a passing mistake; a run of them is not)
+    # entry id -> extraction attempts that failed transiently (deadline, dead worker); kept across passes so
+    # a page that never extracts ends in a named permanent failure instead of being retried forever
+    extraction_attempts: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict (dates as ISO 8601 strings), the form stores keep."""
@@ -50,6 +53,8 @@ class FeedState:
             if isinstance(values.get(key), str):
                 values[key] = datetime.fromisoformat(values[key])
         values["seen_ids"] = tuple(values.get("seen_ids") or ())
+        attempts = values.get("extraction_attempts") or {}
+        values["extraction_attempts"] = {str(k): int(v) for k, v in attempts.items()}
         return cls(**values)
 
     def is_due(self, now: datetime) -> bool:

@@ -30,7 +30,7 @@ class BulkReport:
     written: list[str] = field(default_factory=list)  # durably written by this call
     unchanged: list[str] = field(default_factory=list)  # already indexed with the same content hash
     transient: dict[str, str] = field(default_factory=dict)  # id -> reason; retry in a later pass
-    permanent: dict[str, str] = field(default_factory=dict)  # id -> reason (mapping error...); needs a person
+    permanent: dict[str, str] = field(default_factory=dict)  # id -> reason (a 4xx: mapping error...); never retried
 
     @property
     def durable(self) -> list[str]:
@@ -160,7 +160,9 @@ def _with_cause(error: dict[str, Any]) -> str:
 
 
 def _is_transient(status: int, kind: str) -> bool:
-    return status in TRANSIENT_STATUSES or kind in TRANSIENT_ERROR_TYPES
+    # Only a refusal of the document itself (a 4xx other than 429) is permanent: the pipeline settles those
+    # entries for good, so a server-side error (5xx) must stay transient and be tried again.
+    return status in TRANSIENT_STATUSES or status >= 500 or kind in TRANSIENT_ERROR_TYPES
 
 
 def _refuse_missing_index(kind: str, reason: str) -> None:

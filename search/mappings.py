@@ -12,7 +12,10 @@ from typing import Any
 
 ENTITY_TYPES = ("PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT")
 
-_KEYWORD = {"type": "keyword"}
+# Lucene refuses a term over 32,766 bytes, and Elasticsearch then refuses the whole document (400). ignore_above
+# counts characters, at most 4 UTF-8 bytes each: 8,191 characters always fit. A longer value stays in _source.
+KEYWORD_MAX_CHARS = 8191
+_KEYWORD = {"type": "keyword", "ignore_above": KEYWORD_MAX_CHARS}
 _DATE = {"type": "date"}
 _NOT_INDEXED = {"type": "object", "enabled": False}  # kept in _source only (mention offsets, raw state)
 

@@ -64,7 +64,7 @@ def test_a_removed_channel_is_set_aside_and_newer_alerts_still_go_out(
     # three older alerts for a channel since removed from the channels file, one newer for a live one
     raise_alerts(es, store, "gone", ["a1", "a2", "a3"], T0)
     raise_alerts(es, store, "hook", ["a4"], T0 + timedelta(minutes=1))
-    rt = Runtime(settings=Settings(delivery_backoff_s=0.001), es=es, names=store)
+    rt = Runtime.around(Settings(delivery_backoff_s=0.001), es, store)
     channels: dict[str, Any] = {"hook": WebhookChannel(name="hook", url=receiver.url, rules=LOOPBACK)}
     summaries = []
     for _ in range(3):  # the outbox is read 3 alerts at a time: the three old ones fill a whole batch

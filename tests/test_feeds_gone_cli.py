@@ -15,8 +15,8 @@ from click.testing import CliRunner
 
 from tests.support.ingest_servers import FaultServer, respond
 from wirewatch.cli import cli as root
-from wirewatch.pipeline import PassTools, ensure_indices, ingest_feeds, open_tools
-from wirewatch.runtime import Runtime, build_runtime
+from wirewatch.pipeline import ensure_indices, ingest_feeds
+from wirewatch.runtime import PassTools, Runtime, build_runtime
 from wirewatch.settings import load_settings
 from wirewatch.summary import PassSummary
 
@@ -57,7 +57,7 @@ def runtime(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Ru
 
 @pytest.fixture()
 def tools(runtime: Runtime) -> Iterator[PassTools]:
-    with open_tools(runtime, ner=False) as opened:
+    with runtime.tools(ner=False) as opened:
         yield opened
 
 

@@ -21,7 +21,7 @@ from rich.rule import Rule
 
 from seeds.server import SeedServer
 from wirewatch.cli.render import render_summary
-from wirewatch.settings import PROJECT_ROOT, Settings, load_settings
+from wirewatch.settings import PROJECT_ROOT, Settings, load_settings, masked_url
 
 console = Console()
 BIN = Path(sys.executable).parent
@@ -29,7 +29,7 @@ BIN = Path(sys.executable).parent
 
 def ensure_node(settings: Settings) -> str:
     if settings.es_url:
-        console.print(f"Using Elasticsearch at {settings.es_url} (WIREWATCH_ES_URL)")
+        console.print(f"Using Elasticsearch at {masked_url(settings.es_url)} (WIREWATCH_ES_URL)")
         return settings.es_url
     from wirewatch.runtime import build_runtime
 

@@ -106,6 +106,7 @@ def ingest_feeds(
                 min_chars=s.extract_min_chars,
                 max_backoff_s=s.feed_max_backoff_s,
                 only_due=only_due,
+                max_extract_attempts=s.extract_max_attempts,
             ),
         )
     with summary.timed(Step.TAG):
@@ -121,13 +122,18 @@ def ingest_feeds(
             max_retries=s.es_max_retries,
         )
     written = set(report.durable)
+    # Documents the index refused for good (a 4xx other than 429): retrying cannot help, so their entries settle
+    # as failed and their feeds' states move on instead of being polled and re-extracted every pass.
+    refused = set(report.permanent)
     with summary.timed(Step.COMMIT):
-        store.save(batch.states_to_commit(written))
-    _record_batch(summary, batch, written, report.failed)
+        store.save(batch.states_to_commit(written | refused))
+    _record_batch(summary, batch, written, report.failed, refused)
     return sorted(written)
 
 
-def _record_batch(summary: PassSummary, batch: IngestBatch, written: set[str], errors: dict[str, str]) -> None:
+def _record_batch(
+    summary: PassSummary, batch: IngestBatch, written: set[str], errors: dict[str, str], refused: set[str]
+) -> None:
     for poll in batch.polls:
         summary.feeds[poll.status] += 1
         if poll.status == "failed":
@@ -135,7 +141,7 @@ def _record_batch(summary: PassSummary, batch: IngestBatch, written: set[str], e
     if batch.not_due:
         summary.feeds["not_due"] += len(batch.not_due)
     summary.offered += batch.offered
-    for outcome in batch.finish(written, errors):
+    for outcome in batch.finish(written, errors, refused):
         summary.entries[outcome.state] += 1
         if outcome.state == "skipped":
             summary.skipped_rules[(outcome.detail or "skipped").split(":")[0]] += 1

@@ -16,7 +16,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from search.names import IndexNames
-from wirewatch.settings import Settings
+from wirewatch.settings import Settings, masked_url
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -43,6 +43,10 @@ class EsTarget:
     password: str | None = field(default=None, repr=False)
     api_key: str | None = field(default=None, repr=False)
 
+    def __repr__(self) -> str:
+        # the url may carry user:password@ too
+        return f"EsTarget(url={masked_url(self.url)!r}, username={self.username!r})"
+
 
 def es_target(settings: Settings) -> EsTarget:
     return EsTarget(
@@ -68,6 +72,13 @@ class Runtime:
 
     settings: Settings
     target: EsTarget
+
+    @classmethod
+    def around(cls, settings: Settings, es: Elasticsearch, names: IndexNames) -> Runtime:
+        """A runtime around a client and index names the caller already holds (tests, a shared client)."""
+        rt = cls(settings=settings, target=es_target(settings))
+        rt.__dict__["es"], rt.__dict__["names"] = es, names  # what the cached properties would have made
+        return rt
 
     # --- Elasticsearch ------------------------------------------------------------------------------------
     @cached_property

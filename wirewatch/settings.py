@@ -10,6 +10,7 @@ points (CLI, DAGs, pipeline) read it and pass plain arguments down.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,25 @@ from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+# scheme://userinfo@ ; the greedy userinfo backtracks to the last "@" of the authority, as URL parsers read it
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^\s/?#]*)@")
+MASK = "****"
+
+
+def masked_url(text: str) -> str:
+    """``text`` with the password of every URL in it masked (``http://elastic:****@host``).
+
+    Use it wherever a URL from the settings is shown: ``es_url`` may carry ``user:password@``. A lone user
+    part is masked whole, since it is often a token (``https://TOKEN@host``). Works on whole messages too.
+    """
+
+    def mask(match: re.Match[str]) -> str:
+        user, colon, _secret = match.group("userinfo").partition(":")
+        return f"{match.group('scheme')}{user}:{MASK}@" if colon else f"{match.group('scheme')}{MASK}@"
+
+    return _USERINFO.sub(mask, text)
 
 
 class SettingsError(Exception):
@@ -81,6 +101,9 @@ class Settings(BaseSettings):
     extract_workers: int = Field(2, description="Extraction processes (cores to use)")
     extract_deadline_s: float = Field(20.0, description="A page still extracting after this is killed")
     extract_min_chars: int = Field(250, description="Pages with less text are skipped as too short")
+    extract_max_attempts: int = Field(
+        3, description="Passes that try a page whose extraction timed out or crashed before it is given up"
+    )
 
     # --- Enrichment ---------------------------------------------------------------------------------------
     watchlist_file: Path = Field(

@@ -12,7 +12,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from wirewatch.settings import Settings, SettingsError, load_settings
+from wirewatch.settings import Settings, SettingsError, load_settings, masked_url
 
 if TYPE_CHECKING:
     from wirewatch.runtime import Runtime
@@ -36,10 +36,12 @@ def print_json(data: Any) -> None:
 
 
 def fail(message: str, hint: str | None = None, code: int = 2) -> NoReturn:
-    """Print a one-line error and what to do next, then exit non-zero (never a stack trace)."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    """Print a one-line error and what to do next, then exit non-zero (never a stack trace).
+
+    Any URL in them is shown with its password masked: errors quote settings such as es_url."""
+    err_console.print(f"[bold red]error:[/] {masked_url(message)}", highlight=False)
     if hint:
-        err_console.print(f"[dim]hint:[/] {hint}", highlight=False)
+        err_console.print(f"[dim]hint:[/] {masked_url(hint)}", highlight=False)
     sys.exit(code)
 
 
@@ -58,9 +60,10 @@ def search_errors(url: str) -> Iterator[None]:
     try:
         yield
     except SearchUnavailable as exc:
+        shown = escape(masked_url(url))  # es_url may carry user:password@
         fail(
             escape(str(exc)),
-            hint=f"is Elasticsearch running at {url}? `wirewatch es start`, or set WIREWATCH_ES_URL",
+            hint=f"is Elasticsearch running at {shown}? `wirewatch es start`, or set WIREWATCH_ES_URL",
             code=3,
         )
     except IndexMissing as exc:

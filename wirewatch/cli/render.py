@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from wirewatch.settings import masked_url
 from wirewatch.summary import ENTRY_STATES
 
 
@@ -17,7 +18,7 @@ def render_summary(console: Console, data: dict[str, Any]) -> None:
     colour = {"ok": "green", "partial": "yellow"}.get(status, "red")
     console.print(f"[bold]Pass {status}[/] in {data['duration_s']:.1f}s", style=colour, highlight=False)
     if data.get("fatal"):
-        console.print(f"[red]could not run:[/] {escape(data['fatal'])}", highlight=False)
+        console.print(f"[red]could not run:[/] {escape(masked_url(data['fatal']))}", highlight=False)
 
     counts = Table(title="Entries", show_header=True)
     for state in ENTRY_STATES:

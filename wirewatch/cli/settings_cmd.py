@@ -9,12 +9,14 @@ from pydantic import SecretStr
 from rich.table import Table
 
 from wirewatch.cli.common import console, print_json, settings_from
-from wirewatch.settings import settings_table
+from wirewatch.settings import masked_url, settings_table
 
 
 def _shown(value: Any) -> Any:
     if isinstance(value, SecretStr):
         return "********" if value.get_secret_value() else ""
+    if isinstance(value, str):
+        return masked_url(value)  # es_url may hold user:password@
     return value
 
 
