@@ -20,7 +20,7 @@ from wirewatch.web.app import create_app
 from wirewatch.web.store import WebStore
 
 PASSWORD = "correct horse battery"
-HOSTILE_TITLE = "<script>window.__pwned=1</script>Breaking <img src=x onerror=\"window.__pwned=2\">"
+HOSTILE_TITLE = '<script>window.__pwned=1</script>Breaking <img src=x onerror="window.__pwned=2">'
 HOSTILE_TEXT = (
     "Officials said <script>window.__pwned=3</script> the Islamic State claimed it. "
     '<img src=x onerror="window.__pwned=4"> <a href="javascript:window.__pwned=5">click</a> '

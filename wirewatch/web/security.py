@@ -3,8 +3,8 @@
 Every route depends on ``require(role)`` (``tests/test_web_api.py`` checks that none is missing). It finds the
 user (an ``Authorization: Bearer`` API token, else the session cookie; with ``web_auth`` off, the one local
 admin a loopback-only server has), refuses a role too low, and on any state-changing method checks the CSRF
-token unless the request came with an API token (a browser never sends those by itself) or a JSON body (which
-another site cannot send without a CORS preflight that this app never grants).
+token unless the request came with an API token (a browser never sends those by itself) or is one another site cannot
+make a browser send without a CORS preflight, which this app never grants (a JSON body, PUT, PATCH, DELETE).
 
 CSRF uses a double-submit token: a random value in an HttpOnly, SameSite=Strict cookie that every form repeats
 in a hidden field (or a script in the ``X-CSRF-Token`` header). Another site can make a browser send the cookie
@@ -27,7 +27,6 @@ SESSION_COOKIE = "ww_session"
 CSRF_COOKIE = "ww_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 LOCAL_ADMIN = User(username="local", role="admin")
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
@@ -102,7 +101,7 @@ def require(role: Role) -> Callable[[Request], Awaitable[User]]:
         user, by_token = await identify(request)
         if user is None:
             raise LoginRequired()
-        if request.method not in SAFE_METHODS and not by_token and not _is_json(request):
+        if _forgeable(request) and not by_token:
             await check_csrf(request)
         if not user.may(role):
             raise Forbidden(f"this needs the {role} role; {user.username} is {user.role}")
@@ -113,17 +112,18 @@ def require(role: Role) -> Callable[[Request], Awaitable[User]]:
     return dependency
 
 
-def _is_json(request: Request) -> bool:
-    """A JSON body: a browser sends one to another origin only after a CORS preflight, which this app never
-    allows, so such requests cannot be forged by another site (scripts and curl use them without a token)."""
-    return request.headers.get("content-type", "").split(";")[0].strip().lower() == "application/json"
+def _forgeable(request: Request) -> bool:
+    """Whether another site could make a browser send this request with our cookies: a POST whose body is
+    not JSON. PUT, PATCH, DELETE and JSON bodies need a CORS preflight, which this app never grants."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return request.method == "POST" and content_type != "application/json"
 
 
 async def csrf_only(request: Request) -> None:
     """For the login form: no user yet, but a forged login is still refused."""
     user, _ = await identify(request)
     request.state.user = user
-    if request.method not in SAFE_METHODS:
+    if _forgeable(request):
         await check_csrf(request)
 
 

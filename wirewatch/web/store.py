@@ -94,6 +94,14 @@ class WebStore:
                 return None
         return dict(found["_source"])
 
+    def _delete_where(self, kind: str, query: dict[str, Any]) -> int:
+        """Delete the documents matching ``query`` (the local node has no delete-by-query: it lacks reindex)."""
+        found = self.es.search(index=self._index(kind), query=query, size=10_000, source=False)
+        ids = [hit["_id"] for hit in found["hits"]["hits"]]
+        if ids:
+            self.es.bulk(operations=[{"delete": {"_index": self._index(kind), "_id": i}} for i in ids], refresh=True)
+        return len(ids)
+
     # --- users -----------------------------------------------------------------------------------------
     def add_user(self, username: str, password: str, role: Role) -> User:
         if not USERNAME.fullmatch(username):
@@ -127,9 +135,7 @@ class WebStore:
             except NotFoundError as exc:
                 raise WebStateError(f"no user named {username!r}") from exc
             for kind in ("sessions", "tokens"):
-                self.es.delete_by_query(
-                    index=self._index(kind), query={"term": {"username": username}}, refresh=True, conflicts="proceed"
-                )
+                self._delete_where(kind, {"term": {"username": username}})
 
     def user(self, username: str) -> User | None:
         doc = self._get("users", username)
@@ -189,10 +195,7 @@ class WebStore:
                     return 1
                 except NotFoundError:
                     return 0
-            done = self.es.delete_by_query(
-                index=self._index("tokens"), query={"term": {"prefix": value}}, refresh=True, conflicts="proceed"
-            )
-        return int(done.get("deleted", 0))
+            return self._delete_where("tokens", {"term": {"prefix": value}})
 
     def list_tokens(self) -> list[dict[str, Any]]:
         with es_errors("listing API tokens"):
