@@ -37,16 +37,16 @@ def corpus() -> list[dict[str, Any]]:
     hostile["url"] = "javascript:window.__pwned=8"
     return [
         seed_doc("seed"),
-        make_doc(
+        _with_mentions(make_doc(
             "army-day", title="Parade in Benghazi", source="wire-a", published_at="2024-05-03T09:00:00+00:00",
             text="The Libyan National Army held a parade. Khalifa Haftar spoke to the troops.",
             entities={"PERSON": ["Khalifa Haftar"], "ORG": ["Libyan National Army"]},
-        ),
-        make_doc(
+        ), {}),
+        _with_mentions(make_doc(
             "sahel", title="Attack in the Sahel", source="wire-b", published_at="2024-05-10T09:00:00+00:00",
-            text="Fighters of JNIM attacked an army post. The Islamic State claimed a second attack nearby.",
-            groups=["jnim", "isis"], entities={"ORG": ["JNIM"], "GPE": ["Mali"]},
-        ),
+            text="Fighters of JNIM attacked an army post near Gao in Mali. The Islamic State claimed a second attack.",
+            groups=["jnim", "isis"], entities={"ORG": ["JNIM"], "GPE": ["Mali"], "PERSON": ["Ag Ghaly"]},
+        ), {"jnim": "JNIM", "isis": "Islamic State"}),
         make_doc(
             "somalia", title="Shabaab bombing in Mogadishu", source="wire-a", published_at="2024-06-01T09:00:00+00:00",
             text="Al-Shabaab bombings hit Mogadishu. Officials blamed the group for the attacks.",
@@ -54,6 +54,17 @@ def corpus() -> list[dict[str, Any]]:
         ),
         hostile,
     ]  # fmt: skip
+
+
+def _with_mentions(doc: dict[str, Any], surfaces: dict[str, str]) -> dict[str, Any]:
+    """Real offsets into the text for the groups and entities of ``doc`` (``surfaces``: id or name -> form)."""
+    text = doc["text"]
+    for item in [*doc["groups"], *doc["entities"]]:
+        key = item.get("id") or item.get("canonical")
+        surface = surfaces.get(key, item.get("canonical") or "")
+        start = text.find(surface) if surface else -1
+        item["mentions"] = [{"start": start, "end": start + len(surface), "surface": surface}] if start >= 0 else []
+    return doc
 
 
 def web_settings(es_url: str, prefix: str, tmp: Path, *, auth: bool) -> Settings:

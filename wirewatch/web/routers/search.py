@@ -82,10 +82,15 @@ def state_from(
     after: str = Query("", description="The `next` cursor of the previous page (same sort)"),
 ) -> SearchState:
     return SearchState(
-        q=q, group=list(group or []), entity=list(entity or []), source=list(source or []), lang=lang.strip(),
+        q=q, group=_given(group), entity=_given(entity), source=_given(source), lang=lang.strip(),
         since=since.strip(), until=until.strip(), sort="newest" if sort == "newest" else "relevance",
         after=after.strip(),
     )  # fmt: skip
+
+
+def _given(values: list[str] | None) -> list[str]:
+    """The filter values that say something (the search form sends its empty boxes too), without repeats."""
+    return list(dict.fromkeys(v.strip() for v in values or () if v.strip()))
 
 
 class BadSearch(ValueError):

@@ -19,6 +19,7 @@ from wirewatch.web.store import User, WebStateError
 
 router = APIRouter()
 PREVIEW_LIMIT = 50
+DROPPED_FILTERS = ("group", "entity", "source", "lang", "since", "until")
 
 
 def channel_names(ctx: WebContext) -> list[str]:
@@ -57,7 +58,9 @@ def new_watch_page(
     ctx: WebContext = CTX,
 ) -> Response:
     days = days or ctx.settings.web_preview_days
-    values: dict[str, Any] = {"q": q, "name": name, "days": days, "matches": None, "error": None,
+    # a watch is a query in the query language: the search's filters cannot come along, so they are named
+    dropped = [f"{k}={v}" for k, v in request.query_params.multi_items() if k in DROPPED_FILTERS and v]
+    values: dict[str, Any] = {"q": q, "name": name, "days": days, "matches": None, "error": None, "dropped": dropped,
                               "channels": channel_names(ctx), "chosen": set(channel)}  # fmt: skip
     if preview and q.strip():
         try:
