@@ -10,7 +10,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup es-fetch airflow-db run test lint bench bench-full clean-node
+.PHONY: help setup es-fetch airflow-db browser run test lint bench bench-full clean-node
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -29,12 +29,19 @@ $(AIRFLOW_HOME)/airflow.db: $(STAMP)
 	mkdir -p $(AIRFLOW_HOME)
 	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/migrate.log 2>&1 || (tail -20 $(AIRFLOW_HOME)/migrate.log; exit 1)
 
-setup: $(STAMP) $(ES_STAMP) $(AIRFLOW_HOME)/airflow.db  ## venv + packages, Elasticsearch jars, Airflow database
+# The browser tests drive Debian's chromium through Playwright (never `playwright install`: browser builds that
+# download themselves cannot be fetched). Installed once when missing; needs root or sudo.
+browser:  ## Debian's chromium for the browser tests (once)
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+setup: $(STAMP) $(ES_STAMP) $(AIRFLOW_HOME)/airflow.db browser  ## venv + packages, Elasticsearch jars, Airflow database, chromium
 
 es-fetch: $(ES_STAMP)  ## fetch Elasticsearch from Maven Central into .cache/es (once)
 
-run: setup  ## the whole job on the seed corpus, through real Airflow
-	$(BIN)/python -m wirewatch.demo
+run: setup  ## the whole job on the seed corpus through real Airflow, then the workbench at :8000 (NO_SERVE=1: stop)
+	$(BIN)/python -m wirewatch.demo $(if $(NO_SERVE),--no-serve,)
 
 test: setup lint  ## lint, then the whole test suite against a real local node
 	$(BIN)/python -m pytest  # warnings are errors: see filterwarnings in pyproject.toml

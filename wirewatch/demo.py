@@ -4,11 +4,14 @@
 2. the seed corpus served on loopback at ``feeds_base_url`` (127.0.0.1:8765 by default);
 3. the ingest DAG run once by ``airflow dags test`` with the project-local AIRFLOW_HOME;
 4. the pass summary, a search for a tracked group with highlighted hits, the alerts delivered (a JSON-lines
-   file channel unless ``WIREWATCH_CHANNELS_FILE`` names others), and how to go further.
+   file channel unless ``WIREWATCH_CHANNELS_FILE`` names others), and how to go further;
+5. the analysts' workbench (``wirewatch serve``) at http://127.0.0.1:8000 until Ctrl-C, with the seed server
+   still up so the printed next steps work as printed; ``--no-serve`` (``make run NO_SERVE=1``) stops after 4.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -57,7 +60,10 @@ def cli(*args: str, env: dict[str, str]) -> None:
     subprocess.run([str(BIN / "wirewatch"), *args], env=env, check=False)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m wirewatch.demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--no-serve", action="store_true", help="stop after the pass (scripts, CI)")
+    args = parser.parse_args(argv)
     settings = load_settings()
     es_url = ensure_node(settings)
     run_dir = PROJECT_ROOT / "run"
@@ -76,27 +82,52 @@ def main() -> int:
         env.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(PROJECT_ROOT / "dags"))
         env.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
         log_path = run_dir / "airflow-dags-test.log"
-        ok = run_dag(env, log_path)
-    if not ok:
-        console.print(f"[red]The DAG run failed.[/] Its log: {log_path}")
-        return 1
+        if not run_dag(env, log_path):
+            console.print(f"[red]The DAG run failed.[/] Its log: {log_path}")
+            return 1
+        show_results(settings, env)
+        print_next_steps(es_url, seed.base_url, log_path, serving=not args.no_serve)
+        if not args.no_serve:
+            return serve(env)
+    return 0
+
+
+def show_results(settings: Settings, env: dict[str, str]) -> None:
     console.print(Rule("The pass"))
     render_summary(console, json.loads(settings.summary_file.read_text()))
     cli("search", '"Islamic State" OR al-Qaeda', "--group", "islamic-state", "--limit", "3", env=env)
     cli("alerts", "list", env=env)
     if settings.channels_file is None:
         console.print(f"Alerts were delivered to the file channel: {settings.alerts_file}")
+
+
+def print_next_steps(es_url: str, seed_url: str, log_path: Path, *, serving: bool) -> None:
+    # the variables the pass ran with: without them a later command polls nothing (the seed server is on
+    # loopback, which the settings refuse by default) or looks for a node that is not there
+    env = f"WIREWATCH_ES_URL={es_url} WIREWATCH_FEEDS_BASE_URL={seed_url} WIREWATCH_HTTP_ALLOW_LOOPBACK=true"
     console.print(Rule("Next"))
-    console.print(
-        "Search further:    .venv/bin/wirewatch search 'Belmokhtar' --entity 'Khalifa Haftar' --json\n"
-        "Add a query watch: .venv/bin/wirewatch watch add libya-oil --query '\"Oil Crescent\" OR Ajdabiya'\n"
-        "Run the scheduler: PATH=$PWD/.venv/bin:$PATH AIRFLOW_HOME=$PWD/airflow_home "
-        "AIRFLOW__CORE__DAGS_FOLDER=$PWD/dags airflow standalone\n"
-        f"Airflow log:       {log_path}\n"
+    lines = [
+        "Search further:    .venv/bin/wirewatch search 'Belmokhtar' --entity 'Khalifa Haftar' --json",
+        "Add a query watch: .venv/bin/wirewatch watch add libya-oil --query '\"Oil Crescent\" OR Ajdabiya'",
+        f"Run the scheduler: {env} PATH=$PWD/.venv/bin:$PATH AIRFLOW_HOME=$PWD/airflow_home "
+        "AIRFLOW__CORE__DAGS_FOLDER=$PWD/dags airflow standalone"
+        + ("   (while the workbench below serves: the seed server is up until Ctrl-C)" if serving else ""),
+        f"Airflow log:       {log_path}",
+        "The workbench:     .venv/bin/wirewatch serve   (http://127.0.0.1:8000; users: wirewatch users add)",
         "Stop the node:     .venv/bin/wirewatch es stop",
-        highlight=False,
-    )
-    return 0
+    ]
+    console.print("\n".join(lines), highlight=False)
+
+
+def serve(env: dict[str, str]) -> int:
+    """``wirewatch serve`` until Ctrl-C (which reaches it too: it shares the terminal's process group)."""
+    console.print(Rule("The workbench"))
+    try:
+        done = subprocess.run([str(BIN / "wirewatch"), "serve"], env=env, check=False)
+    except KeyboardInterrupt:
+        console.print("stopped the workbench and the seed server")
+        return 0
+    return 0 if done.returncode in (0, -2, 130) else done.returncode
 
 
 if __name__ == "__main__":

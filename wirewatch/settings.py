@@ -131,6 +131,15 @@ class Settings(BaseSettings):
     feeds_per_batch: int = Field(5, description="Feeds per batch: a mapped Airflow task, a round of a CLI pass")
     summary_file: Path = Field(PROJECT_ROOT / "run" / "last-pass.json", description="Last pass summary (JSON)")
 
+    # --- Workbench (wirewatch serve) --------------------------------------------------------------------
+    web_host: str = Field("127.0.0.1", description="Address the workbench binds; non-loopback needs web_auth")
+    web_port: int = Field(8000, description="Port of the workbench")
+    web_auth: bool = Field(False, description="Require login or an API token (off: loopback only, one local admin)")
+    web_session_hours: float = Field(12.0, description="A workbench login lasts this long")
+    web_page_size: int = Field(20, description="Search results per page in the workbench")
+    web_export_max: int = Field(5000, description="Cap on the articles one CSV/JSON export streams")
+    web_preview_days: int = Field(30, description="Days of history a watch preview looks at by default")
+
     @property
     def es_url_or_local(self) -> str:
         return self.es_url or f"http://127.0.0.1:{self.local_es_port}"

@@ -26,6 +26,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "alerts": ("wirewatch.cli.alerts", "List alerts and their delivery state."),
     "feeds": ("wirewatch.cli.feeds", "Feed health: last success, errors, next poll."),
     "settings": ("wirewatch.cli.settings_cmd", "Show every setting, its value and where it comes from."),
+    "serve": ("wirewatch.cli.serve", "Serve the analysts' workbench (web pages and the HTTP API)."),
+    "users": ("wirewatch.cli.users", "Workbench users and their roles."),
+    "tokens": ("wirewatch.cli.tokens", "API tokens for the workbench's HTTP API."),
 }
 
 

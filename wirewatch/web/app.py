@@ -1,0 +1,146 @@
+"""The workbench application: pages and the ``/api/v1`` JSON API over the same Elasticsearch indices.
+
+``create_app(settings)`` builds it; ``wirewatch serve`` runs it with uvicorn. Errors are pages (or JSON under
+``/api/``) that say what happened and what to do, never stack traces.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+from wirewatch.runtime import Runtime, build_runtime
+from wirewatch.settings import Settings
+from wirewatch.web.backend import IndexMissing, SearchError, SearchUnavailable, WatchNotFound, setup_all
+from wirewatch.web.context import CTX, HERE, WebContext, build_context
+from wirewatch.web.routers import alerts, articles, auth, feeds, saved, search, watches
+from wirewatch.web.security import VIEWER, Forbidden, LoginRequired, SecurityHeaders, login_redirect_target
+from wirewatch.web.store import User, WebStateError, setup_web_indices
+
+log = logging.getLogger("wirewatch.web")
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def create_app(settings: Settings, *, runtime: Runtime | None = None, setup: bool = True) -> FastAPI:
+    """The app for ``settings``; with ``setup`` the indices it reads and writes are created when missing."""
+    runtime = runtime or build_runtime(settings)
+    ctx = build_context(runtime)
+    if setup:
+        setup_all(runtime.es, runtime.names)
+        setup_web_indices(runtime.es, runtime.names)
+    app = FastAPI(
+        title="Wirewatch workbench API",
+        version="1",
+        summary="Search, articles, alerts, watches, feeds and saved searches; JSON shapes match the CLI's --json.",
+        docs_url=None,  # the stock pages load scripts from a CDN; /api/docs is rendered here instead
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.ctx = ctx
+    app.add_middleware(SecurityHeaders)
+    hosts = list(LOOPBACK_NAMES) if is_loopback(settings.web_host) else ["*"]
+    # a page on another site that rebinds its DNS name to 127.0.0.1 is refused by Host
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    for module in (search, articles, alerts, watches, feeds, saved, auth):
+        app.include_router(module.router)
+    _add_docs(app)
+    _add_error_handlers(app)
+    return app
+
+
+def _add_docs(app: FastAPI) -> None:
+    @app.get("/api/v1/openapi.json", include_in_schema=False)
+    def openapi(user: User = VIEWER) -> dict[str, Any]:
+        return app.openapi()
+
+    @app.get("/api/docs", include_in_schema=False)
+    def docs(request: Request, user: User = VIEWER, ctx: WebContext = CTX) -> Response:
+        spec = app.openapi()
+        operations = [
+            {"method": method.upper(), "path": path, "summary": op.get("summary", ""),
+             "description": op.get("description", ""),
+             "params": [p["name"] for p in op.get("parameters", [])]}
+            for path, item in spec["paths"].items() for method, op in item.items()
+        ]  # fmt: skip
+        return ctx.page(request, "api_docs.html", operations=operations)
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _error(request: Request, status: int, title: str, message: str, hint: str = "") -> Response:
+    if _wants_json(request):
+        return JSONResponse({"error": title, "message": message, "hint": hint}, status_code=status)
+    ctx: WebContext = request.app.state.ctx
+    return ctx.page(request, "error.html", status_code=status, title=title, message=message, hint=hint)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    def login_required(request: Request, exc: LoginRequired) -> Response:
+        if _wants_json(request):
+            return JSONResponse(
+                {"error": "unauthorized", "message": "sign in, or send Authorization: Bearer <API token>"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        from urllib.parse import urlencode
+
+        return RedirectResponse("/login?" + urlencode({"next": login_redirect_target(request)}), status_code=303)
+
+    @app.exception_handler(Forbidden)
+    def forbidden(request: Request, exc: Forbidden) -> Response:
+        return _error(request, 403, "forbidden", str(exc))
+
+    @app.exception_handler(WebStateError)
+    def bad_state(request: Request, exc: WebStateError) -> Response:
+        return _error(request, 400, "bad request", str(exc))
+
+    @app.exception_handler(SearchUnavailable)
+    def unavailable(request: Request, exc: SearchUnavailable) -> Response:
+        return _error(request, 503, "Elasticsearch unavailable", str(exc), "try again in a moment")
+
+    @app.exception_handler(IndexMissing)
+    def missing(request: Request, exc: IndexMissing) -> Response:
+        return _error(request, 503, "indices missing", str(exc), "run `wirewatch es setup` once")
+
+    @app.exception_handler(WatchNotFound)
+    def no_watch(request: Request, exc: WatchNotFound) -> Response:
+        return _error(request, 404, "not found", str(exc))
+
+    @app.exception_handler(SearchError)
+    def search_error(request: Request, exc: SearchError) -> Response:
+        return _error(request, 400, "request refused", str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    def invalid(request: Request, exc: RequestValidationError) -> Response:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        return _error(request, 422, "invalid request", problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        return _error(request, exc.status_code, "not found" if exc.status_code == 404 else "error", str(exc.detail))
+
+    @app.exception_handler(Exception)
+    def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return _error(request, 500, "internal error", "something went wrong on the server; its log has the details")

@@ -1,0 +1,232 @@
+"""Everything the workbench asks of the search stage, in one module.
+
+The rest of ``wirewatch/web/`` imports the stage through here only, so when ``search/`` is reorganised this is
+the one file whose imports change. Functions take the Elasticsearch client and index names explicitly, like the
+stage's own, and raise the stage's errors (``SearchError`` and its children).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from elasticsearch import Elasticsearch, NotFoundError
+
+from search.alert_indices import setup_alert_indices
+from search.alerts import alert_id, existing_alert_ids, list_alerts
+from search.client import es_errors
+from search.errors import (
+    IndexMissing,
+    InvalidCursor,
+    QuerySyntaxError,
+    SearchError,
+    SearchUnavailable,
+    WatchExists,
+    WatchNotFound,
+)
+from search.feedstate import EsFeedStateStore
+from search.indices import ensure_plain_index, setup_indices
+from search.matching import run_watch
+from search.names import IndexNames
+from search.query import MAX_LIMIT, SearchRequest, build_query, parse_when, search_articles
+from search.querylang import parse_query
+from search.results import SearchResult, merge_passages
+from search.watches import Watch, add_query_watch, get_watch, list_watches, query_watch_id, remove_watch
+
+__all__ = [
+    "MAX_LIMIT",
+    "IndexMissing",
+    "IndexNames",
+    "InvalidCursor",
+    "QuerySyntaxError",
+    "SearchError",
+    "SearchRequest",
+    "SearchResult",
+    "SearchUnavailable",
+    "Watch",
+    "WatchExists",
+    "WatchNotFound",
+    "add_query_watch",
+    "alerts_for_article",
+    "attention",
+    "disable_watch",
+    "ensure_plain_index",
+    "es_errors",
+    "feed_states",
+    "get_article",
+    "get_watch",
+    "list_alerts",
+    "list_watches",
+    "merge_passages",
+    "parse_query_check",
+    "parse_when",
+    "preview_watch",
+    "remove_watch",
+    "same_content",
+    "search_articles",
+    "setup_all",
+    "source_counts",
+]
+
+MAX_DAYS = 366  # longer windows are drawn per week, so the chart stays readable and the query bounded
+
+
+def parse_query_check(text: str) -> None:
+    """Raise QuerySyntaxError when ``text`` is not a valid query (an empty one is: it matches everything)."""
+    if text.strip():
+        parse_query(text)
+
+
+def setup_all(es: Elasticsearch, names: IndexNames) -> None:
+    """The stage's indices (articles alias, feeds, watches, alerts): what ``wirewatch es setup`` creates."""
+    with es_errors("setting up indices"):
+        setup_indices(es, names)
+        setup_alert_indices(es, names)
+
+
+def get_article(es: Elasticsearch, names: IndexNames, article_id: str) -> dict[str, Any] | None:
+    """The stored article document, or None when no article has that id."""
+    with es_errors(f"reading article {article_id!r}"):
+        found = es.search(index=names.articles, query={"ids": {"values": [article_id]}}, size=1)
+    hits = found["hits"]["hits"]
+    return dict(hits[0]["_source"]) if hits else None
+
+
+def same_content(es: Elasticsearch, names: IndexNames, doc: dict[str, Any], *, limit: int = 20) -> list[dict[str, Any]]:
+    """Other articles with the same content hash (the same story carried by other sources)."""
+    content_hash = doc.get("content_hash")
+    if not content_hash:
+        return []
+    query = {
+        "bool": {"filter": [{"term": {"content_hash": content_hash}}], "must_not": [{"ids": {"values": [doc["id"]]}}]}
+    }
+    with es_errors("finding copies of an article"):
+        found = es.search(
+            index=names.articles,
+            query=query,
+            size=limit,
+            source_includes=["id", "title", "url", "source", "published_at"],
+        )
+    return [hit["_source"] for hit in found["hits"]["hits"]]
+
+
+def alerts_for_article(
+    es: Elasticsearch, names: IndexNames, article_id: str, *, limit: int = 50
+) -> list[dict[str, Any]]:
+    """The alerts raised for an article, newest first."""
+    with es_errors("listing an article's alerts"):
+        try:
+            found = es.search(
+                index=names.alerts, query={"term": {"article_id": article_id}}, size=limit,
+                sort=[{"created_at": "desc"}],
+            )  # fmt: skip
+        except NotFoundError:
+            return []
+    return [hit["_source"] for hit in found["hits"]["hits"]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Attention:
+    interval: str  # "day" or "week"
+    # (bucket start as YYYY-MM-DD, matching articles, all articles)
+    buckets: list[tuple[str, int, int]]
+
+
+def attention(es: Elasticsearch, names: IndexNames, req: SearchRequest) -> Attention:
+    """Matching articles per day, and all articles per day over the same days (for the share).
+
+    Per week when the matching articles span more than MAX_DAYS days. Two or three small size-0 searches.
+    """
+    query = build_query(req)
+    with es_errors("charting attention"):
+        extent = es.search(
+            index=names.articles, size=0, track_total_hits=False, query=query,
+            aggs={"low": {"min": {"field": "published_at"}}, "high": {"max": {"field": "published_at"}}},
+        )  # fmt: skip
+        low = extent["aggregations"]["low"].get("value_as_string")
+        high = extent["aggregations"]["high"].get("value_as_string")
+        if low is None or high is None:
+            return Attention(interval="day", buckets=[])
+        interval = "week" if _days_between(low, high) > MAX_DAYS else "day"
+        histogram = {
+            "d": {"date_histogram": {"field": "published_at", "calendar_interval": interval, "format": "yyyy-MM-dd"}}
+        }
+        matching = es.search(index=names.articles, size=0, track_total_hits=False, query=query, aggs=histogram)
+        everything = es.search(
+            index=names.articles, size=0, track_total_hits=False,
+            query={"range": {"published_at": {"gte": low, "lte": high}}}, aggs=histogram,
+        )  # fmt: skip
+    totals = {b["key_as_string"]: int(b["doc_count"]) for b in everything["aggregations"]["d"]["buckets"]}
+    buckets = [
+        (b["key_as_string"], int(b["doc_count"]), totals.get(b["key_as_string"], 0))
+        for b in matching["aggregations"]["d"]["buckets"]
+    ]
+    return Attention(interval=interval, buckets=buckets)
+
+
+def _days_between(low: str, high: str) -> int:
+    return (
+        datetime.fromisoformat(high.replace("Z", "+00:00")) - datetime.fromisoformat(low.replace("Z", "+00:00"))
+    ).days
+
+
+def preview_watch(
+    es: Elasticsearch, names: IndexNames, name: str, query_text: str, *, days: int, limit: int
+) -> list[dict[str, Any]]:
+    """What a query watch would have raised on the articles indexed in the last ``days`` days (``watch test``
+    before the watch exists). Raises QuerySyntaxError for a malformed query. Sends nothing, stores nothing."""
+    since = (datetime.now(UTC) - timedelta(days=days)).isoformat()
+    scoped = {"bool": {"must": [parse_query(query_text)], "filter": [{"range": {"indexed_at": {"gte": since}}}]}}
+    watch = Watch(
+        id=query_watch_id(name or "preview"), name=name or "preview", kind="query", query=scoped,
+        created_at=datetime.now(UTC).isoformat(), query_text=query_text,
+    )  # fmt: skip
+    matches = run_watch(es, names, watch, limit=limit)
+    with es_errors("checking existing alerts"):
+        try:
+            alerted = existing_alert_ids(es, names, [alert_id(m.watch_id, m.article_id) for m in matches])
+        except NotFoundError:
+            alerted = set()
+    return [
+        {
+            "article_id": m.article_id, "title": m.title, "url": m.url, "source": m.source,
+            "published_at": m.published_at, "surface_forms": list(m.surface_forms), "passage": m.passage,
+            "already_alerted": alert_id(m.watch_id, m.article_id) in alerted,
+        }
+        for m in matches
+    ]  # fmt: skip
+
+
+def disable_watch(es: Elasticsearch, names: IndexNames, name: str) -> Watch:
+    """Turn a query watch off (it stays listed and keeps its alerts). Group watches follow the watchlist: the
+    next pass would turn them on again, so they are refused."""
+    watch = get_watch(es, names, name)
+    if watch.kind == "group":
+        raise SearchError(f"{watch.name!r} is a group watch: remove the group from the watchlist instead")
+    changed = Watch.from_doc({**watch.to_doc(), "enabled": False, "updated_at": datetime.now(UTC).isoformat()})
+    with es_errors(f"disabling watch {name!r}"):
+        es.index(index=names.watches, id=changed.id, document=changed.to_doc(), refresh=True)
+    return changed
+
+
+def feed_states(es: Elasticsearch, names: IndexNames, feed_ids: list[str]) -> dict[str, dict[str, Any]]:
+    return EsFeedStateStore(es, names).load(feed_ids)
+
+
+def source_counts(es: Elasticsearch, names: IndexNames, *, days: int) -> dict[str, int]:
+    """Articles published in the last ``days`` days, per source (feed id)."""
+    since = (datetime.now(UTC) - timedelta(days=days)).isoformat()
+    with es_errors("counting articles per feed"):
+        found = es.search(
+            index=names.articles, size=0, track_total_hits=False,
+            query={"range": {"indexed_at": {"gte": since}}},
+            aggs={"s": {"terms": {"field": "source", "size": 10_000}}},
+        )  # fmt: skip
+    return {b["key"]: int(b["doc_count"]) for b in found["aggregations"]["s"]["buckets"]}
+
+
+def stable_id(*parts: str) -> str:
+    """A short hash of ``parts``: ids of web documents (an acknowledgement is one per user and alert)."""
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]

@@ -1,0 +1,1 @@
+"""One router per resource: search, articles, alerts, watches, feeds, saved searches, users and sign-in."""

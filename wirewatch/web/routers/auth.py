@@ -1,0 +1,85 @@
+"""Signing in and out, and the users page (admins)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from wirewatch.web.context import CTX, WebContext
+from wirewatch.web.security import ADMIN, SESSION_COOKIE, VIEWER, csrf_only, safe_next, set_cookie
+from wirewatch.web.store import ROLES, Role, User, WebStateError
+
+router = APIRouter()
+
+
+@router.get("/login", include_in_schema=False, dependencies=[Depends(csrf_only)])
+def login_page(request: Request, next: str = "/", ctx: WebContext = CTX) -> Response:
+    return ctx.page(request, "login.html", next=safe_next(next), failed=False)
+
+
+@router.post("/login", include_in_schema=False, dependencies=[Depends(csrf_only)])
+def login(
+    request: Request,
+    username: str = Form(...),
+    password: str = Form(...),
+    next: str = Form("/"),
+    ctx: WebContext = CTX,
+) -> Response:
+    user = ctx.store.check_password(username.strip(), password)
+    if user is None:
+        return ctx.page(request, "login.html", status_code=401, next=safe_next(next), failed=True)
+    token = ctx.store.create_session(user, ctx.settings.web_session_hours)
+    response = RedirectResponse(safe_next(next), status_code=303)
+    set_cookie(response, request, SESSION_COOKIE, token, max_age=int(ctx.settings.web_session_hours * 3600))
+    return response
+
+
+@router.post("/logout", include_in_schema=False)
+def logout(request: Request, user: User = VIEWER, ctx: WebContext = CTX) -> Response:
+    session = request.cookies.get(SESSION_COOKIE)
+    if session:
+        ctx.store.end_session(session)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/users", include_in_schema=False)
+def users_page(request: Request, user: User = ADMIN, ctx: WebContext = CTX) -> Response:
+    return ctx.page(request, "users.html", rows=ctx.store.list_users(), roles=ROLES, error=None)
+
+
+@router.post("/users", include_in_schema=False)
+def add_user_form(
+    request: Request,
+    username: str = Form(...),
+    password: str = Form(...),
+    role: str = Form("viewer"),
+    user: User = ADMIN,
+    ctx: WebContext = CTX,
+) -> Response:
+    try:
+        chosen: Role = role if role in ROLES else "viewer"  # type: ignore[assignment,unused-ignore]
+        ctx.store.add_user(username.strip(), password, chosen)
+    except WebStateError as exc:
+        return ctx.page(request, "users.html", status_code=400, rows=ctx.store.list_users(), roles=ROLES,
+                        error=str(exc))  # fmt: skip
+    return RedirectResponse("/users", status_code=303)
+
+
+@router.post("/users/remove", include_in_schema=False)
+def remove_user_form(username: str = Form(...), user: User = ADMIN, ctx: WebContext = CTX) -> Response:
+    ctx.store.remove_user(username)
+    return RedirectResponse("/users", status_code=303)
+
+
+@router.get("/api/v1/me", summary="Who you are", tags=["users"])
+def me(user: User = VIEWER) -> dict[str, Any]:
+    return {"username": user.username, "role": user.role}
+
+
+@router.get("/api/v1/users", summary="List users (admin)", tags=["users"])
+def users_api(user: User = ADMIN, ctx: WebContext = CTX) -> list[dict[str, Any]]:
+    return ctx.store.list_users()

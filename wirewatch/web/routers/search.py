@@ -1,0 +1,254 @@
+"""Search: the page (``/``, ``/search``), ``/api/v1/search`` and the CSV / JSON export of a result set.
+
+The whole state is in the URL's query string (``q``, repeated ``group``/``entity``/``source``, ``lang``,
+``since``, ``until``, ``sort``, ``after``), so a search is a link: shareable, bookmarkable, and the back button
+goes to the previous one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
+
+from wirewatch.web import backend
+from wirewatch.web.backend import MAX_LIMIT, InvalidCursor, QuerySyntaxError, SearchRequest
+from wirewatch.web.context import CTX, WebContext
+from wirewatch.web.render import attention_svg
+from wirewatch.web.security import VIEWER
+from wirewatch.web.store import User
+
+router = APIRouter()
+STATE_KEYS = ("q", "group", "entity", "source", "lang", "since", "until", "sort")
+SYNTAX_HINT = 'words, "exact phrases", AND / OR / NOT, +word / -word, prefix*, (grouping)'
+EXPORT_FIELDS = ("id", "title", "url", "source", "published_at", "groups")
+
+
+@dataclass
+class SearchState:
+    """The search as the URL holds it; ``request`` is None while a parameter is invalid."""
+
+    q: str = ""
+    group: list[str] = field(default_factory=list)
+    entity: list[str] = field(default_factory=list)
+    source: list[str] = field(default_factory=list)
+    lang: str = ""
+    since: str = ""
+    until: str = ""
+    sort: Literal["relevance", "newest"] = "relevance"
+    after: str = ""
+
+    def pairs(self, *, drop: tuple[str, ...] = ("after",)) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []
+        for key, value in asdict(self).items():
+            if key in drop:
+                continue
+            values = value if isinstance(value, list) else [value]
+            out += [(key, str(v)) for v in values if v not in ("", None) and not (key == "sort" and v == "relevance")]
+        return out
+
+    def query_string(self, **changes: Any) -> str:
+        """This search's query string, with ``changes`` (a list value adds to the filter, a None removes it)."""
+        pairs = self.pairs()
+        for key, value in changes.items():
+            if value is None:
+                pairs = [(k, v) for k, v in pairs if k != key]
+            elif isinstance(value, tuple):  # ("add", v) or ("remove", v)
+                action, item = value
+                pairs = [(k, v) for k, v in pairs if not (k == key and v == item)]
+                if action == "add":
+                    pairs.append((key, item))
+            else:
+                pairs = [(k, v) for k, v in pairs if k != key] + [(key, str(value))]
+        return urlencode(pairs)
+
+
+def state_from(
+    q: str = Query("", description='Query: words, "exact phrases", AND / OR / NOT, +word / -word, prefix*, (...)'),
+    group: list[str] | None = Query(None, description="Tracked group id; repeat for any of several"),
+    entity: list[str] | None = Query(None, description="Entity name or TYPE:Name; repeat to require all"),
+    source: list[str] | None = Query(None, description="Feed id; repeat for any of several"),
+    lang: str = "",
+    since: str = Query("", description="Published since: 7d, 24h, 30m, 2w or a date (2024-05-01)"),
+    until: str = Query("", description="Published until (inclusive): a date or datetime"),
+    sort: Literal["relevance", "newest"] = "relevance",
+    after: str = Query("", description="The `next` cursor of the previous page (same sort)"),
+) -> SearchState:
+    return SearchState(
+        q=q, group=_given(group), entity=_given(entity), source=_given(source), lang=lang.strip(),
+        since=since.strip(), until=until.strip(), sort="newest" if sort == "newest" else "relevance",
+        after=after.strip(),
+    )  # fmt: skip
+
+
+def _given(values: list[str] | None) -> list[str]:
+    """The filter values that say something (the search form sends its empty boxes too), without repeats."""
+    return list(dict.fromkeys(v.strip() for v in values or () if v.strip()))
+
+
+class BadSearch(ValueError):
+    """A search parameter that cannot be used; ``position`` is set for a query syntax error."""
+
+    def __init__(self, message: str, *, field: str, position: int | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.position = position
+
+
+def to_request(state: SearchState, *, limit: int) -> SearchRequest:
+    """The search stage's request; BadSearch for a malformed query or date (a cursor is checked by the stage)."""
+    try:
+        backend.parse_query_check(state.q)
+    except QuerySyntaxError as exc:
+        raise BadSearch(exc.reason, field="q", position=exc.position) from exc
+    since = until = None
+    try:
+        since = backend.parse_when(state.since) if state.since else None
+    except ValueError as exc:
+        raise BadSearch(str(exc), field="since") from exc
+    try:
+        until = backend.parse_when(state.until, end_of_day=True) if state.until else None
+    except ValueError as exc:
+        raise BadSearch(str(exc), field="until") from exc
+    return SearchRequest(
+        query=state.q, groups=state.group, entities=state.entity, sources=state.source, since=since, until=until,
+        lang=state.lang or None, sort=state.sort, limit=limit, after=state.after or None,
+    )  # fmt: skip
+
+
+_STATE = Depends(state_from)
+
+
+@router.get("/", include_in_schema=False)
+def home(user: User = VIEWER) -> Response:
+    return RedirectResponse("/search", status_code=307)
+
+
+@router.get("/search", include_in_schema=False)
+def search_page(
+    request: Request,
+    state: SearchState = _STATE,
+    user: User = VIEWER,
+    ctx: WebContext = CTX,
+) -> Response:
+    values: dict[str, Any] = {"state": state, "result": None, "error": None, "chart": "", "hint": SYNTAX_HINT}
+    try:
+        req = to_request(state, limit=ctx.settings.web_page_size)
+        result = backend.search_articles(ctx.es, ctx.names, req)
+        chart = backend.attention(ctx.es, ctx.names, SearchRequest(**{**_fields(req), "after": None}))
+    except BadSearch as exc:
+        values["error"] = {"field": exc.field, "message": str(exc), "position": exc.position}
+        return ctx.page(request, "search.html", status_code=400, **values)
+    except InvalidCursor as exc:
+        values["error"] = {"field": "after", "message": str(exc), "position": None}
+        return ctx.page(request, "search.html", status_code=400, **values)
+    values["result"] = result.as_dict()
+    values["chart"] = attention_svg(chart.buckets, interval=chart.interval)
+    values["chart_interval"] = chart.interval
+    values["chart_rows"] = chart.buckets
+    return ctx.page(request, "search.html", **values)
+
+
+def _fields(req: SearchRequest) -> dict[str, Any]:
+    return {k: getattr(req, k) for k in req.__dataclass_fields__}
+
+
+@router.get("/api/v1/search", summary="Search articles", tags=["search"])
+def search_api(
+    state: SearchState = _STATE,
+    limit: int = Query(20, ge=1, le=MAX_LIMIT),
+    user: User = VIEWER,
+    ctx: WebContext = CTX,
+) -> Any:
+    """The same JSON as `wirewatch search --json`: `{"total", "hits", "facets", "next"}`. Pass `next` as
+    `after` (with the same `sort`) for the following page. A syntax error answers 400 with its `position`."""
+    try:
+        req = to_request(state, limit=limit)
+        return backend.search_articles(ctx.es, ctx.names, req).as_dict()
+    except BadSearch as exc:
+        return JSONResponse(
+            {"error": "bad search", "field": exc.field, "message": str(exc), "position": exc.position}, status_code=400
+        )
+    except InvalidCursor as exc:
+        return JSONResponse({"error": "bad search", "field": "after", "message": str(exc)}, status_code=400)
+
+
+@router.get("/api/v1/attention", summary="Articles per day matching a search, and their share", tags=["search"])
+def attention_api(state: SearchState = _STATE, user: User = VIEWER, ctx: WebContext = CTX) -> Any:
+    """`{"interval", "buckets": [{"date", "count", "total", "share"}]}`: matching and all articles per day."""
+    try:
+        req = to_request(state, limit=1)
+    except BadSearch as exc:
+        return JSONResponse({"error": "bad search", "field": exc.field, "message": str(exc)}, status_code=400)
+    chart = backend.attention(ctx.es, ctx.names, req)
+    buckets = [{"date": d, "count": c, "total": t, "share": round(c / t, 4) if t else 0.0} for d, c, t in chart.buckets]
+    return {"interval": chart.interval, "buckets": buckets}
+
+
+@router.get("/api/v1/search/export", summary="Export a result set as CSV or JSON lines", tags=["search"])
+def export(
+    state: SearchState = _STATE,
+    format: Literal["csv", "json"] = "csv",
+    user: User = VIEWER,
+    ctx: WebContext = CTX,
+) -> Response:
+    """Streams every matching article (id, title, url, source, published_at, groups), page after page, up to
+    the `web_export_max` setting. CSV, or JSON lines (one hit per line, the search API's hit shape)."""
+    try:
+        req = to_request(state, limit=MAX_LIMIT)
+    except BadSearch as exc:
+        return JSONResponse({"error": "bad search", "field": exc.field, "message": str(exc)}, status_code=400)
+    rows = _export_rows(ctx, req, ctx.settings.web_export_max)
+    if format == "json":
+        lines = (json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        return StreamingResponse(
+            lines,
+            media_type="application/x-ndjson",
+            headers={"Content-Disposition": 'attachment; filename="wirewatch-search.jsonl"'},
+        )
+    return StreamingResponse(
+        _csv_lines(rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="wirewatch-search.csv"'},
+    )
+
+
+def _export_rows(ctx: WebContext, req: SearchRequest, cap: int) -> Iterator[dict[str, Any]]:
+    """Hits page by page through ``search_after`` until ``cap`` rows or the last page: memory stays one page."""
+    sent = 0
+    after = None
+    while sent < cap:
+        page = backend.search_articles(
+            ctx.es, ctx.names, SearchRequest(**{**_fields(req), "after": after, "limit": min(MAX_LIMIT, cap - sent)})
+        )
+        for hit in page.hits:
+            yield {k: v for k, v in asdict(hit).items() if k != "score"}
+            sent += 1
+        if not page.next or not page.hits:
+            return
+        after = page.next
+
+
+def _csv_lines(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_FIELDS)
+    for row in rows:
+        writer.writerow([_csv_cell(row.get(k)) for k in EXPORT_FIELDS])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _csv_cell(value: Any) -> str:
+    text = ";".join(value) if isinstance(value, list) else ("" if value is None else str(value))
+    # a cell a spreadsheet would run as a formula is quoted as text (titles come from hostile pages)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -1,0 +1,171 @@
+"""Watches: the list, "watch this search" with a preview of what it would have raised, channels, disable."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
+
+from wirewatch.cli.watch import _watch_row as watch_row
+from wirewatch.runtime import ConfigError
+from wirewatch.web import backend
+from wirewatch.web.backend import QuerySyntaxError, WatchExists
+from wirewatch.web.context import CTX, WebContext
+from wirewatch.web.security import ANALYST, VIEWER
+from wirewatch.web.store import User, WebStateError
+
+router = APIRouter()
+PREVIEW_LIMIT = 50
+DROPPED_FILTERS = ("group", "entity", "source", "lang", "since", "until")
+
+
+def channel_names(ctx: WebContext) -> list[str]:
+    try:
+        return sorted(ctx.runtime.channels())
+    except ConfigError as exc:
+        raise WebStateError(f"the channels file cannot be used: {exc}") from exc
+
+
+def create_watch(ctx: WebContext, name: str, query: str, channels: list[str]) -> dict[str, Any]:
+    known = channel_names(ctx)
+    unknown = sorted(set(channels) - set(known))
+    if unknown:
+        raise WebStateError(f"unknown channel(s): {', '.join(unknown)}; configured: {', '.join(known)}")
+    if not name.strip():
+        raise WebStateError("a watch needs a name")
+    watch = backend.add_query_watch(ctx.es, ctx.names, name, query, channels=channels or known)
+    return watch_row(watch)
+
+
+@router.get("/watches", include_in_schema=False)
+def watches_page(request: Request, user: User = VIEWER, ctx: WebContext = CTX) -> Response:
+    rows = [watch_row(w) for w in backend.list_watches(ctx.es, ctx.names)]
+    return ctx.page(request, "watches.html", rows=rows)
+
+
+@router.get("/watches/new", include_in_schema=False)
+def new_watch_page(
+    request: Request,
+    q: str = "",
+    name: str = "",
+    days: int = Query(0, ge=0, le=3650),
+    preview: bool = False,
+    channel: list[str] = Query([]),
+    user: User = ANALYST,
+    ctx: WebContext = CTX,
+) -> Response:
+    days = days or ctx.settings.web_preview_days
+    # a watch is a query in the query language: the search's filters cannot come along, so they are named
+    dropped = [f"{k}={v}" for k, v in request.query_params.multi_items() if k in DROPPED_FILTERS and v]
+    values: dict[str, Any] = {"q": q, "name": name, "days": days, "matches": None, "error": None, "dropped": dropped,
+                              "channels": channel_names(ctx), "chosen": set(channel)}  # fmt: skip
+    if preview and q.strip():
+        try:
+            values["matches"] = backend.preview_watch(ctx.es, ctx.names, name, q, days=days, limit=PREVIEW_LIMIT)
+        except QuerySyntaxError as exc:
+            values["error"] = {"message": exc.reason, "position": exc.position}
+    return ctx.page(request, "watch_new.html", **values)
+
+
+@router.post("/watches", include_in_schema=False)
+def create_watch_form(
+    request: Request,
+    name: str = Form(...),
+    q: str = Form(...),
+    channel: list[str] = Form([]),
+    user: User = ANALYST,
+    ctx: WebContext = CTX,
+) -> Response:
+    try:
+        create_watch(ctx, name, q, channel)
+    except (QuerySyntaxError, WatchExists, WebStateError, ValueError) as exc:
+        back = "/watches/new?" + urlencode({"q": q, "name": name})
+        return ctx.page(request, "error.html", status_code=400, title="watch not saved", message=str(exc),
+                        hint="", back=back)  # fmt: skip
+    return RedirectResponse("/watches?" + urlencode({"saved": name}), status_code=303)
+
+
+@router.post("/watches/disable", include_in_schema=False)
+def disable_form(name: str = Form(...), user: User = ANALYST, ctx: WebContext = CTX) -> Response:
+    backend.disable_watch(ctx.es, ctx.names, name)
+    return RedirectResponse("/watches", status_code=303)
+
+
+@router.post("/watches/remove", include_in_schema=False)
+def remove_form(name: str = Form(...), user: User = ANALYST, ctx: WebContext = CTX) -> Response:
+    backend.remove_watch(ctx.es, ctx.names, name)
+    return RedirectResponse("/watches", status_code=303)
+
+
+class WatchIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    query: str = Field(min_length=1, max_length=2000)
+    channels: list[str] = Field(default_factory=list, description="Channel names; empty means all")
+
+
+class PreviewIn(BaseModel):
+    query: str = Field(min_length=1, max_length=2000)
+    name: str = ""
+    days: int = Field(30, ge=1, le=3650)
+    limit: int = Field(20, ge=1, le=500)
+
+
+def _bad_query(exc: QuerySyntaxError) -> JSONResponse:
+    return JSONResponse({"error": "query syntax", "message": exc.reason, "position": exc.position}, status_code=400)
+
+
+@router.get("/api/v1/watches", summary="List watches", tags=["watches"])
+def list_api(user: User = VIEWER, ctx: WebContext = CTX) -> list[dict[str, Any]]:
+    """The rows of `wirewatch watch list --json`."""
+    return [watch_row(w) for w in backend.list_watches(ctx.es, ctx.names)]
+
+
+@router.post("/api/v1/watches", summary="Add a query watch", tags=["watches"], status_code=201)
+def create_api(body: WatchIn, user: User = ANALYST, ctx: WebContext = CTX) -> Any:
+    """Adds an analyst query watch (409 when the name is taken, 400 for a syntax error with its `position`)."""
+    try:
+        return create_watch(ctx, body.name, body.query, body.channels)
+    except QuerySyntaxError as exc:
+        return _bad_query(exc)
+    except WatchExists as exc:
+        return JSONResponse({"error": "exists", "message": str(exc)}, status_code=409)
+
+
+@router.post("/api/v1/watches/preview", summary="What a query would have raised", tags=["watches"])
+def preview_api(body: PreviewIn, user: User = ANALYST, ctx: WebContext = CTX) -> Any:
+    """The rows of `wirewatch watch test --json` for a query not saved yet, over articles indexed in the last
+    `days` days. Sends nothing."""
+    try:
+        return backend.preview_watch(ctx.es, ctx.names, body.name, body.query, days=body.days, limit=body.limit)
+    except QuerySyntaxError as exc:
+        return _bad_query(exc)
+
+
+@router.get("/api/v1/watches/{name}/test", summary="Test a saved watch", tags=["watches"])
+def test_api(
+    name: str,
+    days: int = Query(3650, ge=1, le=36500),
+    limit: int = Query(20, ge=1, le=500),
+    user: User = VIEWER,
+    ctx: WebContext = CTX,
+) -> Any:
+    """`wirewatch watch test NAME --json`: what the watch would have raised (query watches)."""
+    watch = backend.get_watch(ctx.es, ctx.names, name)
+    if watch.kind != "query" or not watch.query_text:
+        return JSONResponse({"error": "not a query watch", "message": f"{name!r} is a group watch"}, status_code=400)
+    return backend.preview_watch(ctx.es, ctx.names, watch.name, watch.query_text, days=days, limit=limit)
+
+
+@router.post("/api/v1/watches/{name}/disable", summary="Disable a query watch", tags=["watches"])
+def disable_api(name: str, user: User = ANALYST, ctx: WebContext = CTX) -> Any:
+    """Stops the watch raising alerts; it stays listed with its alerts."""
+    return watch_row(backend.disable_watch(ctx.es, ctx.names, name))
+
+
+@router.delete("/api/v1/watches/{name}", summary="Remove a query watch", tags=["watches"])
+def remove_api(name: str, user: User = ANALYST, ctx: WebContext = CTX) -> Any:
+    """Deletes the watch (its past alerts stay)."""
+    return watch_row(backend.remove_watch(ctx.es, ctx.names, name))
