@@ -17,12 +17,12 @@ from click.testing import CliRunner
 from elasticsearch import Elasticsearch
 from fastapi.routing import APIRoute
 
-from search.alerts import create_alerts
+from search.alerting.alerts import create_alerts
+from search.alerting.matching import run_watch
+from search.alerting.watches import get_watch
 from search.feedstate import EsFeedStateStore
-from search.matching import run_watch
 from search.names import IndexNames
-from search.query import SearchRequest, search_articles
-from search.watches import get_watch
+from search.querying.query import SearchRequest, search_articles
 from tests.support.web import (
     PASSWORD,
     WebServer,

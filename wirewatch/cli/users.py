@@ -16,7 +16,7 @@ from wirewatch.cli.common import console, fail, print_json, settings_from
 @contextmanager
 def web_store(ctx: click.Context) -> Iterator[Any]:
     """The workbench's store (its indices created when missing), with errors as one-liners."""
-    from wirewatch.cli.es_setup import search_errors
+    from wirewatch.cli.common import search_errors
     from wirewatch.runtime import build_runtime
     from wirewatch.web.store import WebStateError, WebStore, setup_web_indices
 

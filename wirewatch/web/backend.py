@@ -14,8 +14,10 @@ from typing import Any
 
 from elasticsearch import Elasticsearch, NotFoundError
 
-from search.alert_indices import setup_alert_indices
-from search.alerts import alert_id, existing_alert_ids, list_alerts
+from search.alerting.alerts import alert_id, existing_alert_ids, list_alerts
+from search.alerting.indices import setup_alert_indices
+from search.alerting.matching import run_watch
+from search.alerting.watches import Watch, add_query_watch, get_watch, list_watches, query_watch_id, remove_watch
 from search.client import es_errors
 from search.errors import (
     IndexMissing,
@@ -28,12 +30,10 @@ from search.errors import (
 )
 from search.feedstate import EsFeedStateStore
 from search.indices import ensure_plain_index, setup_indices
-from search.matching import run_watch
 from search.names import IndexNames
-from search.query import MAX_LIMIT, SearchRequest, build_query, parse_when, search_articles
-from search.querylang import parse_query
-from search.results import SearchResult, merge_passages
-from search.watches import Watch, add_query_watch, get_watch, list_watches, query_watch_id, remove_watch
+from search.querying.query import MAX_LIMIT, SearchRequest, build_query, parse_when, search_articles
+from search.querying.querylang import parse_query
+from search.querying.results import SearchResult, merge_passages
 
 __all__ = [
     "MAX_LIMIT",
