@@ -12,7 +12,7 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -23,10 +23,13 @@ from search.client import make_client
 from search.errors import SearchUnavailable
 from search.indices import setup_indices
 from search.names import IndexNames
+from tests.support.loopback import LoopbackServer
 from tests.support.search_docs import make_doc
 
 
-class FaultProxy:
+class FaultProxy(LoopbackServer):
+    protocol_version = "HTTP/1.1"
+
     def __init__(self, target: str) -> None:
         self.target = target.rstrip("/")
         self.reject_ids: set[str] = set()  # per-item 429 for these ids ...
@@ -36,38 +39,19 @@ class FaultProxy:
         self.drop_after: int | None = None  # close the connection of every bulk after this many
         self.bulk_sizes: list[int] = []  # documents per bulk request that reached the proxy
         self._lock = threading.Lock()
-        proxy = self
+        super().__init__(start=True)
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+    @property
+    def url(self) -> str:  # type: ignore[override]  # a proxy stands for one base URL
+        return self.base_url
 
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def handle_any(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                if "_bulk" in self.path:
-                    proxy.on_bulk(self, body)
-                else:
-                    self.reply(*proxy.forward(self.command, self.path, body, dict(self.headers)))
-
-            def reply(self, status: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("X-Elastic-Product", "Elasticsearch")
-                for key, value in (headers or {}).items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = handle_any
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
+        length = int(request.headers.get("Content-Length") or 0)
+        body = request.rfile.read(length) if length else b""
+        if "_bulk" in request.path:
+            self.on_bulk(request, body)
+        else:
+            reply(request, *self.forward(request.command, request.path, body, dict(request.headers)))
 
     def forward(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
         keep = {k: v for k, v in headers.items() if k.lower() not in {"host", "connection", "content-length"}}
@@ -91,12 +75,12 @@ class FaultProxy:
             handler.connection.close()
             return
         if failing:
-            handler.reply(503, b'{"error":{"type":"unavailable","reason":"test proxy"},"status":503}')
+            reply(handler, 503, b'{"error":{"type":"unavailable","reason":"test proxy"},"status":503}')
             return
         if self.max_body is not None and len(body) > self.max_body:
-            handler.reply(413, b"")
+            reply(handler, 413, b"")
             return
-        handler.reply(200, self.partly_forward(handler, pairs, rejecting))
+        reply(handler, 200, self.partly_forward(handler, pairs, rejecting))
 
     def partly_forward(self, handler: Any, pairs: list[tuple[bytes, bytes]], rejecting: bool) -> bytes:
         def doc_id(action: bytes) -> str:
@@ -118,8 +102,18 @@ class FaultProxy:
         return json.dumps({"took": 1, "errors": True, "items": merged}).encode()
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.stop()
+
+
+def reply(request: BaseHTTPRequestHandler, status: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
+    request.send_response(status)
+    request.send_header("Content-Type", "application/json")
+    request.send_header("X-Elastic-Product", "Elasticsearch")
+    for key, value in (headers or {}).items():
+        request.send_header(key, value)
+    request.send_header("Content-Length", str(len(payload)))
+    request.end_headers()
+    request.wfile.write(payload)
 
 
 @pytest.fixture()

@@ -12,10 +12,10 @@ import socket
 import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -27,6 +27,7 @@ from search.errors import AnalysisUnavailableError
 from search.indices import setup_indices
 from search.mappings import articles_body
 from search.names import IndexNames
+from tests.support.loopback import LoopbackServer
 
 
 @dataclass
@@ -36,52 +37,33 @@ class Request:
     body: bytes
 
 
-@dataclass
-class Receiver:
-    statuses: list[int] = field(default_factory=list)  # answered in order, then 200
-    retry_after: str | None = None
-    requests: list[Request] = field(default_factory=list)
+class Receiver(LoopbackServer):
+    """A webhook receiver: records every request and answers from ``statuses`` in order, then 200."""
 
-    def __post_init__(self) -> None:
+    protocol_version = "HTTP/1.1"
+
+    def __init__(self, statuses: list[int] | None = None, retry_after: str | None = None) -> None:
+        self.statuses: list[int] = list(statuses or [])
+        self.retry_after = retry_after
+        self.requests: list[Request] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self.port = free_port()
-        self.start()
+        super().__init__(start=True)
 
     @property
-    def url(self) -> str:
+    def url(self) -> str:  # type: ignore[override]  # a receiver has one URL
         return f"http://127.0.0.1:{self.port}/hook"
 
-    def start(self) -> None:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                with receiver._lock:
-                    receiver.requests.append(Request(self.path, dict(self.headers.items()), body))
-                    status = receiver.statuses.pop(0) if receiver.statuses else 200
-                self.send_response(status)
-                if status != 200 and receiver.retry_after is not None:
-                    self.send_header("Retry-After", receiver.retry_after)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-        ThreadingHTTPServer.allow_reuse_address = True
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
+        body = request.rfile.read(int(request.headers.get("Content-Length", "0")))
+        with self._lock:
+            self.requests.append(Request(request.path, dict(request.headers.items()), body))
+            status = self.statuses.pop(0) if self.statuses else 200
+        request.send_response(status)
+        if status != 200 and self.retry_after is not None:
+            request.send_header("Retry-After", self.retry_after)
+        request.send_header("Content-Length", "2")
+        request.end_headers()
+        request.wfile.write(b"ok")
 
 
 def free_port() -> int:

@@ -11,10 +11,11 @@ import gzip
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
 
 from ingest.fetch import FetchPolicy
+from tests.support.loopback import LoopbackServer
 
 Route = Callable[[BaseHTTPRequestHandler], None]
 
@@ -116,7 +117,7 @@ def endless(ctype: str = "text/html") -> Route:
     return route
 
 
-class FaultServer:
+class FaultServer(LoopbackServer):
     """``with FaultServer({"/path": route, ...}) as server: server.url("/path")``."""
 
     def __init__(self, routes: dict[str, Route] | None = None) -> None:
@@ -125,40 +126,22 @@ class FaultServer:
         self.in_flight = 0
         self.peak_in_flight = 0
         self._lock = threading.Lock()
-        server = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                path = urlsplit(self.path).path
-                with server._lock:
-                    server.requests.append((path, {k.lower(): v for k, v in self.headers.items()}))
-                    server.in_flight += 1
-                    server.peak_in_flight = max(server.peak_in_flight, server.in_flight)
-                try:
-                    server.routes.get(path, respond(404, b"not found", "text/plain"))(self)
-                finally:
-                    with server._lock:
-                        server.in_flight -= 1
-
-            def log_message(self, *args: object) -> None:
-                return
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-
-    def url(self, path: str) -> str:
-        return self.base_url + path
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
+        if request.command != "GET":
+            respond(405, b"method not allowed", "text/plain")(request)
+            return
+        path = urlsplit(request.path).path
+        with self._lock:
+            self.requests.append((path, {k.lower(): v for k, v in request.headers.items()}))
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            self.routes.get(path, respond(404, b"not found", "text/plain"))(request)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
 
     def hits(self, path: str) -> int:
         return sum(1 for p, _ in self.requests if p == path)
-
-    def __enter__(self) -> FaultServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(5)

@@ -11,69 +11,54 @@ import re
 import threading
 import urllib.error
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from http.server import BaseHTTPRequestHandler
+
+from tests.support.loopback import LoopbackServer
 
 
-class HoldingProxy:
+class HoldingProxy(LoopbackServer):
+    protocol_version = "HTTP/1.1"
+
     def __init__(self, target: str, *, hold: str | None = None) -> None:
         self.target = target.rstrip("/")
         self.hold_pattern = re.compile(hold) if hold else None
         self.held = threading.Event()
         self._release = threading.Event()
         self.paths: list[str] = []
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _forward(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else None
-                proxy.paths.append(f"{self.command} {self.path}")
-                if proxy.hold_pattern and proxy.hold_pattern.search(self.path):
-                    proxy.held.set()
-                    proxy._release.wait(timeout=120)
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in {"host", "connection"}}
-                request = urllib.request.Request(
-                    proxy.target + self.path, data=body, method=self.command, headers=headers
-                )
-                try:
-                    with urllib.request.urlopen(request, timeout=60) as response:
-                        status, payload, out_headers = response.status, response.read(), response.headers
-                except urllib.error.HTTPError as exc:
-                    status, payload, out_headers = exc.code, exc.read(), exc.headers
-                self.send_response(status)
-                for key, value in out_headers.items():
-                    if key.lower() not in {"transfer-encoding", "connection", "content-length"}:
-                        self.send_header(key, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__()
 
     @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+    def url(self) -> str:  # type: ignore[override]  # a proxy stands for one base URL
+        return self.base_url
+
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
+        length = int(request.headers.get("Content-Length") or 0)
+        body = request.rfile.read(length) if length else None
+        self.paths.append(f"{request.command} {request.path}")
+        if self.hold_pattern and self.hold_pattern.search(request.path):
+            self.held.set()
+            self._release.wait(timeout=120)
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in {"host", "connection"}}
+        forwarded = urllib.request.Request(
+            self.target + request.path, data=body, method=request.command, headers=headers
+        )
+        try:
+            with urllib.request.urlopen(forwarded, timeout=60) as response:
+                status, payload, out_headers = response.status, response.read(), response.headers
+        except urllib.error.HTTPError as exc:
+            status, payload, out_headers = exc.code, exc.read(), exc.headers
+        request.send_response(status)
+        for key, value in out_headers.items():
+            if key.lower() not in {"transfer-encoding", "connection", "content-length"}:
+                request.send_header(key, value)
+        request.send_header("Content-Length", str(len(payload)))
+        request.end_headers()
+        request.wfile.write(payload)
 
     def release(self) -> None:
         self.hold_pattern = None
         self._release.set()
 
-    def __enter__(self) -> HoldingProxy:
-        self._thread.start()
-        return self
-
     def __exit__(self, *exc: object) -> None:
         self.release()
-        self._server.shutdown()
-        self._server.server_close()
+        super().__exit__(*exc)
