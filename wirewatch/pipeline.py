@@ -158,6 +158,34 @@ def ingest_feeds(
     return sorted(written)
 
 
+def ingest_isolated(
+    rt: Runtime, tools: PassTools, feeds: Sequence[FeedSpec], summary: PassSummary, *, only_due: bool = True
+) -> None:
+    """``ingest_feeds``, guarded so no exception from one feed or page ends the pass.
+
+    Elasticsearch and configuration errors still propagate (the pass is then ``fatal``). Anything else that
+    escapes a batch is a fault nobody foresaw: the batch is ingested again feed by feed (writes are idempotent
+    and no state of a failed batch was saved), so only the feed that raises is recorded as failed, with the
+    exception's message, and keeps its old state, to be tried again on the next pass.
+    """
+    from search.errors import SearchError
+    from wirewatch.runtime import ConfigError
+
+    try:
+        ingest_feeds(rt, tools, feeds, summary, only_due=only_due)
+    except (SearchError, ConfigError):
+        raise
+    except Exception as exc:
+        if len(feeds) > 1:
+            log.warning("a batch of %d feeds failed (%r): ingesting its feeds one by one", len(feeds), exc)
+            for feed in feeds:
+                ingest_isolated(rt, tools, [feed], summary, only_due=only_due)
+            return
+        log.exception("feed %s failed", feeds[0].id)
+        summary.feeds["failed"] += 1
+        summary.fail("feed", feeds[0].id, f"unexpected {type(exc).__name__}: {str(exc)[:300]}", transient=True)
+
+
 def _record_batch(summary: PassSummary, batch: IngestBatch, written: set[str], errors: dict[str, str]) -> None:
     for poll in batch.polls:
         summary.feeds[poll.status] += 1
@@ -275,7 +303,7 @@ def run_pass(
             for start in range(0, len(feeds), size):
                 end = min(start + size, len(feeds))
                 step(f"polling feeds {start + 1}-{end} of {len(feeds)}, fetching, extracting, indexing")
-                ingest_feeds(rt, tools, feeds[start : start + size], summary, only_due=only_due)
+                ingest_isolated(rt, tools, feeds[start : start + size], summary, only_due=only_due)
                 step("matching watches and creating alerts")
                 raise_alerts(rt, summary)
                 step("delivering alerts")
