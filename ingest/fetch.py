@@ -231,6 +231,14 @@ class Fetcher:
             raise BlockedURLError(str(exc), url=url) from exc
         except httpx.InvalidURL as exc:
             raise PermanentFetchError(f"unusable URL: {exc}", url=url) from exc
+        except UnicodeError as exc:  # idna's errors, e.g. for a Location header naming "xn--a.com"
+            raise PermanentFetchError(f"unusable URL: {exc}", url=url) from exc
+        except httpx.RemoteProtocolError as exc:
+            # httpx parses a redirect's Location itself (even when not following it), and says so this way;
+            # the server will send the same header next time: not worth a retry.
+            if str(exc).startswith("Invalid URL in location header"):
+                raise PermanentFetchError(f"unusable URL in the Location header: {exc}", url=url) from exc
+            raise TransientFetchError(f"connection failed: {exc or type(exc).__name__}", url=url) from exc
         except httpx.TimeoutException as exc:
             left = remaining()
             if left is not None and left <= 0:
