@@ -48,7 +48,7 @@ test: setup lint  ## lint, then the whole test suite against a real local node
 
 lint: $(STAMP)  ## ruff and mypy
 	$(BIN)/ruff check .
-	$(BIN)/mypy wirewatch ingest enrich search notify seeds dags
+	$(BIN)/mypy wirewatch ingest enrich search notify netsafe seeds dags
 
 bench: setup  ## benchmarks on the quick corpus -> bench/results/latest.json
 	$(BIN)/python -m bench --size quick

@@ -23,7 +23,7 @@ from ingest.feeds import FeedItem, FeedPoll, FeedSpec, poll_feed, settle
 from ingest.fetch import Fetcher, FetchResult
 from ingest.outcomes import EntryOutcome, OutcomeState, tally
 from ingest.pool import ExtractPool
-from ingest.state import Backoff, FeedState
+from ingest.state import Backoff, FeedState, failed
 
 KnownIds = Callable[[list[str]], set[str]]
 
@@ -146,16 +146,25 @@ def _poll(
     spec: FeedSpec, state: FeedState, fetcher: Fetcher, now: datetime, opts: CollectOptions
 ) -> FeedPoll:
     backoff = Backoff(interval_s=spec.interval_s, max_backoff_s=opts.max_backoff_s)
-    return poll_feed(
-        spec,
-        state,
-        fetcher=fetcher,
-        now=now,
-        max_entries=opts.max_entries,
-        backoff=backoff,
-        max_parse_entries=opts.max_parse_entries,
-        gone_after_404s=opts.gone_after_404s,
-    )
+    try:
+        return poll_feed(
+            spec,
+            state,
+            fetcher=fetcher,
+            now=now,
+            max_entries=opts.max_entries,
+            backoff=backoff,
+            max_parse_entries=opts.max_parse_entries,
+            gone_after_404s=opts.gone_after_404s,
+        )
+    except Exception as exc:  # a fault nobody foresaw in one feed must not stop the other feeds' pass
+        error = unexpected(exc)
+        return FeedPoll(spec, "failed", failed(state, now=now, error=error, backoff=backoff), state, error=error)
+
+
+def unexpected(exc: Exception) -> str:
+    """The reason recorded for an exception no rule foresaw: its type and message, shortened."""
+    return f"unexpected {type(exc).__name__}: {str(exc)[:300]}"
 
 
 class _Pass:
@@ -257,10 +266,19 @@ class _Pass:
             return self.fetcher.fetch(item.link, kind="page")
         except FetchError as exc:
             self._record(item, "failed", exc.reason, transient=exc.transient)
-            return None
+        except Exception as exc:  # one page's unforeseen fault: a named, settled failure, not a dead pass
+            self._record(item, "failed", unexpected(exc))
+        return None
 
-    def _extract(self, pages: list[tuple[FeedItem, FetchResult]]) -> None:
-        inputs = [self._page_input(item, result) for item, result in pages]
+    def _extract(self, fetched: list[tuple[FeedItem, FetchResult]]) -> None:
+        pages, inputs = [], []
+        for item, result in fetched:
+            try:
+                inputs.append(self._page_input(item, result))
+            except Exception as exc:  # e.g. bytes the decoder chokes on: this page fails, the rest go on
+                self._record(item, "failed", unexpected(exc))
+                continue
+            pages.append((item, result))
         outcomes = self.pool.run(inputs) if inputs else []
         produced = [(item, o.article) for (item, _), o in zip(pages, outcomes, strict=True) if o.article]
         for (item, _), outcome in zip(pages, outcomes, strict=True):

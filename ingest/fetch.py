@@ -1,9 +1,11 @@
 """The safe fetcher: every HTTP request of the ingest stage goes through ``Fetcher.fetch``.
 
-Bounded in every direction (design.md invariant 4): connect/read timeouts and a total deadline per fetch, a
-cap on the decompressed body enforced while streaming, at most ``max_redirects`` redirects (each one re-
-checked for scheme and address), connections in total and per host, and retries only where a retry can help
-(timeouts, connection errors, 429, 5xx), with exponential backoff that honours Retry-After.
+Bounded in every direction (design.md invariant 4): connect/read timeouts, and one total deadline per fetch
+covering everything it does (robots.txt, DNS, each connect and resolved address, TLS, headers, body, each
+redirect, retries and their waits; see ``netsafe.deadline``); a cap on the decompressed body enforced while
+streaming, at most ``max_redirects`` redirects (each one re-checked for scheme and address), connections in
+total and per host, and retries only where a retry can help (timeouts, connection errors, 429, 5xx), with
+exponential backoff that honours Retry-After.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from ingest.errors import BlockedURLError, FetchError, PermanentFetchError, TransientFetchError
-from ingest.http import AddressRules, decoded_chunks, guarded_transport
+from ingest.http import decoded_chunks, guarded_transport
 from ingest.robots import RobotsCache
+from netsafe import AddressRefused, AddressRules, DeadlineExceeded, deadline_in, remaining
 
 FetchKind = Literal["page", "feed", "other"]
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -41,7 +44,7 @@ class FetchPolicy:
     user_agent: str = "WirewatchBot/0.1 (+https://example.org/wirewatch)"
     connect_timeout_s: float = 5.0
     read_timeout_s: float = 15.0
-    total_deadline_s: float = 30.0
+    total_deadline_s: float = 30.0  # the whole fetch() call, robots.txt, DNS, redirects and retries included
     max_bytes: int = 10_000_000
     max_redirects: int = 5
     max_connections: int = 20
@@ -120,9 +123,19 @@ class Fetcher:
     ) -> FetchResult:
         """GET ``url`` with retries. Returns a 2xx or a 304 result; raises a FetchError subclass otherwise.
 
-        ``kind="page"`` checks robots.txt (when the policy says so) and accepts only HTML content types.
+        ``kind="page"`` checks robots.txt (when the policy says so) and accepts only HTML content types. The
+        whole call ends within ``total_deadline_s``, or raises TransientFetchError("total deadline ... passed").
         """
-        _check_scheme(url)
+        _check_url(url)
+        with deadline_in(self.policy.total_deadline_s):
+            try:
+                return self._fetch_in_deadline(url, kind, etag, last_modified)
+            except DeadlineExceeded as exc:
+                raise self._deadline_error(exc, url) from exc
+
+    def _fetch_in_deadline(
+        self, url: str, kind: FetchKind, etag: str | None, last_modified: str | None
+    ) -> FetchResult:
         if kind == "page" and self.policy.respect_robots:
             refusal = self._robots.refusal(url)
             if refusal:
@@ -159,22 +172,29 @@ class Fetcher:
         if attempt > self.policy.retries:
             return None
         backoff = self.policy.backoff_s * (2 ** (attempt - 1))
-        if exc.retry_after_s is None:
-            return backoff
-        if exc.retry_after_s > self.policy.max_retry_wait_s:
+        if exc.retry_after_s is not None and exc.retry_after_s > self.policy.max_retry_wait_s:
             return None  # the server asked for a long pause: give up now, the feed state carries it
-        return max(backoff, exc.retry_after_s)
+        wait = backoff if exc.retry_after_s is None else max(backoff, exc.retry_after_s)
+        left = remaining()
+        if left is not None and wait >= left:
+            return None  # the retry could not even start before the deadline: report this failure instead
+        return wait
+
+    def _deadline_error(self, exc: DeadlineExceeded, url: str) -> TransientFetchError:
+        detail = str(exc)
+        suffix = f" ({detail})" if detail and detail != "deadline passed" else ""
+        return TransientFetchError(f"total deadline of {self.policy.total_deadline_s:g} s passed{suffix}", url=url)
 
     def _fetch_following(self, url: str, headers: dict[str, str], kind: FetchKind) -> FetchResult:
-        deadline = time.monotonic() + self.policy.total_deadline_s
+        """One attempt, following redirects; the caller's deadline (``deadline_in``) bounds all of it."""
         current, seen, redirects = url, {url}, list[str]()
         while True:
-            location, result = self._fetch_once(current, headers, kind, deadline)
+            location, result = self._fetch_once(current, headers, kind)
             if location is None:
                 assert result is not None
                 return FetchResult(url, current, result.status, result.headers, result.body, 1, redirects)
             nxt = urljoin(current, location)
-            _check_scheme(nxt)
+            _check_url(nxt)
             if nxt in seen:
                 raise PermanentFetchError(f"redirect loop: {nxt} was already visited", url=url)
             if len(redirects) >= self.policy.max_redirects:
@@ -184,11 +204,15 @@ class Fetcher:
             current = nxt
 
     def _fetch_once(
-        self, url: str, headers: dict[str, str], kind: FetchKind, deadline: float
+        self, url: str, headers: dict[str, str], kind: FetchKind
     ) -> tuple[str | None, FetchResult | None]:
-        """One request: (redirect location, None) or (None, result). Maps every failure to a FetchError."""
+        """One request: (redirect location, None) or (None, result). Maps every failure to a FetchError, except
+        DeadlineExceeded, which ``fetch`` turns into the deadline's reason."""
         try:
-            with self._host_slot(url), self._client.stream("GET", url, headers=headers) as response:
+            with (
+                self._host_slot(url),
+                self._client.stream("GET", url, headers=headers, timeout=self._timeouts()) as response,
+            ):
                 status = response.status_code
                 if status in (301, 302, 303, 307, 308) and "location" in response.headers:
                     return response.headers["location"], None
@@ -198,26 +222,52 @@ class Fetcher:
                     return None, FetchResult(url, url, status, resp_headers, b"")
                 if kind == "page":
                     _require_html(response, url)
-                body = self._read_body(response, deadline, url)
+                body = self._read_body(response, url)
                 return None, FetchResult(url, url, status, resp_headers, body)
         except FetchError as exc:
             exc.url = exc.url or url
             raise
+        except AddressRefused as exc:
+            raise BlockedURLError(str(exc), url=url) from exc
+        except httpx.InvalidURL as exc:
+            raise PermanentFetchError(f"unusable URL: {exc}", url=url) from exc
+        except UnicodeError as exc:  # idna's errors, e.g. for a Location header naming "xn--a.com"
+            raise PermanentFetchError(f"unusable URL: {exc}", url=url) from exc
+        except httpx.RemoteProtocolError as exc:
+            # httpx parses a redirect's Location itself (even when not following it), and says so this way;
+            # the server will send the same header next time: not worth a retry.
+            if str(exc).startswith("Invalid URL in location header"):
+                raise PermanentFetchError(f"unusable URL in the Location header: {exc}", url=url) from exc
+            raise TransientFetchError(f"connection failed: {exc or type(exc).__name__}", url=url) from exc
         except httpx.TimeoutException as exc:
+            left = remaining()
+            if left is not None and left <= 0:
+                raise DeadlineExceeded(f"{type(exc).__name__}") from exc
             raise TransientFetchError(f"timed out ({type(exc).__name__})", url=url) from exc
         except httpx.TransportError as exc:
             raise TransientFetchError(f"connection failed: {exc or type(exc).__name__}", url=url) from exc
         except httpx.HTTPError as exc:
             raise PermanentFetchError(f"invalid request: {exc}", url=url) from exc
 
-    def _read_body(self, response: httpx.Response, deadline: float, url: str) -> bytes:
+    def _timeouts(self) -> httpx.Timeout:
+        """This request's timeouts: the policy's, the wait for a pooled connection capped by the deadline (the
+        network backend caps every connect, read and write by it too)."""
+        left = remaining()
+        pool = self.policy.total_deadline_s if left is None else max(left, 0.001)
+        return httpx.Timeout(
+            connect=self.policy.connect_timeout_s,
+            read=self.policy.read_timeout_s,
+            write=self.policy.read_timeout_s,
+            pool=pool,
+        )
+
+    def _read_body(self, response: httpx.Response, url: str) -> bytes:
+        # Each read is capped by the deadline in the network backend, so a server trickling bytes slower than
+        # the read timeout still stops at the deadline (DeadlineExceeded, raised through httpx).
         buf = bytearray()
         encoding = response.headers.get("content-encoding", "")
         for chunk in decoded_chunks(response.iter_raw(), encoding, self.policy.max_bytes):
             buf += chunk
-            if time.monotonic() > deadline:
-                # A server trickling bytes slower than the read timeout would otherwise never finish.
-                raise TransientFetchError(f"total deadline of {self.policy.total_deadline_s:g} s passed", url=url)
         return bytes(buf)
 
     @contextmanager
@@ -225,27 +275,40 @@ class Fetcher:
         host = urlsplit(url).netloc.lower()
         with self._slots_lock:
             slot = self._host_slots.setdefault(host, threading.BoundedSemaphore(self.policy.max_per_host))
-        if not slot.acquire(timeout=self.policy.total_deadline_s):
-            raise TransientFetchError(f"no free connection to {host} within the deadline", url=url)
+        left = remaining()
+        if not slot.acquire(timeout=self.policy.total_deadline_s if left is None else max(left, 0.0)):
+            raise DeadlineExceeded(f"no free connection to {host} before the deadline")
         try:
             yield
         finally:
             slot.release()
 
     def _load_robots(self, url: str) -> tuple[int, bytes]:
+        """robots.txt within the deadline of the page fetch that asked for it (the per-host robots lock is held
+        meanwhile, so this bounds the other pages' wait too)."""
         try:
             result = self._fetch_following(url, {}, "other")
         except PermanentFetchError as exc:
             if exc.status is not None:
                 return exc.status, b""
             raise
+        except DeadlineExceeded as exc:
+            raise self._deadline_error(exc, url) from exc
         return result.status, result.body[:500_000]
 
 
-def _check_scheme(url: str) -> None:
-    scheme = urlsplit(url).scheme.lower()
+def _check_url(url: str) -> None:
+    """Refuse what is not http(s), and what httpx cannot parse (bad IPv4, invalid IDNA, bad port...)."""
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError as exc:  # "Invalid IPv6 URL"
+        raise PermanentFetchError(f"unusable URL: {exc}", url=url) from exc
     if scheme not in ("http", "https"):
         raise BlockedURLError(f"refused: unsupported URL scheme {scheme or '(none)'!r}", url=url)
+    try:
+        httpx.URL(url).host  # noqa: B018  (decoding the IDNA host is where httpx rejects "xn--a.com")
+    except (httpx.InvalidURL, ValueError) as exc:  # IDNA errors are ValueErrors (UnicodeError)
+        raise PermanentFetchError(f"unusable URL: {exc}", url=url) from exc
 
 
 def _raise_for_status(response: httpx.Response, url: str) -> None:

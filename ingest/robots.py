@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
 from ingest.errors import BlockedURLError
+from netsafe import DeadlineExceeded, remaining
 
 # (url) -> (status, body); raises on transport failure. The fetcher gives it, so robots.txt obeys the guard.
 RobotsLoader = Callable[[str], tuple[int, bytes]]
@@ -51,13 +52,19 @@ class RobotsCache:
     def _entry(self, origin: str) -> _Entry:
         with self._lock:
             host_lock = self._host_locks.setdefault(origin, threading.Lock())
-        # One fetch per host even when many threads ask at once.
-        with host_lock:
+        # One fetch per host even when many threads ask at once. The loader runs within the deadline of the
+        # fetch that holds the lock; the others wait no longer than their own deadline.
+        left = remaining()
+        if not host_lock.acquire(timeout=-1 if left is None else max(left, 0.0)):
+            raise DeadlineExceeded(f"robots.txt of {origin} still loading for another request")
+        try:
             entry = self._entries.get(origin)
             if entry is None or entry.expires < time.monotonic():
                 entry = self._fetch(origin)
                 self._entries[origin] = entry
             return entry
+        finally:
+            host_lock.release()
 
     def _fetch(self, origin: str) -> _Entry:
         expires = time.monotonic() + self._ttl

@@ -9,9 +9,15 @@ so a hostile page cannot claim another site's id.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+import re
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
+import httpx
+
 ALLOWED_SCHEMES = frozenset({"http", "https"})
+# Letters, digits, hyphens and (seen in the wild, though not in host names proper) underscores, dot-separated.
+_DNS_NAME = re.compile(r"(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.?")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _TRACKING_PREFIXES = ("utm_", "mtm_", "pk_")
 _TRACKING_PARAMS = frozenset(
@@ -48,9 +54,12 @@ def canonical_url(url: str, base: str | None = None) -> str:
     ``javascript:``, ``mailto:``...), so callers can record the refusal.
     """
     raw = url.strip()
-    if base:
-        raw = urljoin(base, raw)
-    parts = urlsplit(raw)
+    try:
+        if base:
+            raw = urljoin(base, raw)
+        parts = urlsplit(raw)
+    except ValueError as exc:  # "Invalid IPv6 URL" and the like
+        raise InvalidURLError(f"unparsable URL ({exc}): {url[:200]!r}") from exc
     scheme = parts.scheme.lower()
     if scheme not in ALLOWED_SCHEMES:
         raise InvalidURLError(
@@ -68,7 +77,34 @@ def canonical_url(url: str, base: str | None = None) -> str:
         netloc = f"{netloc}:{port}"
     path = parts.path or "/"
     query = urlencode(sorted(_without_tracking(parse_qsl(parts.query, keep_blank_values=True))))
-    return urlunsplit((scheme, netloc, path, query, ""))
+    canonical = urlunsplit((scheme, netloc, path, query, ""))
+    _require_fetchable(canonical, url)
+    return canonical
+
+
+def _require_fetchable(canonical: str, original: str) -> None:
+    """Refuse a URL the HTTP client could not request, so it becomes a named bad link, not a failed fetch.
+
+    httpx is the judge (the fetcher uses it): a dotted-number host that is no IPv4 address (``999.1.1.1``),
+    a host the IDNA rules reject (``xn--a.com``), a bad port. Its encoded host must also be a plain DNS name
+    or an IP literal: a space or other odd character there would otherwise go to DNS on every pass.
+    """
+    try:
+        parsed = httpx.URL(canonical)
+        parsed.host  # noqa: B018  (decoding the IDNA host is where httpx rejects "xn--a.com")
+        host = parsed.raw_host.decode("ascii")
+    except (httpx.InvalidURL, ValueError) as exc:  # IDNA errors are ValueErrors (UnicodeError)
+        raise InvalidURLError(f"invalid host or port ({exc}) in {original[:200]!r}") from exc
+    if not (_DNS_NAME.fullmatch(host) or _is_ip_literal(host)):
+        raise InvalidURLError(f"invalid host {host[:100]!r} in {original[:200]!r}")
+
+
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
 
 
 def _without_tracking(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -18,8 +18,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from netsafe import AddressRefused
 from notify.errors import ChannelConfigError, PermanentDeliveryError, TransientDeliveryError
-from notify.guard import AddressRules, guarded_client
+from notify.guard import AddressRules, blocked, guarded_client
 from notify.model import Alert
 from notify.render import json_body, slack_batches, slack_text
 from notify.secret import Secret
@@ -56,6 +57,8 @@ def _post(client: httpx.Client, url: str, body: bytes, headers: dict[str, str], 
     try:
         with client.stream("POST", url, content=body, headers=headers) as response:
             _drain(response)
+    except AddressRefused as exc:
+        raise blocked(exc) from exc
     except httpx.TimeoutException as exc:
         raise TransientDeliveryError(f"{label}: timed out ({type(exc).__name__})") from exc
     except httpx.TransportError as exc:

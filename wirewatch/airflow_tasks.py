@@ -61,14 +61,14 @@ def due_feed_batches() -> list[list[str]]:
 
 def ingest(feed_ids: list[str]) -> dict[str, Any]:
     """The ingest steps (collect, tag, index, commit) for one batch of feeds."""
-    from wirewatch.pipeline import ingest_feeds
+    from wirewatch.pipeline import ingest_isolated
 
     rt = task_runtime()
     wanted = set(feed_ids)
     feeds = [f for f in rt.feeds() if f.id in wanted]
     part = PassSummary()
     with rt.tools(ner=False) as tools:
-        written = ingest_feeds(rt, tools, feeds, part)
+        written = ingest_isolated(rt, tools, feeds, part)
     data = part.to_dict()
     data["written"] = len(written)
     return data

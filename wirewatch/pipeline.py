@@ -131,6 +131,36 @@ def ingest_feeds(
     return sorted(written)
 
 
+def ingest_isolated(
+    rt: Runtime, tools: PassTools, feeds: Sequence[FeedSpec], summary: PassSummary, *, only_due: bool = True
+) -> list[str]:
+    """``ingest_feeds``, guarded so no exception from one feed or page ends the pass.
+
+    Elasticsearch and configuration errors still propagate (the pass is then ``fatal``). Anything else that
+    escapes a batch is a fault nobody foresaw: the batch is ingested again feed by feed (writes are idempotent
+    and no state of a failed batch was saved), so only the feed that raises is recorded as failed, with the
+    exception's message, and keeps its old state, to be tried again on the next pass.
+    """
+    from search.errors import SearchError
+    from wirewatch.runtime import ConfigError
+
+    try:
+        return ingest_feeds(rt, tools, feeds, summary, only_due=only_due)
+    except (SearchError, ConfigError):
+        raise
+    except Exception as exc:
+        if len(feeds) > 1:
+            log.warning("a batch of %d feeds failed (%r): ingesting its feeds one by one", len(feeds), exc)
+            written: list[str] = []
+            for feed in feeds:
+                written += ingest_isolated(rt, tools, [feed], summary, only_due=only_due)
+            return written
+        log.exception("feed %s failed", feeds[0].id)
+        summary.feeds["failed"] += 1
+        summary.fail(Step.POLL, feeds[0].id, f"unexpected {type(exc).__name__}: {str(exc)[:300]}", transient=True)
+        return []
+
+
 def _record_batch(
     summary: PassSummary, batch: IngestBatch, written: set[str], errors: dict[str, str], refused: set[str]
 ) -> None:
@@ -257,7 +287,7 @@ def run_pass(
             for start in range(0, len(feeds), size):
                 end = min(start + size, len(feeds))
                 step(Step.COLLECT, f"feeds {start + 1}-{end} of {len(feeds)}")
-                ingest_feeds(rt, tools, feeds[start : start + size], summary, only_due=only_due)
+                ingest_isolated(rt, tools, feeds[start : start + size], summary, only_due=only_due)
                 step(Step.MATCH, "")
                 match_watches(rt, summary)
                 step(Step.DELIVER, "")
