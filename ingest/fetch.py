@@ -10,13 +10,11 @@ exponential backoff that honours Retry-After.
 
 from __future__ import annotations
 
-import email.utils
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import urljoin, urlsplit
 
@@ -25,7 +23,7 @@ import httpx
 from ingest.errors import BlockedURLError, FetchError, PermanentFetchError, TransientFetchError
 from ingest.http import decoded_chunks, guarded_transport
 from ingest.robots import RobotsCache
-from netsafe import AddressRefused, AddressRules, DeadlineExceeded, deadline_in, remaining
+from netsafe import AddressRefused, AddressRules, Backoff, DeadlineExceeded, deadline_in, parse_retry_after, remaining
 
 FetchKind = Literal["page", "feed", "other"]
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -51,6 +49,7 @@ class FetchPolicy:
     max_per_host: int = 4
     retries: int = 2
     backoff_s: float = 0.5
+    max_backoff_s: float = 30.0  # the longest wait between two attempts
     max_retry_wait_s: float = 30.0  # a longer Retry-After is not waited for: the failure carries it instead
     allow_loopback: bool = False
     allow_private: bool = False
@@ -171,10 +170,9 @@ class Fetcher:
         """Seconds to wait before the next attempt, or None when no retry should be made."""
         if attempt > self.policy.retries:
             return None
-        backoff = self.policy.backoff_s * (2 ** (attempt - 1))
         if exc.retry_after_s is not None and exc.retry_after_s > self.policy.max_retry_wait_s:
             return None  # the server asked for a long pause: give up now, the feed state carries it
-        wait = backoff if exc.retry_after_s is None else max(backoff, exc.retry_after_s)
+        wait = Backoff(self.policy.backoff_s, self.policy.max_backoff_s).delay(attempt, exc.retry_after_s)
         left = remaining()
         if left is not None and wait >= left:
             return None  # the retry could not even start before the deadline: report this failure instead
@@ -327,18 +325,3 @@ def _require_html(response: httpx.Response, url: str) -> None:
     if ctype and ctype not in HTML_TYPES:
         raise PermanentFetchError(f"not an HTML page (content-type {ctype})", url=url, status=response.status_code)
 
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds asked by a Retry-After header (delta-seconds or an HTTP date), or None."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())

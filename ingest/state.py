@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from netsafe import Backoff as RetryBackoff
+
 MAX_SEEN_IDS = 2000  # the newest entry ids kept per feed; feeds rarely list more than a few hundred
 
 
@@ -76,10 +78,8 @@ class Backoff:
 
     def after_failure(self, now: datetime, failures: int, retry_after_s: float | None = None) -> datetime:
         """Next poll after failure number ``failures`` in a row: interval x 2^(failures-1), capped."""
-        wait = min(self.interval_s * 2.0 ** max(failures - 1, 0), float(self.max_backoff_s))
-        if retry_after_s is not None:
-            wait = max(wait, min(retry_after_s, float(self.max_interval_s)))
-        return now + timedelta(seconds=wait)
+        policy = RetryBackoff(float(self.interval_s), float(self.max_backoff_s), float(self.max_interval_s))
+        return now + timedelta(seconds=policy.delay(failures, retry_after_s))
 
     def after_gone(self, now: datetime) -> datetime:
         """Next poll of a feed that is gone: the longest backoff at once (never dropped: it may come back)."""

@@ -8,6 +8,8 @@ Imports nothing of ours. Modules, one task each:
 - ``deadline``  one deadline for a whole operation (``deadline_in``), seen by every socket step below it
 - ``backend``   an httpcore network backend that resolves with the timeout, dials only checked addresses and
   bounds every connect, TLS handshake, read and write by the current deadline
+- ``retry``     ``Backoff``: the one backoff formula (first wait, doubled, capped, Retry-After honoured) and
+  ``parse_retry_after``
 - ``errors``    the exception tree
 """
 
@@ -16,10 +18,12 @@ from netsafe.backend import GuardedBackend, guarded_pool
 from netsafe.deadline import deadline_in, remaining
 from netsafe.dns import resolve, resolve_checked
 from netsafe.errors import AddressRefused, DeadlineExceeded, NetsafeError, ResolveError, ResolveTimeout
+from netsafe.retry import Backoff, parse_retry_after
 
 __all__ = [
     "AddressRefused",
     "AddressRules",
+    "Backoff",
     "DeadlineExceeded",
     "GuardedBackend",
     "NetsafeError",
@@ -29,6 +33,7 @@ __all__ = [
     "classify",
     "deadline_in",
     "guarded_pool",
+    "parse_retry_after",
     "remaining",
     "resolve",
     "resolve_checked",

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol, runtime_checkable
 
+from netsafe import Backoff
 from notify.errors import PermanentDeliveryError, TransientDeliveryError
 from notify.model import Alert, Delivery
 
@@ -110,11 +111,13 @@ class _Policy:
     sleep: Callable[[float], None]
     parallel: int = 1
 
+    @property
+    def backoff(self) -> Backoff:
+        return Backoff(self.backoff_s, self.max_defer_s)
+
     def next_attempt(self, prior_attempts: int, retry_after_s: float | None) -> datetime:
         """When a later pass should try again: exponential in all attempts so far, at least Retry-After."""
-        delay = self.backoff_s * 2 ** min(prior_attempts, 30)
-        delay = min(max(delay, retry_after_s or 0.0), self.max_defer_s)
-        return self.clock() + timedelta(seconds=delay)
+        return self.clock() + timedelta(seconds=self.backoff.delay(prior_attempts + 1, retry_after_s))
 
 
 def _unconfigured(name: str, items: list[Delivery]) -> list[DeliveryOutcome]:
@@ -204,7 +207,7 @@ def _send_with_retries(channel: Channel, alerts: list[Alert], policy: _Policy) -
         log.info("delivery attempt %d failed: %s", attempt, error)
         if attempt == policy.max_attempts:
             break
-        delay = max(policy.backoff_s * 2 ** (attempt - 1), error.retry_after_s or 0.0)
+        delay = policy.backoff.delay(attempt, error.retry_after_s)
         if delay > policy.max_wait_s:
             break  # the receiver asked for a long pause: a later pass honours it via next_attempt_at
         policy.sleep(delay)

@@ -12,13 +12,11 @@ import hmac
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 import httpx
 
-from netsafe import AddressRefused
+from netsafe import AddressRefused, parse_retry_after
 from notify.errors import ChannelConfigError, PermanentDeliveryError, TransientDeliveryError
 from notify.guard import AddressRules, blocked, guarded_client
 from notify.model import Alert
@@ -37,22 +35,6 @@ def _checked_url(name: str, url: str) -> str:
     return url
 
 
-def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Retry-After as seconds: delta-seconds or an HTTP date; None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-
-
 def _post(client: httpx.Client, url: str, body: bytes, headers: dict[str, str], label: str) -> None:
     try:
         with client.stream("POST", url, content=body, headers=headers) as response:
@@ -67,7 +49,7 @@ def _post(client: httpx.Client, url: str, body: bytes, headers: dict[str, str], 
     if 200 <= status < 300:
         return
     if status in TRANSIENT_STATUSES or status >= 500:
-        retry_after = retry_after_seconds(response.headers.get("retry-after"))
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
         raise TransientDeliveryError(f"{label}: HTTP {status}", retry_after_s=retry_after)
     raise PermanentDeliveryError(f"{label}: HTTP {status} (the receiver rejected the message)")
 

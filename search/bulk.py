@@ -34,13 +34,20 @@ def index_articles(
     chunk_bytes: int = 5_000_000,
     max_retries: int = 3,
     backoff_s: float = 0.5,
+    max_backoff_s: float = 30.0,
 ) -> BulkReport:
     """Index ``docs`` (each with an ``id``); sets ``indexed_at``. No refresh: searches see them within ~1 s.
 
     Raises SearchUnavailable when Elasticsearch cannot be reached (``partial`` holds what was written before
     the outage, empty when it was unreachable from the start) and IndexMissing before ``es setup`` ran.
     """
-    policy = Policy(chunk_docs=chunk_docs, chunk_bytes=chunk_bytes, max_retries=max_retries, backoff_s=backoff_s)
+    policy = Policy(
+        chunk_docs=chunk_docs,
+        chunk_bytes=chunk_bytes,
+        max_retries=max_retries,
+        backoff_s=backoff_s,
+        max_backoff_s=max_backoff_s,
+    )
     report = BulkReport()
     by_id = _valid_docs(docs, report)
     with es_errors("reading stored content hashes"):
@@ -67,13 +74,20 @@ def update_entities(
     chunk_bytes: int = 5_000_000,
     max_retries: int = 3,
     backoff_s: float = 0.5,
+    max_backoff_s: float = 30.0,
 ) -> BulkReport:
     """The NER phase: partial updates {article id: {"entities", "entity_names", "ner_done"}} by id.
 
     Only those three fields may change; ``ner_done`` defaults to True. An id that is not indexed is a
     permanent failure (``document_missing_exception``): an update never creates a document.
     """
-    policy = Policy(chunk_docs=chunk_docs, chunk_bytes=chunk_bytes, max_retries=max_retries, backoff_s=backoff_s)
+    policy = Policy(
+        chunk_docs=chunk_docs,
+        chunk_bytes=chunk_bytes,
+        max_retries=max_retries,
+        backoff_s=backoff_s,
+        max_backoff_s=max_backoff_s,
+    )
     dumps = _serializer(es)
     ops: list[Op] = []
     for doc_id, fields in updates.items():

@@ -14,13 +14,13 @@ from typing import Any
 
 from elasticsearch import ApiError, ConnectionError, ConnectionTimeout, Elasticsearch
 
+from netsafe import Backoff
 from search.errors import IndexMissing, SearchUnavailable
 
 # Per-document or per-request statuses worth another attempt: overload, proxies, unavailable shards.
 TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
 # A write block (an index being migrated) or a rejected queue: the document is fine, the moment is not.
 TRANSIENT_ERROR_TYPES = frozenset({"cluster_block_exception", "es_rejected_execution_exception"})
-MAX_BACKOFF_S = 30.0
 
 
 @dataclass(kw_only=True)
@@ -68,13 +68,14 @@ class Policy:
     chunk_bytes: int
     max_retries: int
     backoff_s: float
+    max_backoff_s: float = 30.0
 
     def __post_init__(self) -> None:
         if self.chunk_docs < 1 or self.chunk_bytes < 1 or self.max_retries < 0 or self.backoff_s < 0:
             raise ValueError("chunk_docs and chunk_bytes must be >= 1, max_retries and backoff_s >= 0")
 
     def pause(self, attempt: int) -> None:
-        time.sleep(min(MAX_BACKOFF_S, self.backoff_s * 2**attempt))
+        time.sleep(Backoff(self.backoff_s, self.max_backoff_s).delay(attempt + 1))
 
 
 def chunks(ops: list[Op], policy: Policy) -> Iterator[list[Op]]:

@@ -12,7 +12,8 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 
 from ingest.errors import BlockedURLError, PermanentFetchError, TransientFetchError
-from ingest.fetch import Fetcher, parse_retry_after
+from ingest.fetch import Fetcher
+from netsafe import parse_retry_after
 from tests.support.ingest_servers import (
     FaultServer,
     endless,
@@ -102,8 +103,8 @@ def test_retry_after_http_date() -> None:
     from datetime import UTC, datetime
 
     now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
-    assert parse_retry_after("Thu, 01 Jan 2026 12:01:30 GMT", now) == 90
-    assert parse_retry_after("soon", now) is None
+    assert parse_retry_after("Thu, 01 Jan 2026 12:01:30 GMT", now=now) == 90
+    assert parse_retry_after("soon", now=now) is None
 
 
 def test_stalled_server_times_out() -> None:

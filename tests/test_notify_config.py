@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from netsafe import parse_retry_after as retry_after_seconds
 from notify import (
     Alert,
     ChannelConfigError,
@@ -17,7 +18,6 @@ from notify import (
     channels_from_config,
     default_channels,
 )
-from notify.http_channels import retry_after_seconds
 from notify.render import html_body, slack_text, subject, text_body
 
 CONFIG = [

@@ -120,6 +120,8 @@ def ingest_feeds(
             chunk_docs=s.es_bulk_chunk_docs,
             chunk_bytes=s.es_bulk_chunk_bytes,
             max_retries=s.es_max_retries,
+            backoff_s=s.es_backoff_s,
+            max_backoff_s=s.es_max_backoff_s,
         )
     written = set(report.durable)
     # Documents the index refused for good (a 4xx other than 429): retrying cannot help, so their entries settle
@@ -215,6 +217,7 @@ def deliver_alerts(
                 channels,
                 max_attempts=s.delivery_max_attempts,
                 backoff_s=s.delivery_backoff_s,
+                max_defer_s=s.delivery_max_backoff_s,
                 parallel=s.delivery_parallel,
             )
         finally:
@@ -251,7 +254,11 @@ def add_entities(rt: Runtime, tagger: Tagger, summary: PassSummary, *, limit: in
             return 0
         tags = tagger.tag([text for _, text in todo])
         updates = {aid: entity_update(t) for (aid, _), t in zip(todo, tags, strict=True)}
-        report = update_entities(rt.es, rt.names, updates, chunk_docs=rt.settings.es_bulk_chunk_docs)
+        s = rt.settings
+        report = update_entities(
+            rt.es, rt.names, updates, chunk_docs=s.es_bulk_chunk_docs, max_retries=s.es_max_retries,
+            backoff_s=s.es_backoff_s, max_backoff_s=s.es_max_backoff_s,
+        )  # fmt: skip
     for aid, reason in report.failed.items():
         summary.fail(Step.NER, aid, reason, transient=aid in report.transient)
     summary.entities_added += len(report.written)

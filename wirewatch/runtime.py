@@ -132,6 +132,7 @@ class Runtime:
             max_per_host=s.http_max_per_host,
             retries=s.http_retries,
             backoff_s=s.http_backoff_s,
+            max_backoff_s=s.http_max_backoff_s,
             allow_loopback=s.http_allow_loopback,
             allow_private=s.http_allow_private,
             respect_robots=s.http_respect_robots,

@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     es_index_prefix: str = Field("", description="Prefix for every index and alias name (tests, tenants)")
     es_bulk_chunk_docs: int = Field(200, description="Documents per bulk request")
     es_bulk_chunk_bytes: int = Field(5_000_000, description="Bytes per bulk request; bigger chunks are split")
+    es_backoff_s: float = Field(0.5, description="First wait before a bulk retry; doubles each retry")
+    es_max_backoff_s: float = Field(30.0, description="Cap on the wait between two bulk retries")
 
     # --- Local Elasticsearch node (no Docker) ---------------------------------------------------------
     local_es_port: int = Field(9200, description="HTTP port of the local node (binds 127.0.0.1 only)")
@@ -78,6 +80,7 @@ class Settings(BaseSettings):
     http_max_per_host: int = Field(4, description="Connections open at once to one host")
     http_retries: int = Field(2, description="Retries after a timeout, 429 or 5xx")
     http_backoff_s: float = Field(0.5, description="First retry delay; doubles each retry")
+    http_max_backoff_s: float = Field(30.0, description="Cap on the wait between two attempts of one fetch")
     http_allow_private: bool = Field(False, description="Allow private, link-local addresses (unsafe)")
     http_allow_loopback: bool = Field(False, description="Allow 127.0.0.0/8 and ::1 (tests, seed demo)")
     http_respect_robots: bool = Field(True, description="Obey robots.txt for article pages")
@@ -120,6 +123,7 @@ class Settings(BaseSettings):
     alert_dedup_window_s: int = Field(48 * 3600, description="A same-content copy within it joins the alert")
     delivery_max_attempts: int = Field(4, description="Send attempts per alert and channel in one pass")
     delivery_backoff_s: float = Field(0.5, description="First delivery retry delay; doubles each retry")
+    delivery_max_backoff_s: float = Field(3600.0, description="Cap on the wait before a failed delivery's next try")
     delivery_parallel: int = Field(4, description="Sends in flight at once per channel")
     delivery_allow_loopback: bool = Field(False, description="Allow channel URLs on loopback (tests, demo)")
     delivery_allow_private: bool = Field(False, description="Allow channel URLs on private addresses")
