@@ -1,1 +1,1 @@
-"""enrich stage (see design.md, Layout). Imports nothing of ours."""
+"""enrich stage (see docs/design.md, Layout). Imports nothing of ours."""

@@ -1,4 +1,6 @@
-"""ingest stage (see design.md, Layout): feeds and pages in, clean ``Article`` records out. Imports nothing of ours.
+"""ingest stage (see docs/design.md, Layout): feeds and pages in, clean ``Article`` records out.
+
+Imports nothing of ours but ``netsafe``.
 
 Modules, one task each:
 

@@ -1,6 +1,6 @@
 """One ingest pass over a list of feeds: poll -> fetch pages -> extract.
 
-It returns everything the pipeline needs to tag, index and then commit feed states (design.md invariant 2).
+It returns everything the pipeline needs to tag, index and then commit feed states (docs/design.md invariant 2).
 
 The pipeline calls ``collect``, writes ``batch.articles``, then calls ``batch.finish(written_ids, errors,
 refused_ids)`` for the final per-entry outcomes and ``batch.states_to_commit(written_ids | refused_ids)`` for the

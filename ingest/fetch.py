@@ -1,6 +1,6 @@
 """The safe fetcher: every HTTP request of the ingest stage goes through ``Fetcher.fetch``.
 
-Bounded in every direction (design.md invariant 4): connect/read timeouts, and one total deadline per fetch
+Bounded in every direction (docs/design.md invariant 4): connect/read timeouts, and one total deadline per fetch
 covering everything it does (robots.txt, DNS, each connect and resolved address, TLS, headers, body, each
 redirect, retries and their waits; see ``netsafe.deadline``); a cap on the decompressed body enforced while
 streaming, at most ``max_redirects`` redirects (each one re-checked for scheme and address), connections in

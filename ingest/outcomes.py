@@ -1,4 +1,4 @@
-"""Every feed entry ends in one named state (design.md invariant 6), and the counts add up.
+"""Every feed entry ends in one named state (docs/design.md invariant 6), and the counts add up.
 
 ``indexed``      the article was durably written (decided by the pipeline after the write)
 ``duplicate``    the article is already in the index, or came from another entry in this pass

@@ -3,7 +3,7 @@
 A feed's state is what lets the next poll be incremental (validators, body hash, entries already taken) and
 what tells an operator how the feed is doing (last success, last error, consecutive failures, next poll).
 Ingest only ever *proposes* a new state; the pipeline commits it after the feed's articles are indexed
-(design.md invariant 2), through a ``FeedStateStore``.
+(docs/design.md invariant 2), through a ``FeedStateStore``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Canonical URLs and the stable article id derived from them (design.md invariant 1).
+"""Canonical URLs and the stable article id derived from them (docs/design.md invariant 1).
 
 The canonical form lowercases scheme and host, drops the fragment, default ports, tracking parameters
 (utm_*, fbclid, gclid, ...) and sorts the query, so the same story reached through different share links gets

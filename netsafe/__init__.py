@@ -1,4 +1,4 @@
-"""Network safety shared by the stages (design.md, Layout): the one piece of code ``ingest`` and ``notify`` share.
+"""Network safety shared by the stages (docs/design.md, Layout): the one piece of code ``ingest`` and ``notify`` share.
 
 Imports nothing of ours. Modules, one task each:
 

@@ -1,6 +1,6 @@
-"""notify stage (see design.md, Layout): alert delivery channels and the retrying delivery step.
+"""notify stage (see docs/design.md, Layout): alert delivery channels and the retrying delivery step.
 
-Imports nothing of ours. The composition root builds channels with ``load_channels`` (the YAML file) or
+Imports nothing of ours but ``netsafe``. The composition root builds channels with ``load_channels`` (the YAML file) or
 ``channels_from_config`` (dicts); the pipeline turns pending alert documents into ``Delivery`` items with
 ``deliveries_from_docs`` and calls ``deliver``, then records the returned ``DeliveryOutcome`` list in the outbox
 (``search.alerting.outbox``).

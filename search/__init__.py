@@ -1,4 +1,5 @@
-"""search stage (see docs/design.md, Layout): everything Elasticsearch. Imports nothing of ours.
+"""search stage (see docs/design.md, Layout): everything Elasticsearch. Imports nothing of ours
+but ``netsafe``.
 
 At the top, what every role shares:
 

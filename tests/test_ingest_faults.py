@@ -1,5 +1,5 @@
 """One ingest pass over a healthy feed and one broken feed per fault: each fault is recorded with a clear
-reason, and the healthy feed still yields its article (design.md invariant 5)."""
+reason, and the healthy feed still yields its article (docs/design.md invariant 5)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 create alerts -> deliver -> add NER entities.
 
 Each step is a function of its own so the Airflow DAG can run them as separate tasks, and ``run_pass`` runs
-them in order for the CLI. The invariants of design.md hold across any crash:
+them in order for the CLI. The invariants of docs/design.md hold across any crash:
 
 - feed state is saved only for feeds whose new articles are all durably indexed (invariant 2);
 - alerts are found from the index since a checkpoint, created with ``op_type=create`` and delivered from an

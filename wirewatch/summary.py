@@ -1,6 +1,6 @@
 """What one pass did: counts per final state, time per stage, failures with reasons, alerts.
 
-The counts obey design.md invariant 6: every entry the feeds offered ends in exactly one named state, so
+The counts obey docs/design.md invariant 6: every entry the feeds offered ends in exactly one named state, so
 ``sum(entries.values()) == offered``. The summary is what the CLI prints, what ``--json`` emits and what the
 Airflow summary task logs; it never holds article text.
 """
