@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from wirewatch.documents import article_document, entity_update
 from wirewatch.runtime import Runtime
+from wirewatch.stories import story_fields_for
 from wirewatch.summary import PassSummary
 
 if TYPE_CHECKING:
@@ -141,7 +142,9 @@ def ingest_feeds(
         )
     with summary.timed("tag_groups"):
         tags = tools.tagger.tag_groups([a.text for a in batch.articles])
-    docs = [article_document(a, t) for a, t in zip(batch.articles, tags, strict=True)]
+    with summary.timed("stories"):
+        stories = story_fields_for(rt.es, rt.names, batch.articles)
+    docs = [article_document(a, t, stories.get(a.id)) for a, t in zip(batch.articles, tags, strict=True)]
     with summary.timed("index"):
         report = index_articles(
             rt.es,
