@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from wirewatch.documents import article_document, entity_update
+from wirewatch.documents import article_document
 from wirewatch.runtime import Runtime
 from wirewatch.stories import story_fields_for
 from wirewatch.summary import PassSummary
@@ -235,18 +235,19 @@ def close_channels(channels: dict[str, Any]) -> None:
 # --- NER, after the alerts ------------------------------------------------------------------------------
 def add_entities(rt: Runtime, tagger: Tagger, summary: PassSummary, *, limit: int = 1000) -> int:
     """Add NER entities to articles indexed with group tags only (this pass's and any a crash left)."""
-    from search.backlog import articles_missing_entities
     from search.bulk import update_entities
+    from search.reuse import articles_waiting_for_entities
+    from wirewatch.reuse import entity_updates
 
     if not tagger.ner:
         return 0
     with summary.timed("ner"):
-        todo = articles_missing_entities(rt.es, rt.names, limit=limit)
+        todo = articles_waiting_for_entities(rt.es, rt.names, limit=limit)
         if not todo:
             return 0
-        tags = tagger.tag([text for _, text in todo])
-        updates = {aid: entity_update(t) for (aid, _), t in zip(todo, tags, strict=True)}
-        report = update_entities(rt.es, rt.names, updates, chunk_docs=rt.settings.es_bulk_chunk_docs)
+        plan = entity_updates(rt.es, rt.names, tagger, todo)  # identical texts reuse entities: NER once
+        report = update_entities(rt.es, rt.names, plan.updates, chunk_docs=rt.settings.es_bulk_chunk_docs)
+    summary.entities_reused += plan.reused
     for aid, reason in report.failed.items():
         summary.fail("ner", aid, reason, transient=aid in report.transient)
     summary.entities_added += len(report.written)
