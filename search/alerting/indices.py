@@ -37,6 +37,7 @@ def watches_mappings() -> dict[str, Any]:
             "created_at": _DATE,
             "updated_at": _DATE,
             "enabled": {"type": "boolean"},
+            "snoozed_until": _DATE,
         },
     }
 
