@@ -60,7 +60,8 @@ def index_articles(
             report.unchanged.append(doc_id)
             continue
         action = {"index": {"_index": names.articles, "_id": doc_id}}
-        ops.append(Op(doc_id, (dumps(action), dumps({**doc, "indexed_at": now}))))
+        # an article without a story of its own (written before stories, or by a tool) is a story of one
+        ops.append(Op(doc_id, (dumps(action), dumps({"story_id": doc_id, **doc, "indexed_at": now}))))
     send_all(es, ops, policy, report)
     return report
 

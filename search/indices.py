@@ -177,7 +177,10 @@ def migrate_articles(es: Elasticsearch, names: IndexNames, current: str) -> tupl
 def _copy_all(es: Elasticsearch, source: str, target: str) -> int:
     # scan + bulk by hand: helpers.reindex asks the data-stream API, which the local node does not have
     hits = helpers.scan(es, index=source, size=COPY_CHUNK_DOCS, query={"query": {"match_all": {}}})
-    actions = ({"_index": target, "_id": hit["_id"], "_source": hit["_source"]} for hit in hits)
+    # an article from before stories becomes a story of one, so collapsing by story keeps it
+    actions = (
+        {"_index": target, "_id": hit["_id"], "_source": {"story_id": hit["_id"], **hit["_source"]}} for hit in hits
+    )
     helpers.bulk(es, actions, chunk_size=COPY_CHUNK_DOCS, max_retries=3, initial_backoff=0.5)
     es.indices.refresh(index=target)
     expected = int(es.count(index=source)["count"])

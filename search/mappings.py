@@ -71,7 +71,18 @@ def articles_mappings() -> dict[str, Any]:
             "group_ids": _KEYWORD,
             "content_hash": _KEYWORD,
             "ner_done": {"type": "boolean"},
+            **story_mappings(),
         },
+    }
+
+
+def story_mappings() -> dict[str, Any]:
+    """The story of an article (search/stories.py): its id, first-seen time, LSH band keys and signature."""
+    return {
+        "story_id": _KEYWORD,
+        "story_first_seen": _DATE,
+        "story_bands": {"type": "keyword", "doc_values": False},  # only ever a terms filter
+        "story_sig": {"type": "binary"},  # MinHash values, little-endian uint32, in _source only
     }
 
 

@@ -44,7 +44,7 @@ def test_search_json(indexed: dict[str, str]) -> None:
     result = CliRunner().invoke(root, ["search", "Belmokhtar", "--json"], env=indexed)
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert set(data) == {"total", "hits", "facets", "next"}
+    assert set(data) == {"total", "collapsed", "stories", "hits", "facets", "next"}
     assert data["total"] == 1
     assert data["hits"][0]["id"] == "seed"
     assert any("<em>Belmokhtar</em>" in p for p in data["hits"][0]["passages"])

@@ -61,7 +61,9 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def article_document(article: Article, tags: Tags) -> dict[str, Any]:
+def article_document(article: Article, tags: Tags, story: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The document, every field bounded in size; ``story`` holds the story fields (wirewatch/stories.py) when
+    the article was clustered."""
     return bounded_document(
         {
             "id": article.id,
@@ -80,6 +82,7 @@ def article_document(article: Article, tags: Tags) -> dict[str, Any]:
             **tags.to_dict(),
             "content_hash": article.content_hash,
             "ner_done": tags.ner_done,
+            **(story or {}),
         }
     )
 

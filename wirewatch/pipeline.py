@@ -18,9 +18,10 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from wirewatch.documents import article_document, entity_update
+from wirewatch.documents import article_document
 from wirewatch.runtime import PassTools, Runtime
 from wirewatch.steps import Step
+from wirewatch.stories import story_fields_for
 from wirewatch.summary import PassSummary
 
 if TYPE_CHECKING:
@@ -111,7 +112,9 @@ def ingest_feeds(
         )
     with summary.timed(Step.TAG):
         tags = tools.tagger.tag_groups([a.text for a in batch.articles])
-    docs = [article_document(a, t) for a, t in zip(batch.articles, tags, strict=True)]
+    with summary.timed(Step.STORIES):
+        stories = story_fields_for(rt.es, rt.names, batch.articles)
+    docs = [article_document(a, t, stories.get(a.id)) for a, t in zip(batch.articles, tags, strict=True)]
     with summary.timed(Step.INDEX):
         report = index_articles(
             rt.es,
@@ -243,22 +246,23 @@ def close_channels(channels: dict[str, Any]) -> None:
 # --- NER, after the alerts ------------------------------------------------------------------------------
 def add_entities(rt: Runtime, tagger: Tagger, summary: PassSummary, *, limit: int = 1000) -> int:
     """Add NER entities to articles indexed with group tags only (this pass's and any a crash left)."""
-    from search.backlog import articles_missing_entities
     from search.bulk import update_entities
+    from search.reuse import articles_waiting_for_entities
+    from wirewatch.reuse import entity_updates
 
     if not tagger.ner:
         return 0
     with summary.timed(Step.NER):
-        todo = articles_missing_entities(rt.es, rt.names, limit=limit)
+        todo = articles_waiting_for_entities(rt.es, rt.names, limit=limit)
         if not todo:
             return 0
-        tags = tagger.tag([text for _, text in todo])
-        updates = {aid: entity_update(t) for (aid, _), t in zip(todo, tags, strict=True)}
+        plan = entity_updates(rt.es, rt.names, tagger, todo)  # identical texts reuse entities: NER once
         s = rt.settings
         report = update_entities(
-            rt.es, rt.names, updates, chunk_docs=s.es_bulk_chunk_docs, max_retries=s.es_max_retries,
+            rt.es, rt.names, plan.updates, chunk_docs=s.es_bulk_chunk_docs, max_retries=s.es_max_retries,
             backoff_s=s.es_backoff_s, max_backoff_s=s.es_max_backoff_s,
         )  # fmt: skip
+    summary.entities_reused += plan.reused
     for aid, reason in report.failed.items():
         summary.fail(Step.NER, aid, reason, transient=aid in report.transient)
     summary.entities_added += len(report.written)

@@ -15,6 +15,7 @@ class Step(StrEnum):
     POLL = "poll"  # a feed fetched with conditional GET and parsed
     COLLECT = "collect"  # poll, fetch and extract, interleaved per feed (an entry's failure is recorded here)
     TAG = "tag"  # tracked groups from the gazetteer (fast: alerts do not wait for NER)
+    STORIES = "stories"  # near copies clustered into stories (MinHash + LSH band keys in the index)
     INDEX = "index"  # article documents written in bulk
     COMMIT = "commit"  # feed state saved once its articles are durable
     MATCH = "match"  # watches matched against what was indexed since the checkpoint; alerts created
@@ -33,6 +34,7 @@ _LABELS = {
     Step.POLL: "polling feeds",
     Step.COLLECT: "polling feeds, fetching and extracting pages",
     Step.TAG: "tagging tracked groups",
+    Step.STORIES: "clustering near copies into stories",
     Step.INDEX: "indexing articles",
     Step.COMMIT: "committing feed state",
     Step.MATCH: "matching watches and creating alerts",
@@ -42,4 +44,4 @@ _LABELS = {
 }
 
 # The steps a feed batch goes through before its state is committed (one mapped Airflow task: "ingest").
-INGEST_STEPS = (Step.COLLECT, Step.TAG, Step.INDEX, Step.COMMIT)
+INGEST_STEPS = (Step.COLLECT, Step.TAG, Step.STORIES, Step.INDEX, Step.COMMIT)

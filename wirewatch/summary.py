@@ -52,6 +52,7 @@ class PassSummary:
     alerts: Counter[str] = field(default_factory=Counter)  # created / duplicate / attached
     deliveries: Counter[str] = field(default_factory=Counter)  # delivered / pending / failed
     entities_added: int = 0
+    entities_reused: int = 0  # of those, copied from an identical text instead of running NER
     fatal: str | None = None
 
     @contextmanager
@@ -77,6 +78,7 @@ class PassSummary:
         self.alerts.update(other.alerts)
         self.deliveries.update(other.deliveries)
         self.entities_added += other.entities_added
+        self.entities_reused += other.entities_reused
         self.fatal = self.fatal or other.fatal
 
     @property
@@ -108,6 +110,7 @@ class PassSummary:
             "alerts": dict(self.alerts),
             "deliveries": dict(self.deliveries),
             "entities_added": self.entities_added,
+            "entities_reused": self.entities_reused,
             "fatal": self.fatal,
         }
 
@@ -123,6 +126,7 @@ class PassSummary:
         summary.alerts.update(data.get("alerts", {}))
         summary.deliveries.update(data.get("deliveries", {}))
         summary.entities_added = data.get("entities_added", 0)
+        summary.entities_reused = data.get("entities_reused", 0)
         summary.fatal = data.get("fatal")
         return summary
 

@@ -1,7 +1,10 @@
-"""Alerts: one document per (watch, article), created exactly once; the outbox the delivery step drains.
+"""Alerts: one document per (watch, story), created exactly once; the outbox the delivery step drains.
 
-``_id`` = ``alert_id(watch, article)``, written with ``op_type=create``: a conflict means the alert already
-exists, so re-ingesting, re-tagging or re-matching an article never alerts twice. A copy of the same story
+``_id`` = ``alert_id(watch, story)`` (the story is the article's ``story_id``, search/stories.py; an article
+without one is its own story, so the id is then the old (watch, article) one), written with
+``op_type=create``: a conflict means the alert already exists, so re-ingesting, re-tagging or re-matching an
+article never alerts twice. A later copy of the story (another article with the same ``story_id``) raises no
+alert and no delivery: it is listed in the alert's ``also_seen`` (source, url, time). A copy of the same story
 (same ``content_hash``) from another source, for the same watch and within ``dedup_window_s`` of the first
 alert, does not raise a new alert: it is written as a small document pointing at the first one
 (``attached_to``, so it too exists exactly once) and listed in the first alert's ``also_seen``.
@@ -76,7 +79,8 @@ def create_alerts(
     """
     now = now or datetime.now(UTC)
     report = CreateReport()
-    unique = list({alert_id(m.watch_id, m.article_id): m for m in matches}.items())
+    stories = group_by_story(matches)  # one alert per (watch, story); its later copies only attach
+    unique = [(aid, first) for aid, (first, _) in stories.items()]
     if not unique:
         return report
     earlier = _earlier_alerts(es, names, [m for _, m in unique], now - timedelta(seconds=dedup_window_s))
@@ -98,7 +102,47 @@ def create_alerts(
         report.attached.append(aid)
         match = dict(unique)[aid]
         _add_also_seen(es, names, copies[aid], match, now)
+    _attach_story_copies(es, names, stories, report, skip=set(copies), now=now)
     return report
+
+
+def story_key(match: Match) -> str:
+    """What an alert is about: the match's story, or its article when it has none."""
+    return match.story_id or match.article_id
+
+
+def group_by_story(matches: Sequence[Match]) -> dict[str, tuple[Match, list[Match]]]:
+    """{alert id: (the match the alert is created from, the story's other matches)}. The first is the
+    story's own first article when it matched, else the earliest published, so re-runs pick the same one."""
+    by_alert: dict[str, list[Match]] = {}
+    for match in matches:
+        by_alert.setdefault(alert_id(match.watch_id, story_key(match)), []).append(match)
+    out: dict[str, tuple[Match, list[Match]]] = {}
+    for aid, group in by_alert.items():
+        distinct = list({m.article_id: m for m in group}.values())
+        distinct.sort(key=lambda m: (m.article_id != story_key(m), m.published_at or "~", m.article_id))
+        out[aid] = (distinct[0], distinct[1:])
+    return out
+
+
+def _attach_story_copies(
+    es: Elasticsearch,
+    names: IndexNames,
+    stories: dict[str, tuple[Match, list[Match]]],
+    report: CreateReport,
+    *,
+    skip: set[str],
+    now: datetime,
+) -> None:
+    """List each later copy in its story alert's ``also_seen`` (no new alert, no new delivery). When the
+    alert existed before this call, the match it would have been created from may be a new copy too."""
+    created = set(report.created)
+    for aid, (first, others) in stories.items():
+        if aid in skip or aid in report.failed:
+            continue
+        for match in others if aid in created else [first, *others]:
+            if _add_also_seen(es, names, aid, match, now):
+                report.attached.append(match.article_id)
 
 
 def _earlier_alerts(
@@ -136,6 +180,7 @@ def _base_doc(aid: str, match: Match, now: datetime) -> dict[str, Any]:
         "watch": {"id": match.watch_id, "name": match.watch_name, "kind": match.watch_kind},
         "group": {"id": match.group_id, "name": match.group_name} if match.group_id else None,
         "article_id": match.article_id,
+        "story_id": story_key(match),
         "title": match.title,
         "url": match.url,
         "source": match.source,
@@ -182,8 +227,9 @@ def _bulk_create(
         raise SearchUnavailable(f"Elasticsearch was overloaded for {overloaded} alert(s)", partial=report)
 
 
-def _add_also_seen(es: Elasticsearch, names: IndexNames, first_id: str, match: Match, now: datetime) -> None:
+def _add_also_seen(es: Elasticsearch, names: IndexNames, first_id: str, match: Match, now: datetime) -> bool:
     """Append the copy to the first alert's ``also_seen``: read, change, write if unchanged since (CAS).
+    False when it is there already (or is the alert's own article, or the list is full).
 
     The local node has no scripting, so this is optimistic concurrency on ``_seq_no``, retried on conflict.
     """
@@ -198,15 +244,19 @@ def _add_also_seen(es: Elasticsearch, names: IndexNames, first_id: str, match: M
             current = es.get(index=names.alerts, id=first_id)
             doc = current["_source"]
             seen = doc.get("also_seen") or []
-            if any(s.get("article_id") == match.article_id for s in seen) or len(seen) >= MAX_ALSO_SEEN:
-                return
+            if (
+                doc.get("article_id") == match.article_id
+                or any(s.get("article_id") == match.article_id for s in seen)
+                or len(seen) >= MAX_ALSO_SEEN
+            ):
+                return False
             doc["also_seen"] = [*seen, entry]
             try:
                 es.index(
                     index=names.alerts, id=first_id, document=doc, refresh=True,
                     if_seq_no=current["_seq_no"], if_primary_term=current["_primary_term"],
                 )  # fmt: skip
-                return
+                return True
             except ConflictError:
                 continue
     raise SearchUnavailable(f"alert {first_id} kept changing while adding a same-story copy to it")

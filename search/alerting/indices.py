@@ -37,12 +37,13 @@ def watches_mappings() -> dict[str, Any]:
             "created_at": _DATE,
             "updated_at": _DATE,
             "enabled": {"type": "boolean"},
+            "snoozed_until": _DATE,
         },
     }
 
 
 def alerts_mappings() -> dict[str, Any]:
-    """One document per (watch, article); ``deliveries`` holds the per-channel state of the outbox."""
+    """One document per (watch, story); ``deliveries`` holds the per-channel state of the outbox."""
     return {
         "dynamic": "strict",
         "properties": {
@@ -50,6 +51,7 @@ def alerts_mappings() -> dict[str, Any]:
             "watch": {"properties": {"id": _KEYWORD, "name": _KEYWORD, "kind": _KEYWORD}},
             "group": {"properties": {"id": _KEYWORD, "name": _KEYWORD}},
             "article_id": _KEYWORD,
+            "story_id": _KEYWORD,  # one alert per (watch, story): later copies go to also_seen
             "title": {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 512}}},
             "url": _LONG_KEYWORD,
             "source": _KEYWORD,

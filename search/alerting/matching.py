@@ -31,7 +31,7 @@ SEARCHES_PER_MSEARCH = 200
 NAMED_PER_SEARCH = 100  # watches per named-query search: stays far below the clause limit
 IDS_PER_SEARCH = 500
 PASSAGE_CHARS = 240
-_SOURCE = ["id", "title", "url", "source", "published_at", "indexed_at", "content_hash", "groups"]
+_SOURCE = ["id", "title", "url", "source", "published_at", "indexed_at", "content_hash", "groups", "story_id"]
 _HIGHLIGHT = {
     "pre_tags": [HIGHLIGHT_START],
     "post_tags": [HIGHLIGHT_END],
@@ -62,6 +62,7 @@ class Match:
     content_hash: str | None
     surface_forms: tuple[str, ...]
     passage: str
+    story_id: str | None = None  # the article's story (search/stories.py): one alert per (watch, story)
 
 
 def match_articles(
@@ -223,6 +224,7 @@ def _to_match(watch: Watch, hit: dict[str, Any]) -> Match:
         content_hash=doc.get("content_hash"),
         surface_forms=forms,
         passage=passage,
+        story_id=doc.get("story_id"),
     )
 
 

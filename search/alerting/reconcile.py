@@ -19,6 +19,7 @@ from elasticsearch import Elasticsearch, NotFoundError
 
 from search.alerting.alerts import CreateReport, create_alerts
 from search.alerting.matching import match_articles
+from search.alerting.snooze import awake
 from search.alerting.watches import Watch, list_watches
 from search.client import es_errors
 from search.names import IndexNames
@@ -75,7 +76,7 @@ def alert_on_articles(
 ) -> CreateReport:
     """Match ``article_ids`` (just written, and searchable: refresh first) and create their alerts."""
     if watches is None:
-        watches = list_watches(es, names, enabled_only=True)
+        watches = awake(list_watches(es, names, enabled_only=True), datetime.now(UTC))
     matches = match_articles(es, names, article_ids, watches)
     return create_alerts(es, names, matches, dedup_window_s=dedup_window_s)
 
@@ -100,7 +101,7 @@ def match_since_checkpoint(
             es.indices.refresh(index=names.articles)
     checkpoint = read_checkpoint(es, names)
     report = MatchReport(checkpoint=checkpoint)
-    watches = list_watches(es, names, enabled_only=True)
+    watches = awake(list_watches(es, names, enabled_only=True), datetime.now(UTC))
     for ids, last_indexed_at in _batches_since(es, names, checkpoint, overlap_s, batch_articles):
         matches = match_articles(es, names, ids, watches)
         created = create_alerts(es, names, matches, dedup_window_s=dedup_window_s)

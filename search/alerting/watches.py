@@ -45,6 +45,7 @@ class Watch:
     group_id: str | None = None
     group_name: str | None = None
     query_text: str | None = None
+    snoozed_until: str | None = None  # ISO time: the watch raises nothing before it (search/alerting/snooze.py)
 
     def to_doc(self) -> dict[str, Any]:
         return {
@@ -60,6 +61,7 @@ class Watch:
             "created_at": self.created_at,
             "updated_at": self.updated_at or self.created_at,
             "enabled": self.enabled,
+            "snoozed_until": self.snoozed_until,
         }
 
     @classmethod
@@ -76,6 +78,7 @@ class Watch:
             group_id=doc.get("group_id"),
             group_name=doc.get("group_name"),
             query_text=doc.get("query_text"),
+            snoozed_until=doc.get("snoozed_until"),
         )
 
 
@@ -196,6 +199,8 @@ def sync_group_watches(
         wanted_ids.add(wid)
         old = existing.get(wid)
         new = _group_watch(group, channels, created_at=old.created_at if old else stamp, updated_at=stamp)
+        if old is not None and old.snoozed_until:  # a rename or re-route keeps the snooze
+            new = _replace(new, snoozed_until=old.snoozed_until)
         if old is None:
             report.created.append(wid)
             writes.append(new)

@@ -1,6 +1,8 @@
 """Analyst search over the articles alias: query language, filters, highlights, facets, cursor pagination.
 
-Filters narrow without scoring: any of the ``groups``, any of the ``sources``, every one of the ``entities``
+By default hits are collapsed by story (``collapse``): one row per story, its best copy, with the story's
+sources, first-seen time and the other matching copies; ``collapse=False`` lists every copy. Filters narrow
+without scoring: any of the ``groups``, any of the ``sources``, every one of the ``entities``
 (an entity is ``Name`` for any type or ``TYPE:Name``, e.g. ``PERSON:Mokhtar Belmokhtar``). Pages follow
 each other through ``search_after`` with an opaque cursor, so deep pages cost the same as the first.
 """
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
@@ -20,13 +22,25 @@ from search.errors import IndexMissing
 from search.mappings import ENTITY_TYPES
 from search.names import IndexNames
 from search.querying.querylang import parse_query
-from search.querying.results import SearchResult, decode_cursor, encode_cursor, to_facets, to_hit
+from search.querying.results import (
+    SearchResult,
+    StoryInfo,
+    decode_cursor,
+    decode_offset_cursor,
+    encode_cursor,
+    encode_offset_cursor,
+    story_copies,
+    to_facets,
+    to_hit,
+)
+from search.stories import story_summaries
 
 MAX_LIMIT = 100
 FACET_SIZE = 10
 _RELATIVE = re.compile(r"(\d{1,5})([mhdw])")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-_HIT_FIELDS = ["id", "title", "url", "source", "published_at", "group_ids"]
+_HIT_FIELDS = ["id", "title", "url", "source", "published_at", "group_ids", "story_id"]
+COPIES_SHOWN = 10  # other copies listed under a collapsed story row
 _PUBLISHED_DESC = {"published_at": {"order": "desc", "missing": "_last"}}
 _SORTS: dict[str, list[Any]] = {
     # the article id breaks ties so search_after never skips or repeats a hit
@@ -47,6 +61,7 @@ class SearchRequest:
     sort: Literal["relevance", "newest"] = "relevance"
     limit: int = 20  # capped at MAX_LIMIT
     after: str | None = None  # the ``next`` cursor of the previous page
+    collapse: bool = True  # one hit per story (its best-scoring copy); False lists every copy
 
     def __post_init__(self) -> None:
         if self.sort not in _SORTS:
@@ -68,7 +83,11 @@ def search_articles(es: Elasticsearch, names: IndexNames, req: SearchRequest) ->
         "highlight": _HIGHLIGHT,
         "aggs": _facet_aggs(interval),
     }
-    if req.after:
+    offset = 0
+    if req.collapse:
+        offset = decode_offset_cursor(req.after, req.sort) if req.after else 0
+        add_story_collapse(body, offset)
+    elif req.after:
         body["search_after"] = decode_cursor(req.after, req.sort, len(_SORTS[req.sort]))
     with es_errors("searching articles"):
         try:
@@ -78,12 +97,53 @@ def search_articles(es: Elasticsearch, names: IndexNames, req: SearchRequest) ->
                 raise
             raise IndexMissing(f"alias {names.articles} does not exist: run `wirewatch es setup` first") from exc
     raw_hits = response["hits"]["hits"]
+    if req.collapse:
+        return collapsed_result(es, names, response, interval, req.sort, offset, limit)
     last_sort = raw_hits[-1]["sort"] if len(raw_hits) == limit else None
     return SearchResult(
         total=int(response["hits"]["total"]["value"]),
         hits=[to_hit(h) for h in raw_hits],
         facets=to_facets(response["aggregations"], interval),
         next=encode_cursor(req.sort, last_sort) if last_sort else None,
+    )
+
+
+def add_story_collapse(body: dict[str, Any], offset: int) -> None:
+    """One hit per story, with its other matching copies as inner hits and the number of stories.
+
+    Collapsing cannot page with ``search_after`` (it needs the sort to be the collapse field alone), so a
+    collapsed search pages by offset, bounded by the index's result window (10,000 stories)."""
+    inner = {"name": "copies", "size": COPIES_SHOWN, "sort": [{"fetched_at": "asc"}, {"id": "asc"}]}
+    body["collapse"] = {"field": "story_id", "inner_hits": {**inner, "_source": _HIT_FIELDS}}
+    body["aggs"]["stories"] = {"cardinality": {"field": "story_id"}}
+    body["from"] = offset
+
+
+def collapsed_result(
+    es: Elasticsearch, names: IndexNames, response: Any, interval: str, sort: str, offset: int, limit: int
+) -> SearchResult:
+    raw_hits = response["hits"]["hits"]
+    summaries = story_summaries(es, names, [h["_source"]["story_id"] for h in raw_hits if h["_source"].get("story_id")])
+    hits = []
+    for raw in raw_hits:
+        hit = to_hit(raw)
+        summary = summaries.get(hit.story_id or "")
+        matching, others = story_copies(raw, "copies")
+        if summary is not None:
+            story = StoryInfo(
+                copies=summary.copies, sources=summary.sources, first_seen=summary.first_seen, matching=matching,
+                others=others,
+            )  # fmt: skip
+            hit = replace(hit, story=story)
+        hits.append(hit)
+    more = len(raw_hits) == limit
+    return SearchResult(
+        total=int(response["hits"]["total"]["value"]),
+        hits=hits,
+        facets=to_facets(response["aggregations"], interval),
+        next=encode_offset_cursor(sort, offset + limit) if more else None,
+        collapsed=True,
+        stories=int(response["aggregations"]["stories"]["value"]),
     )
 
 

@@ -28,6 +28,35 @@ class SearchHit:
     # HTML-escaped snippets with every matched term wrapped in <em>...</em>
     title_highlight: str | None = None
     passages: list[str] = field(default_factory=list)
+    # the hit's story (search/stories.py); when results are collapsed a hit stands for its whole story
+    story_id: str | None = None
+    story: StoryInfo | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoryCopy:
+    """Another matching article of a collapsed hit's story."""
+
+    id: str
+    title: str | None
+    url: str | None
+    source: str | None
+    published_at: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoryInfo:
+    """What a collapsed row shows: "N sources, first seen ...", expandable to the matching copies."""
+
+    copies: int  # articles in the story
+    sources: list[str]  # distinct sources of the story
+    first_seen: str | None
+    matching: int  # copies matching this search (the row itself included)
+    others: list[StoryCopy] = field(default_factory=list)  # the other matching copies, first seen first
+
+    def describe(self) -> str:
+        sources = f"{len(self.sources)} source{'s' if len(self.sources) != 1 else ''}"
+        return f"{sources}, first seen {self.first_seen[:16].replace('T', ' ')}" if self.first_seen else sources
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,10 +65,14 @@ class SearchResult:
     hits: list[SearchHit]
     facets: dict[str, Any]
     next: str | None  # opaque cursor for the following page; None on the last page
+    collapsed: bool = False  # one hit per story
+    stories: int | None = None  # matching stories (when collapsed; ``total`` counts articles)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "total": self.total,
+            "collapsed": self.collapsed,
+            "stories": self.stories,
             "hits": [asdict(h) for h in self.hits],
             "facets": self.facets,
             "next": self.next,
@@ -60,7 +93,15 @@ def to_hit(raw: dict[str, Any]) -> SearchHit:
         score=raw.get("_score"),
         title_highlight=titles[0],
         passages=merge_passages(highlight.get("text.exact", []), highlight.get("text", [])),
+        story_id=source.get("story_id"),
     )
+
+
+def story_copies(raw: dict[str, Any], inner: str) -> tuple[int, list[StoryCopy]]:
+    """(matching copies, the others) from a collapsed hit's inner hits named ``inner``."""
+    found = raw.get("inner_hits", {}).get(inner, {}).get("hits", {})
+    others = [_copy(h) for h in found.get("hits", []) if h["_id"] != raw["_id"]]
+    return int(found.get("total", {}).get("value", 1)), others
 
 
 def merge_passages(*lists: list[str]) -> list[str]:
@@ -100,6 +141,44 @@ def _buckets(agg: dict[str, Any]) -> list[dict[str, Any]]:
 def encode_cursor(sort: str, values: list[Any]) -> str:
     raw = json.dumps({"s": sort, "v": values}, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _copy(raw: dict[str, Any]) -> StoryCopy:
+    src = raw.get("_source", {})
+    return StoryCopy(
+        id=raw["_id"],
+        title=src.get("title"),
+        url=src.get("url"),
+        source=src.get("source"),
+        published_at=src.get("published_at"),
+    )
+
+
+def encode_offset_cursor(sort: str, offset: int) -> str:
+    """The cursor of a collapsed search: collapsing cannot page with search_after on these sorts."""
+    raw = json.dumps({"s": sort, "o": offset}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_offset_cursor(cursor: str, sort: str) -> int:
+    """The offset inside a collapsed search's cursor; InvalidCursor for any other cursor."""
+    data = _cursor_data(cursor, sort)
+    offset = data.get("o")
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        raise InvalidCursor("the --after cursor is from a search with --no-collapse: page with the same options")
+    return offset
+
+
+def _cursor_data(cursor: str, sort: str) -> dict[str, Any]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidCursor("the --after cursor is not one this command printed") from exc
+    if not isinstance(data, dict):
+        raise InvalidCursor("the --after cursor is not one this command printed")
+    if data.get("s") != sort:
+        raise InvalidCursor(f"the --after cursor belongs to --sort {data.get('s')}, not --sort {sort}")
+    return data
 
 
 def decode_cursor(cursor: str, sort: str, width: int) -> list[Any]:

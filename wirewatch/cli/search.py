@@ -34,7 +34,10 @@ _MARK = re.compile(r"(<em>.*?</em>)", re.DOTALL)
 @click.option("--sort", type=click.Choice(["relevance", "newest"]), default="relevance", show_default=True)
 @click.option("--limit", type=click.IntRange(1, MAX_LIMIT), default=20, show_default=True)
 @click.option("--after", help="The cursor printed by the previous page.")
-@click.option("--json", "as_json", is_flag=True, help='Print {"total", "hits", "facets", "next"}.')
+@click.option(
+    "--no-collapse", "no_collapse", is_flag=True, help="List every copy of a story (default: one row per story)."
+)
+@click.option("--json", "as_json", is_flag=True, help='Print {"total", "stories", "hits", "facets", "next"}.')
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -48,6 +51,7 @@ def cli(
     sort: str,
     limit: int,
     after: str | None,
+    no_collapse: bool,
     as_json: bool,
 ) -> None:
     """Search indexed articles; an empty QUERY lists them all (newest first with --sort newest).
@@ -72,6 +76,7 @@ def cli(
         sort="newest" if sort == "newest" else "relevance",
         limit=limit,
         after=after,
+        collapse=not no_collapse,
     )
     try:
         with search_errors(rt.settings.es_url_or_local):  # the generic handler, after the specific ones below
@@ -121,7 +126,12 @@ def marked(snippet: str) -> Text:
 
 
 def _print_result(result: dict[str, Any], sort: str) -> None:
-    console.print(f"[bold]{result['total']}[/] matching article(s)", highlight=False)
+    stories = (
+        f" in [bold]{result['stories']}[/] stor{'y' if result['stories'] == 1 else 'ies'}"
+        if result["collapsed"]
+        else ""
+    )
+    console.print(f"[bold]{result['total']}[/] matching article(s){stories}", highlight=False)
     if result["hits"]:
         table = Table("published", "source", "article", show_lines=True)
         for hit in result["hits"]:
@@ -134,11 +144,26 @@ def _print_result(result: dict[str, Any], sort: str) -> None:
                 article.append("\n… ")
                 article.append_text(marked(passage))
                 article.append(" …")
+            _append_story(article, hit.get("story"))
             table.add_row((hit["published_at"] or "")[:10], hit["source"] or "", article)
         console.print(table)
     _print_facets(result["facets"])
     if result["next"]:
         console.print(f"next page: --after {result['next']} (same query and --sort {sort})", highlight=False)
+
+
+def _append_story(article: Text, story: dict[str, Any] | None) -> None:
+    """A collapsed row: "N sources, first seen ...", then the other matching copies (the row expanded)."""
+    if not story:
+        return
+    sources = len(story["sources"])
+    line = f"\nstory: {story['copies']} cop{'y' if story['copies'] == 1 else 'ies'}, {sources} source"
+    line += "s" if sources != 1 else ""
+    if story["first_seen"]:
+        line += f", first seen {story['first_seen'][:16].replace('T', ' ')}"
+    article.append(line, style="magenta")
+    for copy in story["others"]:
+        article.append(f"\n  also: {copy['source'] or ''} {copy['url'] or ''}", style="dim")
 
 
 def _print_facets(facets: dict[str, Any]) -> None:

@@ -1,4 +1,4 @@
-"""``wirewatch watch``: analyst query watches (add, list, remove, test).
+"""``wirewatch watch``: analyst query watches (add, list, remove, test, snooze).
 
 Group watches (one per tracked group) follow the watchlist and are kept in sync by every ingest pass; they are
 listed here but cannot be removed (remove the group from the watchlist instead).
@@ -6,8 +6,10 @@ listed here but cannot be removed (remove the group from the watchlist instead).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import click
@@ -102,6 +104,7 @@ def _watch_row(w: Any) -> dict[str, Any]:
     return {
         "id": w.id, "name": w.name, "kind": w.kind, "query": w.query_text, "group_id": w.group_id,
         "channels": list(w.channels), "enabled": w.enabled, "created_at": w.created_at,
+        "snoozed_until": w.snoozed_until,
     }  # fmt: skip
 
 
@@ -128,7 +131,7 @@ def remove(ctx: click.Context, name: str) -> None:
 @click.pass_context
 def test(ctx: click.Context, name: str, limit: int, as_json: bool) -> None:
     """Run a watch over the indexed history and show what it would have raised. Sends nothing."""
-    from search.alerting.alerts import alert_id, existing_alert_ids
+    from search.alerting.alerts import alert_id, existing_alert_ids, story_key
     from search.alerting.matching import run_watch
     from search.alerting.watches import get_watch
     from search.errors import WatchNotFound
@@ -139,12 +142,12 @@ def test(ctx: click.Context, name: str, limit: int, as_json: bool) -> None:
         except WatchNotFound as exc:
             fail(escape(str(exc)), hint="`wirewatch watch list` shows the watches")
         matches = run_watch(rt.es, rt.names, watch, limit=limit)
-        alerted = existing_alert_ids(rt.es, rt.names, [alert_id(m.watch_id, m.article_id) for m in matches])
+        alerted = existing_alert_ids(rt.es, rt.names, [alert_id(m.watch_id, story_key(m)) for m in matches])
     rows = [
         {
             "article_id": m.article_id, "title": m.title, "url": m.url, "source": m.source,
             "published_at": m.published_at, "surface_forms": list(m.surface_forms), "passage": m.passage,
-            "already_alerted": alert_id(m.watch_id, m.article_id) in alerted,
+            "already_alerted": alert_id(m.watch_id, story_key(m)) in alerted,
         }
         for m in matches
     ]  # fmt: skip
@@ -161,3 +164,43 @@ def test(ctx: click.Context, name: str, limit: int, as_json: bool) -> None:
             "yes" if row["already_alerted"] else "no",
         )  # fmt: skip
     console.print(table)
+
+
+_IN = re.compile(r"(\d{1,5})([mhdw])")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_until(text: str, *, now: datetime | None = None) -> datetime | None:
+    """``2h``/``3d``/``30m``/``1w`` from now, an ISO datetime (UTC without a zone), or ``off`` (None)."""
+    value = text.strip()
+    if value.lower() in ("off", "now", "none"):
+        return None
+    relative = _IN.fullmatch(value)
+    if relative:
+        return (now or datetime.now(UTC)) + timedelta(**{_UNITS[relative.group(2)]: int(relative.group(1))})
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{text!r}: use 2h, 3d, 30m, 1w, 2024-05-01T18:00:00+02:00 or off") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@cli.command("snooze")
+@click.argument("name")
+@click.option("--until", "until_text", required=True, help="2h, 3d, an ISO time (2024-05-01T18:00+02:00), or off.")
+@click.pass_context
+def snooze(ctx: click.Context, name: str, until_text: str) -> None:
+    """Snooze a watch: it raises nothing until then (articles matched meanwhile do not alert later)."""
+    from search.alerting.snooze import snooze_watch
+    from search.errors import WatchNotFound
+
+    until = parse_until(until_text)
+    with _session(ctx) as rt:
+        try:
+            watch = snooze_watch(rt.es, rt.names, name, until)
+        except WatchNotFound as exc:
+            fail(escape(str(exc)), hint="`wirewatch watch list` shows the watches")
+    if watch.snoozed_until:
+        console.print(f"watch [bold]{escape(watch.name)}[/] snoozed until {watch.snoozed_until}")
+    else:
+        console.print(f"watch [bold]{escape(watch.name)}[/] is awake")

@@ -1,0 +1,51 @@
+"""The NER phase with reuse: an article whose text equals one already tagged (same content hash) takes its
+entities; of several identical texts in one batch only the first is tagged."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from wirewatch.documents import entity_update
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
+    from enrich.tagger import Tagger
+    from search.names import IndexNames
+    from search.reuse import Pending
+
+
+@dataclass
+class EntityPlan:
+    updates: dict[str, dict[str, Any]] = field(default_factory=dict)  # article id -> entity fields
+    tagged: int = 0  # articles that went through NER
+    reused: int = 0  # articles that took the entities of an identical text
+
+
+def entity_updates(es: Elasticsearch, names: IndexNames, tagger: Tagger, todo: list[Pending]) -> EntityPlan:
+    from search.reuse import entities_by_content_hash
+
+    plan = EntityPlan()
+    known = entities_by_content_hash(es, names, [p.content_hash for p in todo if p.content_hash])
+    first_of: dict[str, Pending] = {}  # content hash -> the article of this batch that NER runs on
+    to_tag: list[Pending] = []
+    later: list[Pending] = []
+    for pending in todo:
+        if pending.content_hash and pending.content_hash in known:
+            plan.updates[pending.id] = {**known[pending.content_hash], "ner_done": True}
+            plan.reused += 1
+        elif pending.content_hash and pending.content_hash in first_of:
+            later.append(pending)
+        else:
+            if pending.content_hash:
+                first_of[pending.content_hash] = pending
+            to_tag.append(pending)
+    tags = tagger.tag([p.text for p in to_tag])
+    for pending, tag in zip(to_tag, tags, strict=True):
+        plan.updates[pending.id] = entity_update(tag)
+    plan.tagged = len(to_tag)
+    for pending in later:
+        plan.updates[pending.id] = plan.updates[first_of[str(pending.content_hash)].id]
+        plan.reused += 1
+    return plan

@@ -1,0 +1,27 @@
+"""Stories in the pass: enrich's clustering over search's stored band keys (the two stages meet here).
+
+``story_fields_for`` assigns a story to each article of a batch before it is indexed: the clustering asks
+Elasticsearch for earlier articles sharing a band key, and the returned fields go into each article document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
+    from ingest.extract import Article
+    from search.names import IndexNames
+
+
+def story_fields_for(es: Elasticsearch, names: IndexNames, articles: Sequence[Article]) -> dict[str, dict[str, Any]]:
+    """{article id: story fields of the article document} for ``articles`` (first seen: published, else
+    fetched)."""
+    from enrich.stories import NewArticle, assign_stories
+    from search.stories import EsStoryStore, story_fields
+
+    batch = [NewArticle(id=a.id, text=a.text, seen_at=a.published_at or a.fetched_at) for a in articles]
+    assigned = assign_stories(batch, EsStoryStore(es, names))
+    return {a.article_id: story_fields(a.story_id, a.story_first_seen, a.band_keys, a.signature) for a in assigned}
