@@ -12,6 +12,8 @@ At the top, what every role shares:
 - ``bulk``       idempotent article writes (content-hash mget, per-document retries); ``bulksend`` sends chunks
 - ``feedstate``  ``EsFeedStateStore``: where each feed's ETag, Last-Modified, body hash and seen ids live
 - ``known``      which article ids exist already; ``backlog``: articles still waiting for NER
+- ``stories``    story state in the index: band keys and signatures of earlier articles, for clustering
+- ``reuse``      entities of an identical text (same ``content_hash``), so a copy does not pay for NER again
 
 By role, in sub-packages:
 
@@ -35,4 +37,6 @@ __all__ = [
     "mappings",
     "names",
     "querying",
+    "reuse",
+    "stories",
 ]
