@@ -206,14 +206,17 @@ def deliver_alerts(
     from notify.deliver import deliver
     from notify.model import deliveries_from_docs
     from search.alerting.outbox import pending_deliveries, record_deliveries
+    from wirewatch.digests import scheduled_channels, send_due_digests
 
     s = rt.settings
     owned = channels is None  # channels passed in belong to the caller, who closes them
     channels = channels if channels is not None else rt.channels()
     now = datetime.now(UTC)
+    scheduled = scheduled_channels(channels)  # these send one digest when due, not alerts as they come
     with summary.timed(Step.DELIVER):
-        docs = pending_deliveries(rt.es, rt.names, now=now, limit=limit, channels=list(channels))
-        pending = deliveries_from_docs(docs, now=now, channels=list(channels))
+        docs = pending_deliveries(rt.es, rt.names, now=now, limit=limit, channels=list(channels), exclude=scheduled)
+        offered = deliveries_from_docs(docs, now=now, channels=list(channels))
+        pending = [d for d in offered if d.channel not in scheduled]
         try:
             outcomes = deliver(
                 pending,
@@ -223,10 +226,11 @@ def deliver_alerts(
                 max_defer_s=s.delivery_max_backoff_s,
                 parallel=s.delivery_parallel,
             )
+            record_deliveries(rt.es, rt.names, outcomes)
+            send_due_digests(rt, summary, channels, now=now)
         finally:
             if owned:
                 close_channels(channels)
-        record_deliveries(rt.es, rt.names, outcomes)
     for outcome in outcomes:
         summary.deliveries[outcome.state] += 1
         if outcome.state != "delivered":
