@@ -188,9 +188,11 @@ def _record_batch(
 def match_watches(rt: Runtime, summary: PassSummary) -> None:
     """Match everything indexed since the checkpoint against every watch and create the alerts."""
     from search.alerting.reconcile import match_since_checkpoint
+    from wirewatch.spikes import raise_spikes
 
     with summary.timed(Step.MATCH):
         report = match_since_checkpoint(rt.es, rt.names, dedup_window_s=rt.settings.alert_dedup_window_s)
+        raise_spikes(rt, summary)
     summary.alerts["matched_articles"] += report.articles
     summary.alerts["created"] += len(report.alerts.created)
     summary.alerts["already_existed"] += report.alerts.existing
