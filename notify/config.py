@@ -1,7 +1,9 @@
 """Channels from the ``channels_file`` YAML (``load_channels``) or from plain dicts (``channels_from_config``).
 
-Each entry has ``name``, ``type`` (webhook, slack, email, file), an optional ``digest: true`` and the fields
-of its type. A secret is given by the NAME of an environment variable (``secret_env``, ``url_env``,
+Each entry has ``name``, ``type`` (webhook, slack, email, file), an optional ``digest`` and the fields of its
+type. ``digest: true`` batches the pass's alerts into one message; ``digest: {every: hourly}`` or ``digest:
+{daily_at: "08:00", timezone: "Africa/Tripoli"}`` sends one digest of the waiting stories when due
+(``notify.digest``). A secret is given by the NAME of an environment variable (``secret_env``, ``url_env``,
 ``password_env``), looked up in the ``env`` mapping the caller passes (this module never reads the process
 environment itself), or falls back to ``fallback_secrets`` (keys ``webhook`` and ``smtp``: the settings'
 ``webhook_secret`` and ``smtp_password``). Unknown keys are refused, so a typo cannot silently disable
@@ -9,6 +11,7 @@ signing.
 
     - {name: hook, type: webhook, url: "https://hooks.example.org/ww", secret_env: WIREWATCH_WEBHOOK_SECRET}
     - {name: slack, type: slack, url_env: WIREWATCH_SLACK_URL, digest: true}
+    - {name: morning, type: email, ..., digest: {daily_at: "08:00", timezone: Africa/Tripoli}}
     - {name: desk, type: email, host: smtp.example.org, port: 587, security: starttls, sender: ww@example.org,
        to: [desk@example.org], username: ww, password_env: WIREWATCH_SMTP_PASSWORD}
     - {name: file, type: file, path: run/alerts.jsonl}
@@ -23,6 +26,7 @@ from typing import Any
 import yaml
 
 from notify.deliver import Channel
+from notify.digest import DigestSchedule, parse_digest
 from notify.errors import ChannelConfigError
 from notify.file_channel import JsonlFileChannel
 from notify.guard import AddressRules
@@ -151,6 +155,13 @@ def _build(entry: Mapping[str, Any], index: int, ctx: _Context) -> Channel:
     return _BUILDERS[kind](entry, name, ctx)
 
 
+def _digest(entry: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """The channel's ``digest`` (batches into one message) and ``digest_schedule`` (only when due) arguments."""
+    setting = parse_digest(entry.get("digest"), name)
+    schedule = setting if isinstance(setting, DigestSchedule) else None
+    return {"digest": setting is not False, "digest_schedule": schedule}
+
+
 def _required(entry: Mapping[str, Any], name: str, key: str) -> Any:
     if entry.get(key) in (None, ""):
         raise ChannelConfigError(f"channel {name!r}: field {key!r} is required")
@@ -162,7 +173,7 @@ def _webhook(entry: Mapping[str, Any], name: str, ctx: _Context) -> Channel:
         name=name,
         url=str(_required(entry, name, "url")),
         secret=ctx.secret(entry, name, "secret", "webhook"),
-        digest=bool(entry.get("digest", False)),
+        **_digest(entry, name),
         timeout_s=float(entry.get("timeout_s", 10.0)),
         rules=ctx.rules,
     )
@@ -173,7 +184,7 @@ def _slack(entry: Mapping[str, Any], name: str, ctx: _Context) -> Channel:
     if url is None:
         raise ChannelConfigError(f"channel {name!r}: slack needs url or url_env")
     return SlackChannel(
-        name=name, url=url, digest=bool(entry.get("digest", False)),
+        name=name, url=url, **_digest(entry, name),
         timeout_s=float(entry.get("timeout_s", 10.0)), rules=ctx.rules,
     )  # fmt: skip
 
@@ -194,7 +205,7 @@ def _email(entry: Mapping[str, Any], name: str, ctx: _Context) -> Channel:
         security=security,  # type: ignore[arg-type]  # validated by EmailChannel
         username=str(username) if username else None,
         password=ctx.secret(entry, name, "password", "smtp") if username else None,
-        digest=bool(entry.get("digest", False)),
+        **_digest(entry, name),
         timeout_s=float(entry.get("timeout_s", 15.0)),
         rules=ctx.rules,
     )
@@ -204,7 +215,7 @@ def _file(entry: Mapping[str, Any], name: str, ctx: _Context) -> Channel:
     path = Path(str(_required(entry, name, "path")))
     if not path.is_absolute() and ctx.base_dir is not None:
         path = ctx.base_dir / path
-    return JsonlFileChannel(name=name, path=path, digest=bool(entry.get("digest", False)))
+    return JsonlFileChannel(name=name, path=path, **_digest(entry, name))
 
 
 _BUILDERS: dict[str, Callable[[Mapping[str, Any], str, _Context], Channel]] = {

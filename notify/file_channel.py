@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from notify.digest import Digest, DigestSchedule
 from notify.errors import PermanentDeliveryError, TransientDeliveryError
 from notify.model import Alert
 
@@ -23,6 +24,7 @@ class JsonlFileChannel:
     name: str
     path: Path
     digest: bool = False
+    digest_schedule: DigestSchedule | None = None  # a scheduled digest: notify.digest
 
     def send(self, alerts: Sequence[Alert]) -> None:
         written_at = datetime.now(UTC).isoformat()
@@ -31,6 +33,14 @@ class JsonlFileChannel:
             records = [{"type": "digest", "written_at": written_at, "alerts": [a.to_payload() for a in alerts]}]
         else:
             records = [{"type": "alert", "written_at": written_at, "alert": a.to_payload()} for a in alerts]
+        self._append(records)
+
+    def send_digest(self, digest: Digest) -> Digest:
+        """One JSON line listing the whole digest."""
+        self._append([{**digest.to_payload(), "written_at": datetime.now(UTC).isoformat()}])
+        return digest
+
+    def _append(self, records: list[dict[str, Any]]) -> None:
         data = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records).encode()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from netsafe import AddressRefused, parse_retry_after
+from notify.digest import SLACK_DIGEST_LIMIT, Digest, DigestSchedule, digest_json, digest_slack, fit
 from notify.errors import ChannelConfigError, PermanentDeliveryError, TransientDeliveryError
 from notify.guard import AddressRules, blocked, guarded_client
 from notify.model import Alert
@@ -72,6 +73,7 @@ class WebhookChannel:
     digest: bool = False
     timeout_s: float = 10.0
     rules: AddressRules = field(default_factory=AddressRules)
+    digest_schedule: DigestSchedule | None = None  # a scheduled digest: notify.digest
 
     def __post_init__(self) -> None:
         _checked_url(self.name, self.url)
@@ -87,6 +89,15 @@ class WebhookChannel:
         if self.secret is not None:
             headers["X-Wirewatch-Signature"] = "sha256=" + sign(body, self.secret.reveal())
         _post(self._client, self.url, body, headers, f"webhook {self.name!r} ({urlsplit(self.url).hostname})")
+
+    def send_digest(self, digest: Digest) -> Digest:
+        """One signed JSON POST listing the whole digest."""
+        body = digest_json(digest)
+        headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, "Idempotency-Key": digest.key}
+        if self.secret is not None:
+            headers["X-Wirewatch-Signature"] = "sha256=" + sign(body, self.secret.reveal())
+        _post(self._client, self.url, body, headers, f"webhook {self.name!r} ({urlsplit(self.url).hostname})")
+        return digest
 
     def close(self) -> None:
         self._client.close()
@@ -117,6 +128,7 @@ class SlackChannel:
     digest: bool = False
     timeout_s: float = 10.0
     rules: AddressRules = field(default_factory=AddressRules)
+    digest_schedule: DigestSchedule | None = None  # a scheduled digest: notify.digest
 
     def __post_init__(self) -> None:
         _checked_url(self.name, self.url.reveal())
@@ -126,6 +138,14 @@ class SlackChannel:
         body = json.dumps({"text": slack_text(alerts), "unfurl_links": False}).encode("utf-8")
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
         _post(self._client, self.url.reveal(), body, headers, f"slack {self.name!r}")
+
+    def send_digest(self, digest: Digest) -> Digest:
+        """One message: stories that do not fit are left out (and stay pending for the next digest)."""
+        listed = fit(digest, digest_slack, SLACK_DIGEST_LIMIT)
+        body = json.dumps({"text": digest_slack(listed)[:SLACK_DIGEST_LIMIT], "unfurl_links": False}).encode()
+        _post(self._client, self.url.reveal(), body, {"Content-Type": "application/json", "User-Agent": USER_AGENT},
+              f"slack {self.name!r}")  # fmt: skip
+        return listed
 
     def digest_batches(self, alerts: Sequence[Alert]) -> list[list[Alert]]:
         return slack_batches(alerts)

@@ -32,12 +32,14 @@ class Alert:
     passage: str = ""
     created_at: str | None = None
     also_seen: tuple[Mapping[str, Any], ...] = field(default=())
+    spike: Mapping[str, Any] | None = None  # a spike alert's numbers (count, mean, std, threshold, day...)
 
     def to_payload(self) -> dict[str, Any]:
         """The JSON object webhooks and the JSON-lines file receive."""
         data = asdict(self)
         data["surface_forms"] = list(self.surface_forms)
         data["also_seen"] = [dict(item) for item in self.also_seen]
+        data["spike"] = dict(self.spike) if self.spike is not None else None
         return data
 
 
@@ -69,6 +71,7 @@ def alert_from_doc(doc: Mapping[str, Any]) -> Alert:
         passage=str(doc.get("passage") or ""),
         created_at=doc.get("created_at"),
         also_seen=tuple(doc.get("also_seen") or ()),
+        spike=doc.get("spike"),
     )
 
 

@@ -22,6 +22,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Literal
 
+from notify.digest import Digest, DigestSchedule, digest_html, digest_subject, digest_text
 from notify.errors import BlockedAddressError, ChannelConfigError, PermanentDeliveryError, TransientDeliveryError
 from notify.guard import AddressRules
 from notify.model import Alert
@@ -53,6 +54,7 @@ class EmailChannel:
     rules: AddressRules = field(default_factory=AddressRules)
     ssl_context: ssl.SSLContext | None = field(default=None, repr=False)
     resolver: Resolver = field(default=system_resolver, repr=False)
+    digest_schedule: DigestSchedule | None = None  # a scheduled digest: notify.digest
 
     def __post_init__(self) -> None:
         if not self.recipients:
@@ -63,25 +65,44 @@ class EmailChannel:
             raise ChannelConfigError(f"channel {self.name!r}: username given without a password")
 
     def build_message(self, alerts: Sequence[Alert]) -> EmailMessage:
-        message = EmailMessage()
-        message["Subject"] = subject(alerts)
-        message["From"] = self.sender
-        message["To"] = ", ".join(self.recipients)
-        message["Date"] = formatdate(localtime=False)
-        message["Message-ID"] = make_msgid(domain="wirewatch")
+        message = self._envelope(subject(alerts))
         message["X-Wirewatch-Alert-Ids"] = ",".join(a.id for a in alerts)[:900]
         message.set_content(text_body(alerts))
         message.add_alternative(html_body(alerts), subtype="html")
         return message
 
+    def build_digest_message(self, digest: Digest) -> EmailMessage:
+        message = self._envelope(digest_subject(digest))
+        message["X-Wirewatch-Alert-Ids"] = ",".join(digest.alert_ids)[:900]
+        message.set_content(digest_text(digest))
+        message.add_alternative(digest_html(digest), subtype="html")
+        return message
+
+    def _envelope(self, subject_line: str) -> EmailMessage:
+        message = EmailMessage()
+        message["Subject"] = subject_line
+        message["From"] = self.sender
+        message["To"] = ", ".join(self.recipients)
+        message["Date"] = formatdate(localtime=False)
+        message["Message-ID"] = make_msgid(domain="wirewatch")
+        return message
+
     def send(self, alerts: Sequence[Alert]) -> None:
+        self._send(self.build_message(alerts))
+
+    def send_digest(self, digest: Digest) -> Digest:
+        """One email (plain text and escaped HTML) listing the whole digest."""
+        self._send(self.build_digest_message(digest))
+        return digest
+
+    def _send(self, message: EmailMessage) -> None:
         label = f"email {self.name!r} ({self.host}:{self.port})"
         try:
             smtp = self._connect(self._checked_addresses())
             try:
                 if self.username and self.password is not None:
                     smtp.login(self.username, self.password.reveal())
-                smtp.send_message(self.build_message(alerts))
+                smtp.send_message(message)
             finally:
                 _quit_quietly(smtp)
         except smtplib.SMTPAuthenticationError as exc:

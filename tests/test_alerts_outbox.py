@@ -44,7 +44,7 @@ def match(article_id: str, channels: Sequence[str]) -> Match:
     )  # fmt: skip
 
 
-def raise_alerts(es: Elasticsearch, names: IndexNames, channel: str, articles: Sequence[str], at: datetime) -> None:
+def create_test_alerts(es: Elasticsearch, names: IndexNames, channel: str, articles: Sequence[str], at: datetime) -> None:
     report = create_alerts(es, names, [match(a, [channel]) for a in articles], now=at)
     assert len(report.created) == len(articles), report.as_dict()
 
@@ -62,8 +62,8 @@ def test_a_removed_channel_is_set_aside_and_newer_alerts_still_go_out(
     es: Elasticsearch, es_url: str, index_prefix: str, store: IndexNames, receiver: Receiver  # noqa: F811
 ) -> None:
     # three older alerts for a channel since removed from the channels file, one newer for a live one
-    raise_alerts(es, store, "gone", ["a1", "a2", "a3"], T0)
-    raise_alerts(es, store, "hook", ["a4"], T0 + timedelta(minutes=1))
+    create_test_alerts(es, store, "gone", ["a1", "a2", "a3"], T0)
+    create_test_alerts(es, store, "hook", ["a4"], T0 + timedelta(minutes=1))
     rt = Runtime.around(Settings(delivery_backoff_s=0.001), es, store)
     channels: dict[str, Any] = {"hook": WebhookChannel(name="hook", url=receiver.url, rules=LOOPBACK)}
     summaries = []
@@ -106,14 +106,14 @@ def test_alerts_for_a_dead_receiver_do_not_starve_newer_alerts(es: Elasticsearch
     dead, live = Receiver(), Receiver()
     dead.stop()  # connection refused for the whole test: a transient failure every time
     try:
-        raise_alerts(es, store, "dead", ["a1", "a2", "a3"], T0)
+        create_test_alerts(es, store, "dead", ["a1", "a2", "a3"], T0)
         channels: dict[str, Any] = {
             "dead": WebhookChannel(name="dead", url=dead.url, rules=LOOPBACK, timeout_s=2),
             "hook": WebhookChannel(name="hook", url=live.url, rules=LOOPBACK),
         }
         first = _pass(es, store, channels, T0)
         assert [o.state for o in first] == ["pending"] * 3
-        raise_alerts(es, store, "hook", ["a4"], T0 + timedelta(minutes=1))
+        create_test_alerts(es, store, "hook", ["a4"], T0 + timedelta(minutes=1))
         # hours later the dead receiver's alerts are all due again, and still older than the new alert:
         # the new alert, never tried, is read before those that were tried and failed
         later = _pass(es, store, channels, T0 + timedelta(hours=3))

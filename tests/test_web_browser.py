@@ -15,7 +15,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from search.names import IndexNames
-from tests.support.web import PASSWORD, WebServer, add_users, corpus, fill, web_settings
+from tests.support.web import PASSWORD, WebServer, add_users, corpus_without_seed, fill, seed_story, web_settings
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -36,7 +36,8 @@ def server(es: Elasticsearch, es_url: str, tmp_path_factory: pytest.TempPathFact
     settings = settings.model_copy(update={"web_page_size": 20})
     try:
         with WebServer(settings) as srv:
-            fill(es, IndexNames(prefix=prefix), corpus())
+            seed_story(es, IndexNames(prefix=prefix))  # the seed article and two copies: one story
+            fill(es, IndexNames(prefix=prefix), corpus_without_seed())
             add_users(settings)
             yield srv
     finally:
@@ -79,7 +80,9 @@ def test_search_facet_article_watch_preview_save(server: WebServer, browser: obj
     page.fill("#q", "attack OR Islamic")
     page.click("form#searchform button[type=submit]")
     page.wait_for_url("**/search?q=attack+OR+Islamic*")
-    assert page.inner_text("#total") == "4"
+    # six articles in four stories: the seed story's three copies are one row
+    assert page.inner_text("#total") == "6" and page.inner_text("#stories") == "4"
+    assert page.locator("ol.hits li.hit").count() == 4
     assert page.locator("svg.chart rect.bar").count() >= 1
     _shot(page, "search")
     page.click("a.facet[data-facet=group] >> text=jnim")
@@ -88,7 +91,7 @@ def test_search_facet_article_watch_preview_save(server: WebServer, browser: obj
     assert "group jnim" in page.inner_text("#active-filters")
     page.go_back()  # the URL is the state: back is the previous search
     assert "group=jnim" not in page.url
-    assert page.inner_text("#total") == "4"
+    assert page.inner_text("#total") == "6"
     page.go_forward()
     page.click("ol.hits a.title")
     page.wait_for_url("**/articles/sahel")
@@ -102,12 +105,33 @@ def test_search_facet_article_watch_preview_save(server: WebServer, browser: obj
     page.wait_for_selector("#preview-results")
     # a watch is a query: the filters of the search are named as not carried over
     assert "group=jnim" in page.inner_text("#dropped-filters")
-    assert "It would have raised 4 alert(s)" in page.inner_text("#preview-results h2")
+    # the preview counts articles (the three seed copies too), not stories: see the report
+    assert "It would have raised 6 alert(s)" in page.inner_text("#preview-results h2")
     _shot(page, "watch-preview")
     page.click("#save")
     page.wait_for_url("**/watches?saved=sahel-attacks")
     assert "sahel-attacks" in page.inner_text("#watches")
     _shot(page, "watches")
+
+
+def test_a_story_of_three_copies_is_one_row_that_expands(server: WebServer, browser: object) -> None:
+    page = _page(browser, DESKTOP)
+    _sign_in(page, server.url, "ana", then="/search?q=Belmokhtar")
+    assert page.locator("ol.hits li.hit").count() == 1
+    story = page.locator("ol.hits li.hit details.story")
+    assert "3 sources, first seen 2018-02-01 08:00" in story.locator("summary").inner_text()
+    assert not story.locator("ul.copies").is_visible()
+    story.locator("summary").click()  # a <details>: no script needed
+    assert story.locator("ul.copies").is_visible() and story.locator("ul.copies li").count() == 2
+    _shot(page, "search-story")
+    page.click("#collapse-toggle")
+    page.wait_for_url("**collapse=0*")
+    assert page.locator("ol.hits li.hit").count() == 3 and page.locator("details.story").count() == 0
+    page.fill("#q", "Belmokhtar Libya")  # a new search keeps "every copy"
+    page.click("form#searchform button[type=submit]")
+    page.wait_for_url("**collapse=0*")
+    page.goto(f"{server.url}/articles/seed-copy-1")
+    assert page.locator("#copies li").count() == 2
 
 
 def test_syntax_error_points_with_a_caret(server: WebServer, browser: object) -> None:

@@ -188,9 +188,11 @@ def _record_batch(
 def match_watches(rt: Runtime, summary: PassSummary) -> None:
     """Match everything indexed since the checkpoint against every watch and create the alerts."""
     from search.alerting.reconcile import match_since_checkpoint
+    from wirewatch.spikes import raise_spikes
 
     with summary.timed(Step.MATCH):
         report = match_since_checkpoint(rt.es, rt.names, dedup_window_s=rt.settings.alert_dedup_window_s)
+        raise_spikes(rt, summary)
     summary.alerts["matched_articles"] += report.articles
     summary.alerts["created"] += len(report.alerts.created)
     summary.alerts["already_existed"] += report.alerts.existing
@@ -206,14 +208,17 @@ def deliver_alerts(
     from notify.deliver import deliver
     from notify.model import deliveries_from_docs
     from search.alerting.outbox import pending_deliveries, record_deliveries
+    from wirewatch.digests import scheduled_channels, send_due_digests
 
     s = rt.settings
     owned = channels is None  # channels passed in belong to the caller, who closes them
     channels = channels if channels is not None else rt.channels()
     now = datetime.now(UTC)
+    scheduled = scheduled_channels(channels)  # these send one digest when due, not alerts as they come
     with summary.timed(Step.DELIVER):
-        docs = pending_deliveries(rt.es, rt.names, now=now, limit=limit, channels=list(channels))
-        pending = deliveries_from_docs(docs, now=now, channels=list(channels))
+        docs = pending_deliveries(rt.es, rt.names, now=now, limit=limit, channels=list(channels), exclude=scheduled)
+        offered = deliveries_from_docs(docs, now=now, channels=list(channels))
+        pending = [d for d in offered if d.channel not in scheduled]
         try:
             outcomes = deliver(
                 pending,
@@ -223,10 +228,11 @@ def deliver_alerts(
                 max_defer_s=s.delivery_max_backoff_s,
                 parallel=s.delivery_parallel,
             )
+            record_deliveries(rt.es, rt.names, outcomes)
+            send_due_digests(rt, summary, channels, now=now)
         finally:
             if owned:
                 close_channels(channels)
-        record_deliveries(rt.es, rt.names, outcomes)
     for outcome in outcomes:
         summary.deliveries[outcome.state] += 1
         if outcome.state != "delivered":

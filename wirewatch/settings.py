@@ -127,6 +127,9 @@ class Settings(BaseSettings):
     delivery_parallel: int = Field(4, description="Sends in flight at once per channel")
     delivery_allow_loopback: bool = Field(False, description="Allow channel URLs on loopback (tests, demo)")
     delivery_allow_private: bool = Field(False, description="Allow channel URLs on private addresses")
+    spike_k: float = Field(3.0, ge=0, description="A group's day is a spike above mean + k standard deviations")
+    spike_min_count: int = Field(5, ge=1, description="Fewest mentions in a day that can be a spike")
+    spike_window_days: int = Field(14, ge=2, le=90, description="Days before today a spike is measured against")
     webhook_secret: SecretStr | None = Field(None, description="HMAC-SHA256 key for webhook signatures")
     smtp_password: SecretStr | None = Field(None, description="SMTP login password (secret)")
 

@@ -71,6 +71,20 @@ def alerts_mappings() -> dict[str, Any]:
                     "seen_at": _DATE,
                 }
             },
+            # a spike alert (watch.kind "spike", search/alerting/spikes.py): the day's numbers
+            "spike": {
+                "properties": {
+                    "group_id": _KEYWORD,
+                    "day": _KEYWORD,
+                    "count": {"type": "integer"},
+                    "mean": {"type": "float"},
+                    "std": {"type": "float"},
+                    "threshold": {"type": "float"},
+                    "k": {"type": "float"},
+                    "min_count": {"type": "integer"},
+                    "window_days": {"type": "integer"},
+                }
+            },
             "deliveries": {
                 "type": "nested",
                 "properties": {

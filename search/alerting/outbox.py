@@ -49,12 +49,15 @@ def pending_deliveries(
     now: datetime | None = None,
     limit: int = 500,
     channels: Collection[str] | None = None,
+    exclude: Collection[str] = (),
 ) -> list[dict[str, Any]]:
     """Alert documents with at least one channel pending and due at ``now``, or ``unconfigured`` on one of
-    ``channels`` (a channel configured again). Never-tried deliveries come first, then those due the
-    longest: every delivery this returns and that is not delivered gets a later ``next_attempt_at`` (or a
-    non-due state), so it moves behind the others and no set of stuck alerts can fill every batch."""
-    due = _due_query(now or datetime.now(UTC), channels)
+    ``channels`` (a channel configured again). Pending deliveries on ``exclude`` (scheduled digest channels,
+    sent by ``search.alerting.digests`` when due) do not count, so they never crowd the batch. Never-tried
+    deliveries come first, then those due the longest: every delivery this returns and that is not delivered
+    gets a later ``next_attempt_at`` (or a non-due state), so it moves behind the others and no set of stuck
+    alerts can fill every batch."""
+    due = _due_query(now or datetime.now(UTC), channels, exclude)
     sort: list[dict[str, Any]] = [
         {"deliveries.next_attempt_at": {
             "order": "asc", "mode": "min", "missing": "_first", "nested": {"path": "deliveries", "filter": due},
@@ -69,10 +72,11 @@ def pending_deliveries(
     return [hit["_source"] for hit in found["hits"]["hits"]]
 
 
-def _due_query(now: datetime, channels: Collection[str] | None) -> dict[str, Any]:
-    pending_and_due = {
+def _due_query(now: datetime, channels: Collection[str] | None, exclude: Collection[str] = ()) -> dict[str, Any]:
+    pending_and_due: dict[str, Any] = {
         "bool": {
             "filter": [{"term": {"deliveries.state": "pending"}}],
+            "must_not": [{"terms": {"deliveries.channel": sorted(exclude)}}] if exclude else [],
             "should": [
                 {"bool": {"must_not": [{"exists": {"field": "deliveries.next_attempt_at"}}]}},
                 {"range": {"deliveries.next_attempt_at": {"lte": now.isoformat()}}},

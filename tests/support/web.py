@@ -28,6 +28,11 @@ HOSTILE_TEXT = (
 )
 
 
+def corpus_without_seed() -> list[dict[str, Any]]:
+    """``corpus()`` but the seed article, which ``seed_story`` writes as the first of a story."""
+    return [doc for doc in corpus() if doc["id"] != "seed"]
+
+
 def corpus() -> list[dict[str, Any]]:
     hostile = make_doc(
         "hostile", title=HOSTILE_TITLE, text=HOSTILE_TEXT, source="wire-evil",
@@ -54,6 +59,35 @@ def corpus() -> list[dict[str, Any]]:
         ),
         hostile,
     ]  # fmt: skip
+
+
+SEED_COPIES = (("seed-copy-1", "wire-c", "Islamic State regroups in Libya's south", "2018-02-01T10:00:00+00:00"),
+               ("seed-copy-2", "wire-d", "Jihadists move south in Libya", "2018-02-01T13:00:00+00:00"))  # fmt: skip
+
+
+def seed_story(es: Elasticsearch, names: IndexNames) -> None:
+    """The seed article and two syndicated copies from other sources as ONE story (story_id ``seed``), and the
+    AQIM group watch's one alert for it, with the two copies in its ``also_seen``. Call it before filling
+    the rest of ``corpus()`` (without its plain ``seed``): a watch raises only on articles new to it."""
+    from search.alerting.indices import setup_alert_indices
+    from search.alerting.reconcile import alert_on_articles
+    from search.alerting.watches import sync_group_watches
+
+    seed = seed_doc("seed")
+    docs = [seed]
+    for doc_id, source, title, published in SEED_COPIES:
+        docs.append({**seed, "id": doc_id, "url": f"http://127.0.0.1/{doc_id}", "canonical_url": f"http://127.0.0.1/{doc_id}",
+                     "source": source, "title": title, "published_at": published})  # fmt: skip
+    for doc in docs:
+        doc.update(story_id="seed", story_first_seen=seed["published_at"])
+    setup_alert_indices(es, names)
+    # first the watch: a watch matches the articles indexed after it was made
+    sync_group_watches(es, names, [{"id": "aqim", "name": "AQIM"}], channels=["file"])
+    fill(es, names, docs)
+    report = alert_on_articles(es, names, [d["id"] for d in docs])
+    assert len(report.created) == 1, report
+    also_seen = es.get(index=names.alerts, id=report.created[0])["_source"]["also_seen"]
+    assert sorted(s["article_id"] for s in also_seen) == ["seed-copy-1", "seed-copy-2"], also_seen
 
 
 def _with_mentions(doc: dict[str, Any], surfaces: dict[str, str]) -> dict[str, Any]:

@@ -95,19 +95,20 @@ def get_article(es: Elasticsearch, names: IndexNames, article_id: str) -> dict[s
 
 
 def same_content(es: Elasticsearch, names: IndexNames, doc: dict[str, Any], *, limit: int = 20) -> list[dict[str, Any]]:
-    """Other articles with the same content hash (the same story carried by other sources)."""
-    content_hash = doc.get("content_hash")
-    if not content_hash:
+    """The other articles of this article's story (near copies: search/stories.py), and any with the same
+    content hash, first seen first: the same content carried by other sources."""
+    same = [{"term": {"story_id": doc["story_id"]}}] if doc.get("story_id") else []
+    same += [{"term": {"content_hash": doc["content_hash"]}}] if doc.get("content_hash") else []
+    if not same:
         return []
-    query = {
-        "bool": {"filter": [{"term": {"content_hash": content_hash}}], "must_not": [{"ids": {"values": [doc["id"]]}}]}
-    }
+    query = {"bool": {"should": same, "minimum_should_match": 1, "must_not": [{"ids": {"values": [doc["id"]]}}]}}
     with es_errors("finding copies of an article"):
         found = es.search(
             index=names.articles,
             query=query,
             size=limit,
             source_includes=["id", "title", "url", "source", "published_at"],
+            sort=[{"published_at": {"order": "asc", "missing": "_last"}}, {"id": "asc"}],
         )
     return [hit["_source"] for hit in found["hits"]["hits"]]
 

@@ -1,7 +1,8 @@
 """Search: the page (``/``, ``/search``), ``/api/v1/search`` and the CSV / JSON export of a result set.
 
 The whole state is in the URL's query string (``q``, repeated ``group``/``entity``/``source``, ``lang``,
-``since``, ``until``, ``sort``, ``after``), so a search is a link: shareable, bookmarkable, and the back button
+``since``, ``until``, ``sort``, ``after``, and ``collapse=0`` to list every copy of a story instead of one row
+per story), so a search is a link: shareable, bookmarkable, and the back button
 goes to the previous one.
 """
 
@@ -44,11 +45,15 @@ class SearchState:
     until: str = ""
     sort: Literal["relevance", "newest"] = "relevance"
     after: str = ""
+    collapse: bool = True  # one row per story; False (collapse=0 in the URL) lists every copy
 
     def pairs(self, *, drop: tuple[str, ...] = ("after",)) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
         for key, value in asdict(self).items():
             if key in drop:
+                continue
+            if key == "collapse":
+                out += [] if value else [("collapse", "0")]  # the default stays out of the URL
                 continue
             values = value if isinstance(value, list) else [value]
             out += [(key, str(v)) for v in values if v not in ("", None) and not (key == "sort" and v == "relevance")]
@@ -66,8 +71,12 @@ class SearchState:
                 if action == "add":
                     pairs.append((key, item))
             else:
-                pairs = [(k, v) for k, v in pairs if k != key] + [(key, str(value))]
+                pairs = [(k, v) for k, v in pairs if k != key] + [(key, _text(value))]
         return urlencode(pairs)
+
+
+def _text(value: Any) -> str:
+    return ("1" if value else "0") if isinstance(value, bool) else str(value)
 
 
 def state_from(
@@ -79,12 +88,13 @@ def state_from(
     since: str = Query("", description="Published since: 7d, 24h, 30m, 2w or a date (2024-05-01)"),
     until: str = Query("", description="Published until (inclusive): a date or datetime"),
     sort: Literal["relevance", "newest"] = "relevance",
-    after: str = Query("", description="The `next` cursor of the previous page (same sort)"),
+    after: str = Query("", description="The `next` cursor of the previous page (same sort and collapse)"),
+    collapse: bool = Query(True, description="One row per story (default); 0 lists every copy (CLI --no-collapse)"),
 ) -> SearchState:
     return SearchState(
         q=q, group=_given(group), entity=_given(entity), source=_given(source), lang=lang.strip(),
         since=since.strip(), until=until.strip(), sort="newest" if sort == "newest" else "relevance",
-        after=after.strip(),
+        after=after.strip(), collapse=collapse,
     )  # fmt: skip
 
 
@@ -119,7 +129,7 @@ def to_request(state: SearchState, *, limit: int) -> SearchRequest:
         raise BadSearch(str(exc), field="until") from exc
     return SearchRequest(
         query=state.q, groups=state.group, entities=state.entity, sources=state.source, since=since, until=until,
-        lang=state.lang or None, sort=state.sort, limit=limit, after=state.after or None,
+        lang=state.lang or None, sort=state.sort, limit=limit, after=state.after or None, collapse=state.collapse,
     )  # fmt: skip
 
 
@@ -167,8 +177,10 @@ def search_api(
     user: User = VIEWER,
     ctx: WebContext = CTX,
 ) -> Any:
-    """The same JSON as `wirewatch search --json`: `{"total", "hits", "facets", "next"}`. Pass `next` as
-    `after` (with the same `sort`) for the following page. A syntax error answers 400 with its `position`."""
+    """The same JSON as `wirewatch search --json`: `{"total", "collapsed", "stories", "hits", "facets", "next"}`.
+    By default one hit per story, with `story` (copies, sources, first seen, the other matching copies);
+    `collapse=0` lists every copy (`--no-collapse`). Pass `next` as `after` (with the same `sort` and
+    `collapse`) for the following page. A syntax error answers 400 with its `position`."""
     try:
         req = to_request(state, limit=limit)
         return backend.search_articles(ctx.es, ctx.names, req).as_dict()
