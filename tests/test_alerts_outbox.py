@@ -44,7 +44,9 @@ def match(article_id: str, channels: Sequence[str]) -> Match:
     )  # fmt: skip
 
 
-def create_test_alerts(es: Elasticsearch, names: IndexNames, channel: str, articles: Sequence[str], at: datetime) -> None:
+def create_test_alerts(
+    es: Elasticsearch, names: IndexNames, channel: str, articles: Sequence[str], at: datetime
+) -> None:
     report = create_alerts(es, names, [match(a, [channel]) for a in articles], now=at)
     assert len(report.created) == len(articles), report.as_dict()
 

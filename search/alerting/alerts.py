@@ -302,3 +302,20 @@ def existing_alert_ids(es: Elasticsearch, names: IndexNames, ids: Sequence[str])
     with es_errors("checking existing alerts"):
         found = es.mget(index=names.alerts, ids=list(ids), source=False)
     return {doc["_id"] for doc in found["docs"] if doc.get("found")}
+
+
+def would_raise(es: Elasticsearch, names: IndexNames, matches: Sequence[Match]) -> list[dict[str, Any]]:
+    """What alerts ``matches`` (of one watch, over the history) stand for: one row per story, as a pass would
+    raise them, with the story's other matching copies counted and whether the alert exists already.
+
+    ``watch test`` and the workbench's preview show these rows; the shape is the CLI's ``--json``."""
+    stories = group_by_story(matches)
+    alerted = existing_alert_ids(es, names, list(stories))
+    return [
+        {
+            "article_id": first.article_id, "story_id": story_key(first), "title": first.title, "url": first.url,
+            "source": first.source, "published_at": first.published_at, "surface_forms": list(first.surface_forms),
+            "passage": first.passage, "copies": 1 + len(others), "already_alerted": aid in alerted,
+        }
+        for aid, (first, others) in stories.items()
+    ]  # fmt: skip

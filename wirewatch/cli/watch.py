@@ -131,7 +131,7 @@ def remove(ctx: click.Context, name: str) -> None:
 @click.pass_context
 def test(ctx: click.Context, name: str, limit: int, as_json: bool) -> None:
     """Run a watch over the indexed history and show what it would have raised. Sends nothing."""
-    from search.alerting.alerts import alert_id, existing_alert_ids, story_key
+    from search.alerting.alerts import would_raise
     from search.alerting.matching import run_watch
     from search.alerting.watches import get_watch
     from search.errors import WatchNotFound
@@ -141,27 +141,19 @@ def test(ctx: click.Context, name: str, limit: int, as_json: bool) -> None:
             watch = get_watch(rt.es, rt.names, name)
         except WatchNotFound as exc:
             fail(escape(str(exc)), hint="`wirewatch watch list` shows the watches")
-        matches = run_watch(rt.es, rt.names, watch, limit=limit)
-        alerted = existing_alert_ids(rt.es, rt.names, [alert_id(m.watch_id, story_key(m)) for m in matches])
-    rows = [
-        {
-            "article_id": m.article_id, "title": m.title, "url": m.url, "source": m.source,
-            "published_at": m.published_at, "surface_forms": list(m.surface_forms), "passage": m.passage,
-            "already_alerted": alert_id(m.watch_id, story_key(m)) in alerted,
-        }
-        for m in matches
-    ]  # fmt: skip
+        rows = would_raise(rt.es, rt.names, run_watch(rt.es, rt.names, watch, limit=limit))
     if as_json:
         print_json(rows)
         return
     if not rows:
         console.print(f"watch {escape(watch.name)} matches no indexed article")
         return
-    table = Table("published", "source", "title", "passage", "alerted", title=f"Watch {escape(watch.name)}")
-    for m, row in zip(matches, rows, strict=True):
+    title = f"Watch {escape(watch.name)}: one alert per story"
+    table = Table("published", "source", "title", "passage", "copies", "alerted", title=title)
+    for row in rows:
         table.add_row(
-            (m.published_at or "-")[:10], escape(m.source or "-"), escape(m.title), escape(m.passage),
-            "yes" if row["already_alerted"] else "no",
+            (row["published_at"] or "-")[:10], escape(row["source"] or "-"), escape(row["title"]),
+            escape(row["passage"]), str(row["copies"]), "yes" if row["already_alerted"] else "no",
         )  # fmt: skip
     console.print(table)
 

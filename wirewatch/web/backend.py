@@ -14,7 +14,7 @@ from typing import Any
 
 from elasticsearch import Elasticsearch, NotFoundError
 
-from search.alerting.alerts import alert_id, existing_alert_ids, list_alerts
+from search.alerting.alerts import list_alerts, would_raise
 from search.alerting.indices import setup_alert_indices
 from search.alerting.matching import run_watch
 from search.alerting.watches import Watch, add_query_watch, get_watch, list_watches, query_watch_id, remove_watch
@@ -184,20 +184,7 @@ def preview_watch(
         id=query_watch_id(name or "preview"), name=name or "preview", kind="query", query=scoped,
         created_at=datetime.now(UTC).isoformat(), query_text=query_text,
     )  # fmt: skip
-    matches = run_watch(es, names, watch, limit=limit)
-    with es_errors("checking existing alerts"):
-        try:
-            alerted = existing_alert_ids(es, names, [alert_id(m.watch_id, m.article_id) for m in matches])
-        except NotFoundError:
-            alerted = set()
-    return [
-        {
-            "article_id": m.article_id, "title": m.title, "url": m.url, "source": m.source,
-            "published_at": m.published_at, "surface_forms": list(m.surface_forms), "passage": m.passage,
-            "already_alerted": alert_id(m.watch_id, m.article_id) in alerted,
-        }
-        for m in matches
-    ]  # fmt: skip
+    return would_raise(es, names, run_watch(es, names, watch, limit=limit))
 
 
 def disable_watch(es: Elasticsearch, names: IndexNames, name: str) -> Watch:
