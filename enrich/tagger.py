@@ -54,14 +54,19 @@ class Tagger:
         self._pool: ProcessPoolExecutor | None = None
 
     # --- the gazetteer ------------------------------------------------------------------------------------
-    def tag_groups(self, texts: Sequence[str]) -> list[Tags]:
-        """Tracked groups and language only (``ner_done`` is False)."""
-        return [self._tag_groups_one(text) for text in texts]
+    def tag_groups(self, texts: Sequence[str], hints: Sequence[str | None] | None = None) -> list[Tags]:
+        """Tracked groups and language only (``ner_done`` is False).
 
-    def _tag_groups_one(self, text: str) -> Tags:
+        ``hints``: the language each page declares (its ``lang`` attribute), or None; see enrich.language.
+        """
+        if hints is not None and len(hints) != len(texts):
+            raise ValueError("texts and hints must have the same length")
+        return [self._tag_groups_one(text, hints[i] if hints else None) for i, text in enumerate(texts)]
+
+    def _tag_groups_one(self, text: str, hint: str | None) -> Tags:
         furniture = boilerplate_spans(text)
         matches = [m for m in self.matcher.find(text) if not _inside_any(m, furniture)]
-        return Tags(groups=self._group_tags(matches), language=detect_language(text))
+        return Tags(groups=self._group_tags(matches), language=detect_language(text, hint=hint))
 
     def _group_tags(self, matches: list[GroupMatch]) -> tuple[GroupTag, ...]:
         mentions: dict[str, list[Mention]] = {}
@@ -75,9 +80,9 @@ class Tagger:
         return tuple(tags)
 
     # --- NER ----------------------------------------------------------------------------------------------
-    def tag(self, texts: Sequence[str]) -> list[Tags]:
+    def tag(self, texts: Sequence[str], hints: Sequence[str | None] | None = None) -> list[Tags]:
         """Tracked groups and, when NER is on, entities."""
-        return self.add_entities(texts, self.tag_groups(texts))
+        return self.add_entities(texts, self.tag_groups(texts, hints))
 
     def add_entities(self, texts: Sequence[str], partial: Sequence[Tags]) -> list[Tags]:
         """Complete :meth:`tag_groups` records with NER entities (a tracked-group match wins on overlap)."""

@@ -14,7 +14,6 @@ import pytest
 
 from enrich.entities import RawEntity, build_entities, canonical_name
 from enrich.errors import ModelNotInstalledError, TaggingError
-from enrich.language import detect_language
 from enrich.ner import _chunks, extract_raw, load_ner, needed_components
 from enrich.tagger import Tagger
 from enrich.tags import ENTITY_LABELS, Tags
@@ -198,16 +197,6 @@ def test_two_worker_pool_gives_the_same_tags_and_survives_a_dead_worker(watchlis
             pooled.tag(texts)
         assert info.value.transient
         assert pooled.tag(texts) == single  # a fresh pool after the failure
-
-
-def test_language_guess() -> None:
-    assert detect_language(TEXT) == "en"
-    assert (
-        detect_language("Der Anschlag wurde von der Gruppe verübt, die sich zu dem Angriff auf das Lager bekannte.")
-        == "de"
-    )
-    assert detect_language("هاجم مسلحون من تنظيم الدولة الإسلامية نقطة تفتيش") == "ar"
-    assert detect_language("ISIS Libya") is None
 
 
 def test_importing_enrich_loads_neither_spacy_nor_ahocorasick() -> None:

@@ -140,7 +140,7 @@ def ingest_feeds(
             ),
         )
     with summary.timed("tag_groups"):
-        tags = tools.tagger.tag_groups([a.text for a in batch.articles])
+        tags = tools.tagger.tag_groups([a.text for a in batch.articles], [a.language for a in batch.articles])
     docs = [article_document(a, t) for a, t in zip(batch.articles, tags, strict=True)]
     with summary.timed("index"):
         report = index_articles(
