@@ -13,14 +13,17 @@ from search.client import es_errors
 from search.names import IndexNames
 
 
-def articles_missing_entities(es: Elasticsearch, names: IndexNames, *, limit: int = 500) -> list[tuple[str, str]]:
-    """(id, text) of up to ``limit`` articles indexed with ``ner_done: false``, oldest first."""
+def articles_missing_entities(
+    es: Elasticsearch, names: IndexNames, *, limit: int = 500
+) -> list[tuple[str, str, str | None]]:
+    """(id, text, language) of up to ``limit`` articles indexed with ``ner_done: false``, oldest first."""
     with es_errors("listing articles that still need entities"):
         found = es.search(
             index=names.articles,
             query={"term": {"ner_done": False}},
-            source_includes=["text"],
+            source_includes=["text", "language"],
             sort=[{"indexed_at": "asc"}, {"id": "asc"}],
             size=limit,
         )
-    return [(hit["_id"], hit["_source"].get("text") or "") for hit in found["hits"]["hits"]]
+    hits = found["hits"]["hits"]
+    return [(hit["_id"], hit["_source"].get("text") or "", hit["_source"].get("language")) for hit in hits]

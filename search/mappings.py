@@ -68,6 +68,8 @@ def articles_mappings() -> dict[str, Any]:
             "group_ids": _KEYWORD,
             "content_hash": _KEYWORD,
             "ner_done": {"type": "boolean"},
+            "ner_model": _KEYWORD,  # the spaCy model that found the entities (null: none, see ner_skipped)
+            "ner_skipped": _KEYWORD,  # why NER did not run (no model for the article's language)
         },
     }
 

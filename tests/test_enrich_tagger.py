@@ -97,14 +97,12 @@ def test_groups_first_then_entities(tagger: Tagger, seed_tags: Tags) -> None:
     assert tagger.add_entities([TEXT], partial) == [seed_tags]
 
 
-def test_text_in_another_language_skips_ner(tagger: Tagger) -> None:
-    text = (
-        "Les combattants de l'Etat islamique au Grand Sahara ont attaqué un poste de l'armée malienne "
-        "près de Ménaka, selon des sources locales qui ont parlé à la presse."
-    )
+def test_text_in_a_language_without_a_model_skips_ner_and_says_so(tagger: Tagger) -> None:
+    text = "هاجم مسلحون من تنظيم الدولة الإسلامية نقطة تفتيش تابعة للجيش قرب مدينة سبها في جنوب ليبيا مساء الثلاثاء."
     tags = tagger.tag([text])[0]
-    assert tags.language == "fr" and tags.ner_done and tags.entities == ()
-    assert tags.group_ids == ["is-sahel"]
+    assert tags.language == "ar" and tags.ner_done and tags.entities == ()
+    assert tags.ner_model is None and tags.ner_skipped == "no NER model for language 'ar'"
+    assert tags.group_ids == ["islamic-state"]
 
 
 def test_no_ner_tagger_never_loads_entities(watchlist: Watchlist) -> None:

@@ -241,8 +241,9 @@ def add_entities(rt: Runtime, tagger: Tagger, summary: PassSummary, *, limit: in
         todo = articles_missing_entities(rt.es, rt.names, limit=limit)
         if not todo:
             return 0
-        tags = tagger.tag([text for _, text in todo])
-        updates = {aid: entity_update(t) for (aid, _), t in zip(todo, tags, strict=True)}
+        # the stored language (decided with the page's lang attribute) picks the NER model
+        tags = tagger.tag([text for _, text, _ in todo], [language for _, _, language in todo])
+        updates = {aid: entity_update(t) for (aid, _, _), t in zip(todo, tags, strict=True)}
         report = update_entities(rt.es, rt.names, updates, chunk_docs=rt.settings.es_bulk_chunk_docs)
     for aid, reason in report.failed.items():
         summary.fail("ner", aid, reason, transient=aid in report.transient)
