@@ -60,7 +60,9 @@ def test_french_seed_people_and_places(french: tuple[str, Tags]) -> None:
 
 
 def test_french_model_labels_are_mapped_onto_the_project_vocabulary() -> None:
-    (raw,) = extract_raw(["Le président Emmanuel Macron a rencontré à Paris les dirigeants de l'ONU."], model=FRENCH_MODEL)
+    (raw,) = extract_raw(
+        ["Le président Emmanuel Macron a rencontré à Paris les dirigeants de l'ONU."], model=FRENCH_MODEL
+    )
     assert {r.label for r in raw} <= {"PERSON", "GPE", "ORG"}
     assert {r.label for r in raw} >= {"PERSON", "GPE"}
 
