@@ -17,7 +17,7 @@ from elasticsearch import Elasticsearch, NotFoundError
 
 from search.client import es_errors
 from search.errors import IndexMissing
-from search.mappings import ENTITY_TYPES
+from search.mappings import ENTITY_TYPES, LANGUAGE_SUBFIELDS
 from search.names import IndexNames
 from search.querylang import parse_query
 from search.results import SearchResult, decode_cursor, encode_cursor, to_facets, to_hit
@@ -130,6 +130,8 @@ _HIGHLIGHT = {
         "title.exact": {"number_of_fragments": 0},
         "text": {"fragment_size": 200, "number_of_fragments": 3, "no_match_size": 200},
         "text.exact": {"fragment_size": 200, "number_of_fragments": 3},
+        **{f"title.{lang}": {"number_of_fragments": 0} for lang in LANGUAGE_SUBFIELDS},
+        **{f"text.{lang}": {"fragment_size": 200, "number_of_fragments": 3} for lang in LANGUAGE_SUBFIELDS},
     },
 }
 
