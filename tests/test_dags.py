@@ -109,7 +109,8 @@ def test_dag_test_ingests_the_seed_and_delivers_two_alerts_using_the_airflow_con
     assert "DAGRUN-STATE success" in out.stdout, (out.stdout + out.stderr)[-4000:]
 
     es.indices.refresh(index=f"{index_prefix}articles")
-    found = es.search(index=f"{index_prefix}articles", query={"match": {"text": "Belmokhtar"}})
+    english = {"bool": {"must": {"match": {"text": "Belmokhtar"}}, "filter": {"term": {"language": "en"}}}}
+    found = es.search(index=f"{index_prefix}articles", query=english)
     assert found["hits"]["total"]["value"] == 1
     source = found["hits"]["hits"][0]["_source"]
     assert sorted(source["group_ids"]) == ["al-qaeda", "islamic-state"]
