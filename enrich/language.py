@@ -18,9 +18,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-# Classifying the first few thousand characters costs a fraction of a millisecond and is as accurate as
-# the whole article (bench/README.md): the cost stays flat however long the article is.
+# The classifier reads the first FIRST_SAMPLE characters (about 0.1 ms); only when that leaves it unsure
+# (below SURE, or disagreeing with the page's hint) does it read up to SAMPLE_CHARS. The cost stays flat
+# however long the article is (bench/README.md: well under 2 % of tagging an English or French article).
+FIRST_SAMPLE = 400
 SAMPLE_CHARS = 2000
+SURE = 0.99
 # Below this many letters the n-gram statistics say little: the hint (if any) decides.
 MIN_LETTERS = 20
 # The declared language is kept when the text gives it at least this probability.
@@ -43,11 +46,13 @@ class LanguageGuess:
 def identify_language(text: str, *, hint: str | None = None, sample_chars: int = SAMPLE_CHARS) -> LanguageGuess:
     """The language of ``text``; ``hint`` is the page's declared language (any case, region subtag allowed)."""
     declared = _clean_hint(hint)
-    sample = text[:sample_chars]
-    if sum(c.isalpha() for c in sample) < MIN_LETTERS:
+    if sum(c.isalpha() for c in text[:sample_chars]) < MIN_LETTERS:
         return LanguageGuess(declared, "hint" if declared else "none", 0.0)
-    scores = _macro_scores(_identifier().rank(sample))
-    best = max(scores, key=scores.__getitem__)
+    for size in (min(FIRST_SAMPLE, sample_chars), sample_chars):
+        scores = _macro_scores(_identifier().rank(text[:size]))
+        best = max(scores, key=scores.__getitem__)
+        if (scores[best] >= SURE and declared in (None, best)) or len(text) <= size:
+            break
     if declared is None or declared == best:
         return LanguageGuess(best, "text", scores[best])
     if declared not in scores:  # a language the model does not know: trust the page
