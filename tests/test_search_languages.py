@@ -116,3 +116,35 @@ def test_each_language_analyzer_on_this_node(es: Elasticsearch, index_names: Ind
     assert tokens("ww_arabic", "٢٠١٨") == ["2018"]
     assert tokens("ww_exact", "l'État") == ["etat"] and tokens("ww_exact", "attaques") == ["attaques"]
     assert tokens("ww_exact", "أُعلن") == tokens("ww_exact", "اعلن")
+
+
+def test_an_english_only_index_migrates_to_the_languages_through_the_alias_swap(
+    es: Elasticsearch, index_names: IndexNames
+) -> None:
+    from search.bulk import update_entities
+    from search.mappings import articles_mappings
+
+    # The deployment before French and Arabic: no .fr/.ar subfields, no ner_model/ner_skipped fields.
+    old = articles_mappings()
+    for field in ("title", "text"):
+        for lang in ("fr", "ar"):
+            del old["properties"][field]["fields"][lang]
+    del old["properties"]["ner_model"], old["properties"]["ner_skipped"]
+    old["_meta"] = {"fingerprint": "before-issue-15"}
+    es.indices.create(
+        index=index_names.articles_index(1),
+        settings={"number_of_shards": 1, "analysis": article_analysis(es)},
+        mappings=old,
+        aliases={index_names.articles: {"is_write_index": True}},
+    )
+    french = CORPUS[1]
+    assert index_articles(es, index_names, [french]).failed == {}
+
+    report = setup_indices(es, index_names)
+
+    assert report.migrated_from == index_names.articles_index(1) and report.copied == 1
+    es.indices.refresh(index=index_names.articles)
+    assert _search(es, index_names, "réseau")[0] == ["fr-seed"]  # the French subfield of the copied article
+    update = {"entities": [], "entity_names": {}, "ner_model": "fr_core_news_sm", "ner_skipped": None}
+    assert update_entities(es, index_names, {"fr-seed": update}).failed == {}
+    assert es.get(index=index_names.articles, id="fr-seed")["_source"]["ner_model"] == "fr_core_news_sm"
