@@ -66,18 +66,18 @@ class MarkedTagger(Tagger):
         super().__init__(**kwargs)
         self.clock, self.ner_first = clock, ner_first
 
-    def tag_groups(self, texts: Sequence[str]) -> list[Tags]:
+    def tag_groups(self, texts: Sequence[str], hints: Sequence[str | None] | None = None) -> list[Tags]:
         self.clock.mark("tag")
         try:
-            groups = super().tag_groups(texts)
+            groups = super().tag_groups(texts, hints)
             return self.add_entities(texts, groups) if self.ner_first else groups
         finally:
             self.clock.mark("index")
 
-    def tag(self, texts: Sequence[str]) -> list[Tags]:
+    def tag(self, texts: Sequence[str], hints: Sequence[str | None] | None = None) -> list[Tags]:
         self.clock.mark("tag")
         try:
-            return self.add_entities(texts, super().tag_groups(texts))
+            return self.add_entities(texts, super().tag_groups(texts, hints))
         finally:
             self.clock.mark("index")
 

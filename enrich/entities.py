@@ -1,7 +1,9 @@
 """From raw NER spans to the entities of a text: canonical names, merged mentions, overlaps removed.
 
 * A mention with no capital letter is not a name ("jihadist") and is dropped.
-* The canonical name drops a leading "the", a possessive "'s" and surrounding quotes, and collapses whitespace;
+* The canonical name drops a leading "the" (French: a lower-case "le", "la", "les", or "l'" before a capital,
+  as in "l'Armée nationale libyenne"; "Le Caire" keeps its article), a possessive "'s" and surrounding quotes,
+  and collapses whitespace;
   the mention's offsets are trimmed the same way, so they highlight the name only.
 * Mentions of one name in different spellings ("Al Baghdadi", "al-Baghdadi") share a key (the matching
   normalisation) and become one entity; a shorter person name that occurs inside exactly one longer person name
@@ -19,7 +21,8 @@ from dataclasses import dataclass
 from enrich.normalize import normalize_form
 from enrich.tags import ENTITY_LABELS, Entity, Mention
 
-_LEADING_THE = re.compile(r"the\s+", re.IGNORECASE)  # used with match(text, pos): anchored at pos
+# used with match(text, pos): anchored at pos
+_LEADING_THE = re.compile(r"(?i:the)\s+|(?:le|la|les)\s+|[lL]['’](?=[^\W\d_])")
 _POSSESSIVE = re.compile(r"(?<=\w)['’](?:s|S)?$")
 _QUOTES = "\"'“”‘’«»()[]{},;:"
 _KEPT = frozenset(ENTITY_LABELS)

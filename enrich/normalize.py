@@ -8,10 +8,16 @@ Watchlist forms and article text go through the same function, so "Al-Qa’ida",
   word, which becomes a space so "ISIS's" still ends a match at "ISIS", and a French elision ("l'Etat",
   "d'Al-Qaïda"), which becomes a space too; any other apostrophe is a space;
 * diacritics are removed (NFKD minus combining marks: "Dāʿish" -> "daish");
-* with ``fold=True`` case is folded too (case-sensitive watchlist forms use ``fold=False``).
+* Arabic script is normalised as Arabic writers vary it: tashkeel (short vowels, shadda, sukun, dagger alef)
+  goes with the combining marks, tatweel (kashida) and invisible format characters (RLM, ZWNJ, soft hyphen)
+  are dropped, every alef form (أ إ آ ٱ) becomes ا, ta marbuta ة becomes ه, alef maqsura ى becomes ي, the
+  hamza seats ؤ ئ their base letter, and the Persian ی ک the Arabic ي ك (so "الدَّوْلَة الإسلاميّة" and
+  "الدولة الاسلامية" are one key);
+* with ``fold=True`` case is folded too (case-sensitive watchlist forms use ``fold=False``; Arabic has no case).
 
-The map is kept as segments rather than one integer per character: plain ASCII runs map linearly, and each
-rewritten character gets its own segment, so mapping back is a binary search.
+The map is kept as segments rather than one integer per character: plain ASCII runs map linearly, so do runs
+of other letters that map one to one (most of an Arabic or French text), and each character that vanishes or
+grows gets its own segment, so mapping back is a binary search.
 """
 
 from __future__ import annotations
@@ -25,10 +31,15 @@ from functools import lru_cache
 APOSTROPHES = "'’‘ʼʻ`´ʹʾʿ′"
 DASHES = "\\-‐‑‒–—―−﹣－"
 
-# What needs rewriting: separator runs, single non-space separators, apostrophes, any non-ASCII character.
-# Everything else is ASCII whose lower-case form has the same length, so it maps one to one.
-_REWRITE = re.compile(f"[\\s{DASHES}]{{2,}}|[^\\S ]|[{DASHES}]|[{APOSTROPHES}]|[^\\x00-\\x7f]")
+# What needs rewriting: separator runs, single non-space separators, apostrophes, runs of other non-ASCII
+# characters ("wide"). Everything else is ASCII whose lower-case form has the same length: one to one.
+_REWRITE = re.compile(
+    f"(?P<sep>[\\s{DASHES}]{{2,}}|[^\\S ]|[{DASHES}])|(?P<apos>[{APOSTROPHES}])"
+    f"|(?P<wide>[^\\x00-\\x7f\\s{DASHES}{APOSTROPHES}]+)"
+)
 _APOSTROPHE_SET = frozenset(APOSTROPHES)
+# Arabic letters written in several ways for one letter; NFKD already takes the hamza off أ إ آ ؤ ئ.
+_ARABIC_FOLD = {"ٱ": "ا", "ة": "ه", "ى": "ي", "ی": "ي", "ک": "ك", "ـ": ""}
 _ELISIONS = frozenset({"l", "d", "j", "s", "n", "m", "t", "c", "qu", "jusqu", "lorsqu", "puisqu"})
 
 
@@ -62,10 +73,15 @@ def normalize(text: str, *, fold: bool = True) -> Normalized:
     linear: list[bool] = []
     length = 0
     last = 0
+    segments = (norm_starts, orig_starts, linear)
     for match in _REWRITE.finditer(text):
         start = match.start()
-        length = _emit_plain(text, last, start, fold, out, (norm_starts, orig_starts, linear), length)
-        piece = _rewrite(text, match, fold)
+        length = _emit_plain(text, last, start, fold, out, segments, length)
+        last = match.end()
+        if match.lastgroup == "wide":
+            length = _emit_wide(match.group(), start, fold, out, segments, length)
+            continue
+        piece = " " if match.lastgroup == "sep" else _apostrophe(text, start)
         if piece == " " and out and out[-1].endswith(" "):
             piece = ""  # never two spaces in a row
         if piece:
@@ -75,8 +91,7 @@ def normalize(text: str, *, fold: bool = True) -> Normalized:
             linear.append(False)
             out.append(piece)
             length += len(piece)
-        last = match.end()
-    _emit_plain(text, last, len(text), fold, out, (norm_starts, orig_starts, linear), length)
+    _emit_plain(text, last, len(text), fold, out, segments, length)
     return Normalized("".join(out), tuple(norm_starts), tuple(orig_starts), tuple(linear))
 
 
@@ -102,18 +117,44 @@ def _emit_plain(
     return length + len(plain)
 
 
+def _emit_wide(
+    chunk: str,
+    begin: int,
+    fold: bool,
+    out: list[str],
+    segments: tuple[list[int], list[int], list[bool]],
+    length: int,
+) -> int:
+    """Append the folded non-ASCII run ``chunk`` (at ``begin`` in the original) and return the new length.
+
+    Characters that fold to exactly one character extend a linear segment; one that vanishes (a vowel mark,
+    tatweel) or grows (a ligature) ends it and, when it leaves something, gets a segment of its own.
+    """
+    run_start: int | None = None  # index in chunk where the current one-to-one run began
+    for i, char in enumerate(chunk):
+        folded = _fold_char(char, fold)
+        if len(folded) == 1:
+            if run_start is None:
+                run_start = i
+                segments[0].append(length)
+                segments[1].append(begin + i)
+                segments[2].append(True)
+            out.append(folded)
+            length += 1
+            continue
+        run_start = None
+        if folded:
+            segments[0].append(length)
+            segments[1].append(begin + i)
+            segments[2].append(False)
+            out.append(folded)
+            length += len(folded)
+    return length
+
+
 def normalize_form(form: str, *, fold: bool = True) -> str:
     """The normalised key of a watchlist form or entity name (no offset map, outer spaces trimmed)."""
     return normalize(form, fold=fold).text.strip()
-
-
-def _rewrite(text: str, match: re.Match[str], fold: bool) -> str:
-    chunk = match.group()
-    if len(chunk) > 1 or chunk.isspace() or chunk in DASHES:
-        return " "
-    if chunk in _APOSTROPHE_SET:
-        return _apostrophe(text, match.start())
-    return _fold_char(chunk, fold)
 
 
 def _apostrophe(text: str, pos: int) -> str:
@@ -134,8 +175,10 @@ def _apostrophe(text: str, pos: int) -> str:
 
 @lru_cache(maxsize=4096)
 def _fold_char(char: str, fold: bool) -> str:
+    if unicodedata.category(char) == "Cf":
+        return ""  # invisible: direction marks, zero-width (non-)joiners, soft hyphen
     decomposed = unicodedata.normalize("NFKD", char)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    stripped = "".join(_ARABIC_FOLD.get(c, c) for c in decomposed if not unicodedata.combining(c))
     if stripped and all(c in _APOSTROPHE_SET for c in stripped):
         return ""  # modifier letters used as ʿayn/hamza
     return stripped.casefold() if fold else stripped

@@ -2,14 +2,17 @@
 
 The pipeline calls :meth:`Tagger.tag_groups` first (the gazetteer only: about a millisecond per article), so a
 group alert never waits for NER, then :meth:`Tagger.add_entities` on those records. :meth:`Tagger.tag` does
-both. With ``workers > 1`` NER runs in a pool of processes (spawned, not forked: the callers may run threads),
-each loading the model once.
+both. NER is by language: each text goes to the model of its language (``models``, English and French by
+default); a text whose language has no model (Arabic, among others) gets no entities, and its record says so
+(``ner_model`` None, ``ner_skipped``); a text whose language could not be told goes to the English model.
+With ``workers > 1`` NER runs in a pool of processes (spawned, not forked: the callers may run threads), each
+loading a model once, on its first text in that language.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
@@ -20,7 +23,7 @@ from enrich.entities import RawEntity, build_entities
 from enrich.errors import TaggingError
 from enrich.gazetteer import GroupMatch, GroupMatcher
 from enrich.language import detect_language
-from enrich.ner import DEFAULT_MODEL, extract_raw, load_ner
+from enrich.ner import DEFAULT_MODEL, DEFAULT_MODELS, extract_raw, load_ner
 from enrich.tags import GroupTag, Mention, Tags
 from enrich.watchlist import Watchlist
 
@@ -28,8 +31,8 @@ from enrich.watchlist import Watchlist
 class Tagger:
     """Tags texts with tracked groups (always) and named entities (when ``ner`` is on).
 
-    ``ner_languages``: texts detected as another language skip NER (the model is English); texts whose
-    language cannot be told are still tagged.
+    ``model`` is the English model (also used for texts whose language cannot be told); ``models`` maps
+    other languages to theirs (default: ``enrich.ner.DEFAULT_MODELS``). Texts in any other language skip NER.
     """
 
     def __init__(
@@ -40,7 +43,7 @@ class Tagger:
         batch_size: int = 32,
         ner: bool = True,
         workers: int = 1,
-        ner_languages: tuple[str, ...] = ("en",),
+        models: Mapping[str, str] | None = None,
     ) -> None:
         if batch_size < 1 or workers < 1:
             raise ValueError("batch_size and workers must be at least 1")
@@ -50,18 +53,23 @@ class Tagger:
         self.batch_size = batch_size
         self.ner = ner
         self.workers = workers
-        self.ner_languages = ner_languages
+        self.models = {**(DEFAULT_MODELS if models is None else models), "en": model}
         self._pool: ProcessPoolExecutor | None = None
 
     # --- the gazetteer ------------------------------------------------------------------------------------
-    def tag_groups(self, texts: Sequence[str]) -> list[Tags]:
-        """Tracked groups and language only (``ner_done`` is False)."""
-        return [self._tag_groups_one(text) for text in texts]
+    def tag_groups(self, texts: Sequence[str], hints: Sequence[str | None] | None = None) -> list[Tags]:
+        """Tracked groups and language only (``ner_done`` is False).
 
-    def _tag_groups_one(self, text: str) -> Tags:
+        ``hints``: the language each page declares (its ``lang`` attribute), or None; see enrich.language.
+        """
+        if hints is not None and len(hints) != len(texts):
+            raise ValueError("texts and hints must have the same length")
+        return [self._tag_groups_one(text, hints[i] if hints else None) for i, text in enumerate(texts)]
+
+    def _tag_groups_one(self, text: str, hint: str | None) -> Tags:
         furniture = boilerplate_spans(text)
         matches = [m for m in self.matcher.find(text) if not _inside_any(m, furniture)]
-        return Tags(groups=self._group_tags(matches), language=detect_language(text))
+        return Tags(groups=self._group_tags(matches), language=detect_language(text, hint=hint))
 
     def _group_tags(self, matches: list[GroupMatch]) -> tuple[GroupTag, ...]:
         mentions: dict[str, list[Mention]] = {}
@@ -75,9 +83,9 @@ class Tagger:
         return tuple(tags)
 
     # --- NER ----------------------------------------------------------------------------------------------
-    def tag(self, texts: Sequence[str]) -> list[Tags]:
+    def tag(self, texts: Sequence[str], hints: Sequence[str | None] | None = None) -> list[Tags]:
         """Tracked groups and, when NER is on, entities."""
-        return self.add_entities(texts, self.tag_groups(texts))
+        return self.add_entities(texts, self.tag_groups(texts, hints))
 
     def add_entities(self, texts: Sequence[str], partial: Sequence[Tags]) -> list[Tags]:
         """Complete :meth:`tag_groups` records with NER entities (a tracked-group match wins on overlap)."""
@@ -85,25 +93,36 @@ class Tagger:
             raise ValueError("texts and partial tags must have the same length")
         if not self.ner:
             return list(partial)
-        wanted = [i for i, tags in enumerate(partial) if tags.language in (None, *self.ner_languages)]
-        raw = self._raw_entities([texts[i] for i in wanted])
-        by_index = dict(zip(wanted, raw, strict=True))
+        by_model: dict[str, list[int]] = {}
+        for index, tags in enumerate(partial):
+            model = self.model_for(tags.language)
+            if model is not None:
+                by_model.setdefault(model, []).append(index)
+        raw: dict[int, list[RawEntity]] = {}
+        for model, indices in by_model.items():
+            raw.update(zip(indices, self._raw_entities(model, [texts[i] for i in indices]), strict=True))
         done = []
         for index, (text, tags) in enumerate(zip(texts, partial, strict=True)):
             blocked = [(m.start, m.end) for g in tags.groups for m in g.mentions] + boilerplate_spans(text)
-            entities = build_entities(text, by_index.get(index, []), blocked)
-            done.append(replace(tags, entities=entities, ner_done=True))
+            entities = build_entities(text, raw.get(index, []), blocked)
+            model = self.model_for(tags.language)
+            skipped = None if model else f"no NER model for language {tags.language!r}"
+            done.append(replace(tags, entities=entities, ner_done=True, ner_model=model, ner_skipped=skipped))
         return done
 
-    def _raw_entities(self, texts: list[str]) -> list[list[RawEntity]]:
+    def model_for(self, language: str | None) -> str | None:
+        """The NER model for texts in ``language`` (English when unknown), None when there is none."""
+        return self.models["en"] if language is None else self.models.get(language)
+
+    def _raw_entities(self, model: str, texts: list[str]) -> list[list[RawEntity]]:
         if not texts:
             return []
         if self.workers == 1:
-            return extract_raw(texts, model=self.model, batch_size=self.batch_size)
+            return extract_raw(texts, model=model, batch_size=self.batch_size)
         pool = self._ensure_pool()
         batches = [texts[i : i + self.batch_size] for i in range(0, len(texts), self.batch_size)]
         futures: list[Future[list[list[RawEntity]]]] = [
-            pool.submit(extract_raw, batch, model=self.model, batch_size=self.batch_size) for batch in batches
+            pool.submit(extract_raw, batch, model=model, batch_size=self.batch_size) for batch in batches
         ]
         try:
             return [entities for future in futures for entities in future.result()]
@@ -122,7 +141,7 @@ class Tagger:
         return self._pool
 
     def warm_up(self) -> None:
-        """Load the model now (in every worker with a pool) instead of on the first batch."""
+        """Load the English model now (in every worker with a pool) instead of on the first batch."""
         if self.ner and self.workers == 1:
             load_ner(self.model)
         elif self.ner:

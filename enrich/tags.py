@@ -1,8 +1,8 @@
 """The output of the enrich stage: one :class:`Tags` record per text.
 
 ``Tags.to_dict()`` gives exactly the ``entities``, ``entity_names``, ``groups`` and ``group_ids`` fields of the
-article document (docs/article-document.md); ``language`` and ``ner_done`` are separate document fields that
-the pipeline copies from the record itself.
+article document (docs/article-document.md); ``language``, ``ner_done``, ``ner_model`` and ``ner_skipped`` are
+separate document fields that the pipeline copies from the record itself.
 """
 
 from __future__ import annotations
@@ -86,6 +86,8 @@ class Tags:
     groups: tuple[GroupTag, ...] = ()
     language: str | None = None
     ner_done: bool = False
+    ner_model: str | None = None  # the spaCy model that found the entities
+    ner_skipped: str | None = None  # why NER did not run on this text (no model for its language)
 
     @property
     def group_ids(self) -> list[str]:

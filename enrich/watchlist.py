@@ -11,13 +11,19 @@ File format (see ``enrich/data/watchlist.yaml``)::
         case_sensitive: [ISIS]       # matched only as written (ISIS is not the river Isis)
         ambiguous: [IS]              # as written, and only when the text also names the group another way
 
+Forms may be in any script; the region's groups are listed in Latin (English and French) and Arabic script.
 ``load_watchlist`` rejects files it cannot interpret (:class:`WatchlistError`); ``check_watchlist`` reports the
-mistakes a file can make while still loading (duplicates, unknown parents, bad Wikidata ids...).
+mistakes a file can make while still loading (duplicates, unknown parents, bad Wikidata ids...), and the
+script mistakes: a word mixing scripts (a Cyrillic "а" pasted into a Latin name never matches), an Arabic form
+listed as case-sensitive (Arabic has no case), an Arabic form written with an attached prefix (وال، بال، لل:
+the matcher adds those itself, so the listed form would only match after a second prefix), and a group with
+no Arabic-script form at all (a warning: the region's press writes in Arabic).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +36,7 @@ from enrich.normalize import normalize_form
 
 _WIKIDATA_ID = re.compile(r"Q[1-9][0-9]*")
 _GROUP_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
+_ARABIC_PREFIXED = re.compile("(?:وال|بال|فال|كال|لل)[\u0620-\u064a]")
 _KNOWN_KEYS = {"id", "name", "wikidata", "parent", "aliases", "case_sensitive", "ambiguous"}
 
 
@@ -173,8 +180,38 @@ def _check_group(group: TrackedGroup, wl: Watchlist) -> Iterator[Problem]:
         key = normalize_form(form)
         if 0 < len(key) < 3:
             yield Problem("warning", gid, f"alias {form!r} is very short: list it under case_sensitive")
+    yield from _check_scripts(group)
     if group.wikidata is None:
         yield Problem("warning", gid, "no Wikidata id")
+
+
+def script_of(char: str) -> str:
+    """The script of a letter as its Unicode name starts ("LATIN", "ARABIC", "CYRILLIC"...)."""
+    return unicodedata.name(char, "UNKNOWN").split(" ", 1)[0]
+
+
+def _scripts(text: str) -> set[str]:
+    return {script_of(c) for c in text if c.isalpha()}
+
+
+def _check_scripts(group: TrackedGroup) -> Iterator[Problem]:
+    gid = group.id or "<no id>"
+    forms = (group.name, *group.aliases, *group.case_sensitive, *group.ambiguous)
+    for form in forms:
+        mixed = [word for word in form.split() if len(_scripts(word)) > 1]
+        if mixed:
+            scripts = " and ".join(sorted(_scripts(mixed[0])))
+            yield Problem("error", gid, f"form {form!r}: {mixed[0]!r} mixes {scripts} letters (a look-alike?)")
+    for form in group.case_sensitive:
+        if "ARABIC" in _scripts(form):
+            yield Problem("error", gid, f"form {form!r}: Arabic script has no case; list it under aliases")
+    for form in (*group.aliases, *group.ambiguous):
+        if _ARABIC_PREFIXED.match(normalize_form(form)):
+            yield Problem(
+                "warning", gid, f"form {form!r} starts with an attached prefix, which is matched anyway: list it bare"
+            )
+    if not any("ARABIC" in _scripts(form) for form in forms):
+        yield Problem("warning", gid, "no Arabic-script form")
 
 
 def _duplicate_ids(wl: Watchlist) -> Iterator[Problem]:

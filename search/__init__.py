@@ -11,7 +11,7 @@ At the top, what every role shares:
 - ``indices``    templates, the versioned articles index behind its alias, migration by copy and alias swap
 - ``bulk``       idempotent article writes (content-hash mget, per-document retries); ``bulksend`` sends chunks
 - ``feedstate``  ``EsFeedStateStore``: where each feed's ETag, Last-Modified, body hash and seen ids live
-- ``known``      which article ids exist already; ``backlog``: articles still waiting for NER
+- ``known``      which article ids exist already
 - ``stories``    story state in the index: band keys and signatures of earlier articles, for clustering
 - ``reuse``      entities of an identical text (same ``content_hash``), so a copy does not pay for NER again
 
@@ -25,7 +25,6 @@ By role, in sub-packages:
 __all__ = [
     "alerting",
     "analysis",
-    "backlog",
     "bulk",
     "bulksend",
     "client",

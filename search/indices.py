@@ -15,7 +15,7 @@ from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, helpers
 
-from search.analysis import english_analysis
+from search.analysis import article_analysis
 from search.client import es_errors
 from search.errors import MigrationError, SetupError
 from search.mappings import articles_body, checkpoints_mappings, feeds_mappings
@@ -48,7 +48,7 @@ class SetupReport:
 def setup_indices(es: Elasticsearch, names: IndexNames) -> SetupReport:
     """Template, articles index and alias, feed-state and checkpoint indices: created or migrated."""
     with es_errors("setting up indices"):
-        body = articles_body(english_analysis(es))
+        body = articles_body(article_analysis(es))
         _put_articles_template(es, names, body)
         created: list[str] = []
         up_to_date: list[str] = []

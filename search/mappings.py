@@ -20,10 +20,19 @@ _DATE = {"type": "date"}
 _NOT_INDEXED = {"type": "object", "enabled": False}  # kept in _source only (mention offsets, raw state)
 
 
+# Language subfields of title and text: every article is analysed in each (the analyst's query may be in any
+# of them, and the query searches across all); offsets make highlighting cheap.
+LANGUAGE_SUBFIELDS = {"fr": "ww_french", "ar": "ww_arabic"}
+
+
 def _analyzed_text(*, keyword: bool) -> dict[str, Any]:
-    """English-analyzed text with an unstemmed ``.exact`` subfield; offsets make highlighting cheap."""
+    """English-analyzed text, French and Arabic subfields, an unstemmed ``.exact`` subfield."""
     fields: dict[str, Any] = {
         "exact": {"type": "text", "analyzer": "ww_exact", "index_options": "offsets"},
+        **{
+            lang: {"type": "text", "analyzer": analyzer, "index_options": "offsets"}
+            for lang, analyzer in LANGUAGE_SUBFIELDS.items()
+        },
     }
     if keyword:
         fields["keyword"] = {"type": "keyword", "ignore_above": 512}
@@ -72,6 +81,8 @@ def articles_mappings() -> dict[str, Any]:
             "content_hash": _KEYWORD,
             "ner_done": {"type": "boolean"},
             **story_mappings(),
+            "ner_model": _KEYWORD,  # the spaCy model that found the entities (null: none, see ner_skipped)
+            "ner_skipped": _KEYWORD,  # why NER did not run (no model for the article's language)
         },
     }
 

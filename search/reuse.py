@@ -26,23 +26,31 @@ class Pending:
     id: str
     text: str
     content_hash: str | None
+    language: str | None = None  # the stored language picks the NER model
 
 
 def articles_waiting_for_entities(es: Elasticsearch, names: IndexNames, *, limit: int = 500) -> list[Pending]:
     """Up to ``limit`` articles indexed with ``ner_done: false``, oldest first, with their content hash."""
     with es_errors("listing articles that still need entities"):
         found = es.search(
-            index=names.articles, query={"term": {"ner_done": False}}, source_includes=["text", "content_hash"],
-            sort=[{"indexed_at": "asc"}, {"id": "asc"}], size=limit,
+            index=names.articles, query={"term": {"ner_done": False}},
+            source_includes=["text", "content_hash", "language"], sort=[{"indexed_at": "asc"}, {"id": "asc"}],
+            size=limit,
         )  # fmt: skip
     return [
-        Pending(id=h["_id"], text=h["_source"].get("text") or "", content_hash=h["_source"].get("content_hash"))
+        Pending(
+            id=h["_id"],
+            text=h["_source"].get("text") or "",
+            content_hash=h["_source"].get("content_hash"),
+            language=h["_source"].get("language"),
+        )
         for h in found["hits"]["hits"]
     ]
 
 
 def entities_by_content_hash(es: Elasticsearch, names: IndexNames, hashes: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """{content hash: {"entities", "entity_names"}} of an article with that hash whose NER is done."""
+    """{content hash: {"entities", "entity_names", "ner_model", "ner_skipped"}} of an article with that hash
+    whose NER is done."""
     unique = sorted(set(hashes))
     out: dict[str, dict[str, Any]] = {}
     for start in range(0, len(unique), HASHES_PER_QUERY):
@@ -51,12 +59,15 @@ def entities_by_content_hash(es: Elasticsearch, names: IndexNames, hashes: Seque
         with es_errors("looking up entities of identical texts"):
             found = es.search(
                 index=names.articles, query=query, size=len(chunk), collapse={"field": "content_hash"},
-                source_includes=["content_hash", "entities", "entity_names"], track_total_hits=False,
+                source_includes=["content_hash", "entities", "entity_names", "ner_model", "ner_skipped"],
+                track_total_hits=False,
             )  # fmt: skip
         for hit in found["hits"]["hits"]:
             src = hit["_source"]
             out[src["content_hash"]] = {
                 "entities": src.get("entities") or [],
                 "entity_names": src.get("entity_names") or {},
+                "ner_model": src.get("ner_model"),
+                "ner_skipped": src.get("ner_skipped"),
             }
     return out

@@ -1,5 +1,8 @@
 """A small threaded HTTP server for the seed corpus, on 127.0.0.1 and a free port.
 
+The corpus: the English seed article (RSS and Atom feeds) and its French and Arabic companions (one RSS feed
+each, from a French-language and an Arabic-language outlet of the region).
+
 Every ``{base}`` in a served file becomes the server's own base URL, so the feeds link to pages on the same
 server whatever port it got. Responses carry an ETag and a Last-Modified and answer conditional requests with
 304, like a well-behaved news site. Used by the tests and by ``make run`` (``python -m seeds.server``).
@@ -19,11 +22,20 @@ from urllib.parse import urlsplit
 
 SEEDS = Path(__file__).resolve().parent
 ARTICLE_PATH = "/news/2018/02/isis-terror-path-libya.html"
+# the companion articles, from a French and an Arabic outlet of the region, each with its own RSS feed
+COMPANION_PATHS = {
+    "fr": "/fr/2018/02/sud-libyen-etat-islamique-al-qaida.html",
+    "ar": "/ar/2018/02/tanzim-al-dawla-janub-libya.html",
+}
 # URL path -> (file in seeds/, content type)
 ROUTES = {
     ARTICLE_PATH: ("article.html", "text/html; charset=utf-8"),
+    COMPANION_PATHS["fr"]: ("article_fr.html", "text/html; charset=utf-8"),
+    COMPANION_PATHS["ar"]: ("article_ar.html", "text/html; charset=utf-8"),
     "/rss.xml": ("rss.xml", "application/rss+xml; charset=utf-8"),
     "/atom.xml": ("atom.xml", "application/atom+xml; charset=utf-8"),
+    "/fr/rss.xml": ("rss_fr.xml", "application/rss+xml; charset=utf-8"),
+    "/ar/rss.xml": ("rss_ar.xml", "application/rss+xml; charset=utf-8"),
     "/feeds.yaml": ("feeds.yaml", "text/yaml; charset=utf-8"),
     "/robots.txt": ("robots.txt", "text/plain; charset=utf-8"),
 }
@@ -120,6 +132,11 @@ class SeedServer:
     def article_url(self) -> str:
         return self.base_url + ARTICLE_PATH
 
+    @property
+    def companion_urls(self) -> dict[str, str]:
+        """Language -> URL of the French and Arabic companion articles."""
+        return {lang: self.base_url + path for lang, path in COMPANION_PATHS.items()}
+
     def __enter__(self) -> SeedServer:
         self._thread.start()
         return self
@@ -136,7 +153,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     with SeedServer(args.port) as server:
         print(
-            f"seed server on {server.base_url} (feeds: {server.base_url}/rss.xml, /atom.xml); Ctrl-C stops",
+            f"seed server on {server.base_url} (feeds: {server.base_url}/rss.xml, /atom.xml, /fr/rss.xml, "
+            "/ar/rss.xml); Ctrl-C stops",
             flush=True,
         )
         with contextlib.suppress(KeyboardInterrupt):

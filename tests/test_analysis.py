@@ -11,7 +11,7 @@ import pytest
 from elasticsearch import Elasticsearch
 from pytest_httpserver import HTTPServer
 
-from search.analysis import english_analysis
+from search.analysis import article_analysis
 from search.errors import AnalysisUnavailableError, SearchUnavailable
 
 ES_HEADERS = {"X-Elastic-Product": "Elasticsearch", "Content-Type": "application/json"}
@@ -23,7 +23,7 @@ def analyzed_index(es: Elasticsearch, index_prefix: str) -> Iterator[str]:
     index = f"{index_prefix}analysis"
     es.indices.create(
         index=index,
-        settings={"number_of_shards": 1, "number_of_replicas": 0, "analysis": english_analysis(es)},
+        settings={"number_of_shards": 1, "number_of_replicas": 0, "analysis": article_analysis(es)},
         mappings={
             "properties": {
                 "text": {
@@ -86,7 +86,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_cluster_without_english_analysis_gives_a_clear_error(httpserver: HTTPServer) -> None:
+def test_cluster_without_article_analysis_gives_a_clear_error(httpserver: HTTPServer) -> None:
     # A real HTTP server answering like an Elasticsearch that knows neither the analyzer nor the filters.
     unknown = {"error": {"type": "illegal_argument_exception", "reason": "failed to find global analyzer"},
                "status": 400}
@@ -95,7 +95,7 @@ def test_cluster_without_english_analysis_gives_a_clear_error(httpserver: HTTPSe
     client = Elasticsearch(httpserver.url_for("/"), request_timeout=5)
     try:
         with pytest.raises(AnalysisUnavailableError, match="ww_porter_stem"):
-            english_analysis(client)
+            article_analysis(client)
     finally:
         client.close()
     assert len(httpserver.log) == 2  # probed the built-in analyzer, then the plugin's filters
@@ -105,6 +105,6 @@ def test_unreachable_cluster_is_reported_as_unavailable() -> None:
     client = Elasticsearch(f"http://127.0.0.1:{_free_port()}", request_timeout=2, max_retries=0)
     try:
         with pytest.raises(SearchUnavailable):
-            english_analysis(client)
+            article_analysis(client)
     finally:
         client.close()

@@ -14,7 +14,6 @@ import pytest
 
 from enrich.entities import RawEntity, build_entities, canonical_name
 from enrich.errors import ModelNotInstalledError, TaggingError
-from enrich.language import detect_language
 from enrich.ner import _chunks, extract_raw, load_ner, needed_components
 from enrich.tagger import Tagger
 from enrich.tags import ENTITY_LABELS, Tags
@@ -98,14 +97,12 @@ def test_groups_first_then_entities(tagger: Tagger, seed_tags: Tags) -> None:
     assert tagger.add_entities([TEXT], partial) == [seed_tags]
 
 
-def test_text_in_another_language_skips_ner(tagger: Tagger) -> None:
-    text = (
-        "Les combattants de l'Etat islamique au Grand Sahara ont attaqué un poste de l'armée malienne "
-        "près de Ménaka, selon des sources locales qui ont parlé à la presse."
-    )
+def test_text_in_a_language_without_a_model_skips_ner_and_says_so(tagger: Tagger) -> None:
+    text = "هاجم مسلحون من تنظيم الدولة الإسلامية نقطة تفتيش تابعة للجيش قرب مدينة سبها في جنوب ليبيا مساء الثلاثاء."
     tags = tagger.tag([text])[0]
-    assert tags.language == "fr" and tags.ner_done and tags.entities == ()
-    assert tags.group_ids == ["is-sahel"]
+    assert tags.language == "ar" and tags.ner_done and tags.entities == ()
+    assert tags.ner_model is None and tags.ner_skipped == "no NER model for language 'ar'"
+    assert tags.group_ids == ["islamic-state"]
 
 
 def test_no_ner_tagger_never_loads_entities(watchlist: Watchlist) -> None:
@@ -198,16 +195,6 @@ def test_two_worker_pool_gives_the_same_tags_and_survives_a_dead_worker(watchlis
             pooled.tag(texts)
         assert info.value.transient
         assert pooled.tag(texts) == single  # a fresh pool after the failure
-
-
-def test_language_guess() -> None:
-    assert detect_language(TEXT) == "en"
-    assert (
-        detect_language("Der Anschlag wurde von der Gruppe verübt, die sich zu dem Angriff auf das Lager bekannte.")
-        == "de"
-    )
-    assert detect_language("هاجم مسلحون من تنظيم الدولة الإسلامية نقطة تفتيش") == "ar"
-    assert detect_language("ISIS Libya") is None
 
 
 def test_importing_enrich_loads_neither_spacy_nor_ahocorasick() -> None:

@@ -91,3 +91,41 @@ def test_files_that_cannot_be_interpreted_raise(tmp_path: Path, body: str, messa
 def test_missing_file_raises(tmp_path: Path) -> None:
     with pytest.raises(WatchlistError, match="not found"):
         load_watchlist(tmp_path / "nope.yaml")
+
+
+def test_default_watchlist_names_every_group_in_arabic_script_and_french() -> None:
+    wl = load_watchlist(ROOT / "enrich" / "data" / "watchlist.yaml")
+    assert not [p for p in check_watchlist(wl) if "Arabic" in p.message or "mixes" in p.message]
+    state, qaeda, aqim, jnim = (wl.get(g) for g in ("islamic-state", "al-qaeda", "aqim", "jnim"))
+    assert state is not None and qaeda is not None and aqim is not None and jnim is not None
+    assert {"داعش", "تنظيم الدولة الإسلامية", "l'État islamique"} <= set(state.aliases)
+    assert "EI" in state.case_sensitive and "État islamique" in state.ambiguous
+    assert "تنظيم القاعدة" in qaeda.aliases and "القاعدة" in qaeda.ambiguous  # also "the base", "the rule"
+    assert {"القاعدة في بلاد المغرب الإسلامي", "Al-Qaïda au Maghreb islamique"} <= set(aqim.aliases)
+    assert "جماعة نصرة الإسلام والمسلمين" in jnim.aliases and "GSIM" in jnim.case_sensitive
+
+
+def test_script_mistakes_are_reported(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+groups:
+  - id: alpha
+    name: Alpha Front
+    wikidata: Q1
+    aliases: ["D\u0430esh", جبهة ألفا, والجبهة الأولى, للجبهة الثانية]
+    case_sensitive: [ALF, جبهة]
+  - id: beta
+    name: Beta Brigade
+    wikidata: Q2
+""",
+    )
+    problems = {(p.severity, p.group_id, p.message) for p in check_watchlist(load_watchlist(path))}
+    text = " | ".join(f"{s} {g}: {m}" for s, g, m in sorted(problems))
+    assert "error alpha: form 'Dаesh': 'Dаesh' mixes CYRILLIC and LATIN letters" in text  # a look-alike а
+    assert "error alpha: form 'جبهة': Arabic script has no case" in text
+    assert "warning alpha: form 'والجبهة الأولى' starts with an attached prefix" in text
+    assert "warning alpha: form 'للجبهة الثانية' starts with an attached prefix" in text
+    assert "form 'جبهة ألفا'" not in text
+    assert ("warning", "beta", "no Arabic-script form") in problems
+    assert not any(g == "alpha" and m == "no Arabic-script form" for _, g, m in problems)

@@ -36,10 +36,22 @@ class Rig:
     pool: ExtractPool
 
 
+def _rig(feed_ids: set[str]) -> Iterator[Rig]:
+    with SeedServer() as server, Fetcher(fast_policy()) as fetcher, ExtractPool(workers=1, deadline_s=20) as pool:
+        feeds = [f for f in load_feed_list(SEEDS / "feeds.yaml", base_url=server.base_url) if f.id in feed_ids]
+        yield Rig(server, feeds, fetcher, pool)
+
+
 @pytest.fixture()
 def rig() -> Iterator[Rig]:
-    with SeedServer() as server, Fetcher(fast_policy()) as fetcher, ExtractPool(workers=1, deadline_s=20) as pool:
-        yield Rig(server, load_feed_list(SEEDS / "feeds.yaml", base_url=server.base_url), fetcher, pool)
+    """The English seed's two feeds (RSS and Atom), which link the same article."""
+    yield from _rig({"seed-rss", "seed-atom"})
+
+
+@pytest.fixture()
+def companion_rig() -> Iterator[Rig]:
+    """The French and Arabic outlets' feeds."""
+    yield from _rig({"seed-fr", "seed-ar"})
 
 
 def _pass(rig: Rig, store: MemoryFeedStateStore, index: set[str], now: datetime) -> Any:
@@ -83,6 +95,21 @@ def test_first_pass_yields_the_seed_article_and_the_404s(rig: Rig) -> None:
         "failed": 2,
         "total": 4,
     }
+
+
+def test_companion_feeds_yield_the_french_and_arabic_articles(companion_rig: Rig) -> None:
+    batch = _pass(companion_rig, MemoryFeedStateStore(), set(), NOW)
+    assert batch.counts({a.id for a in batch.articles})["indexed"] == 2 and batch.offered == 2
+    by_lang = {a.language: a for a in batch.articles}
+    for lang, expected in EXPECTED["companions"].items():
+        article = by_lang[lang]
+        assert (article.source, article.title) == (f"seed-{lang}", expected["title"])
+        assert article.text == expected["text"]
+        assert (article.author, article.site_name) == (expected["author"], expected["site_name"])
+        assert article.published_at == datetime.fromisoformat(expected["published_at"])
+        assert article.canonical_url == companion_rig.server.companion_urls[lang]
+        for snippet in expected["boilerplate"]:
+            assert snippet not in article.text, snippet
 
 
 def test_second_pass_gets_304s_and_fetches_nothing(rig: Rig) -> None:

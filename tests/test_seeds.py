@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ingest.feeds import load_feed_list, parse_feed_bytes
-from seeds.server import ARTICLE_PATH, SeedServer, render
+from seeds.server import ARTICLE_PATH, COMPANION_PATHS, SeedServer, render
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 EXPECTED = json.loads((SEEDS / "expected.json").read_text(encoding="utf-8"))
@@ -87,4 +87,54 @@ def test_feed_list_uses_the_server_base_url() -> None:
     assert [(f.id, f.url) for f in feeds] == [
         ("seed-rss", "http://127.0.0.1:5555/rss.xml"),
         ("seed-atom", "http://127.0.0.1:5555/atom.xml"),
+        ("seed-fr", "http://127.0.0.1:5555/fr/rss.xml"),
+        ("seed-ar", "http://127.0.0.1:5555/ar/rss.xml"),
     ]
+
+
+COMPANIONS = sorted(EXPECTED["companions"])
+
+
+@pytest.mark.parametrize("lang", COMPANIONS)
+def test_companion_page_gives_back_its_body_and_none_of_the_boilerplate(lang: str) -> None:
+    import trafilatura
+
+    expected = EXPECTED["companions"][lang]
+    html = render(expected["page"], "http://127.0.0.1:8000").decode("utf-8")
+    text = trafilatura.extract(html)
+    assert text is not None
+    headline, _, body = text.partition("\n")
+    assert headline == expected["title"]
+    assert body.split("\n") == expected["paragraphs"] and expected["text"] == body
+    for snippet in expected["boilerplate"]:
+        assert snippet not in text, snippet
+        assert snippet in html  # the page does carry it: a realistic page, not a bare article
+
+
+@pytest.mark.parametrize("lang", COMPANIONS)
+def test_companion_page_declares_its_language_and_direction(lang: str) -> None:
+    expected = EXPECTED["companions"][lang]
+    html = render(expected["page"], "http://seed.test").decode("utf-8")
+    opening = html.split("\n", 2)[1]
+    assert f'lang="{lang}' in opening and ('dir="rtl"' in opening) == (expected["direction"] == "rtl")
+    assert f'<link rel="canonical" href="http://seed.test{COMPANION_PATHS[lang]}">' in html
+    for tag in ("og:title", "og:site_name", "og:url", "article:published_time"):
+        assert f'property="{tag}"' in html
+
+
+@pytest.mark.parametrize("lang", COMPANIONS)
+def test_companion_feed_links_its_page(lang: str) -> None:
+    base = "http://127.0.0.1:8000"
+    parsed = parse_feed_bytes(render(f"rss_{lang}.xml", base), url=f"{base}/{lang}/rss.xml")
+    assert parsed.problem is None
+    assert [entry["link"] for entry in parsed.entries] == [base + COMPANION_PATHS[lang]]
+    assert parsed.entries[0]["title"] == EXPECTED["companions"][lang]["title"]
+
+
+def test_server_serves_the_companions() -> None:
+    with SeedServer() as server:
+        for lang, url in server.companion_urls.items():
+            status, headers, body = _get(url)
+            assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
+            assert EXPECTED["companions"][lang]["title"].encode() in body
+            assert _get(f"{server.base_url}/{lang}/rss.xml")[0] == 200

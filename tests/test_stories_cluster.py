@@ -21,7 +21,7 @@ from enrich.stories import (
     similarity,
     tokens,
 )
-from search.analysis import english_analysis
+from search.analysis import article_analysis
 from search.bulk import index_articles
 from search.indices import setup_indices
 from search.mappings import articles_mappings
@@ -165,7 +165,7 @@ def test_migration_gives_older_articles_a_story_id(es: Elasticsearch, index_name
     old["_meta"] = {"fingerprint": "before-stories"}
     es.indices.create(
         index=index_names.articles_index(1),
-        settings={"number_of_shards": 1, "analysis": english_analysis(es)},
+        settings={"number_of_shards": 1, "analysis": article_analysis(es)},
         mappings=old,
         aliases={index_names.articles: {"is_write_index": True}},
     )

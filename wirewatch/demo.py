@@ -70,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     # A fixed port (from feeds_base_url), so article URLs and ids stay the same from one run to the next.
     port = urlsplit(settings.feeds_base_url or "").port or 8765
     with SeedServer(port) as seed:
-        console.print(f"Seed corpus served at {seed.base_url} (rss.xml, atom.xml)")
+        console.print(
+            f"Seed corpus served at {seed.base_url} (rss.xml, atom.xml; French fr/rss.xml, Arabic ar/rss.xml)"
+        )
         env = {
             **os.environ,
             "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -95,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
 def show_results(settings: Settings, env: dict[str, str]) -> None:
     console.print(Rule("The pass"))
     render_summary(console, json.loads(settings.summary_file.read_text()))
-    cli("search", '"Islamic State" OR al-Qaeda', "--group", "islamic-state", "--limit", "3", env=env)
+    # one query across the three languages of the seed corpus
+    cli("search", "Libya OR Libye OR ليبيا", "--group", "islamic-state", "--limit", "3", env=env)
     cli("alerts", "list", env=env)
     if settings.channels_file is None:
         console.print(f"Alerts were delivered to the file channel: {settings.alerts_file}")

@@ -82,6 +82,8 @@ def article_document(article: Article, tags: Tags, story: dict[str, Any] | None 
             **tags.to_dict(),
             "content_hash": article.content_hash,
             "ner_done": tags.ner_done,
+            "ner_model": tags.ner_model,
+            "ner_skipped": tags.ner_skipped,
             **(story or {}),
         }
     )
@@ -91,5 +93,11 @@ def entity_update(tags: Tags) -> dict[str, Any]:
     """The fields the NER phase adds to an indexed article."""
     data = tags.to_dict()
     return bounded_document(
-        {"entities": data["entities"], "entity_names": data["entity_names"], "ner_done": True}
+        {
+            "entities": data["entities"],
+            "entity_names": data["entity_names"],
+            "ner_done": True,
+            "ner_model": tags.ner_model,
+            "ner_skipped": tags.ner_skipped,
+        }
     )

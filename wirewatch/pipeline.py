@@ -111,7 +111,7 @@ def ingest_feeds(
             ),
         )
     with summary.timed(Step.TAG):
-        tags = tools.tagger.tag_groups([a.text for a in batch.articles])
+        tags = tools.tagger.tag_groups([a.text for a in batch.articles], [a.language for a in batch.articles])
     with summary.timed(Step.STORIES):
         stories = story_fields_for(rt.es, rt.names, batch.articles)
     docs = [article_document(a, t, stories.get(a.id)) for a, t in zip(batch.articles, tags, strict=True)]

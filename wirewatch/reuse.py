@@ -41,7 +41,7 @@ def entity_updates(es: Elasticsearch, names: IndexNames, tagger: Tagger, todo: l
             if pending.content_hash:
                 first_of[pending.content_hash] = pending
             to_tag.append(pending)
-    tags = tagger.tag([p.text for p in to_tag])
+    tags = tagger.tag([p.text for p in to_tag], [p.language for p in to_tag])
     for pending, tag in zip(to_tag, tags, strict=True):
         plan.updates[pending.id] = entity_update(tag)
     plan.tagged = len(to_tag)

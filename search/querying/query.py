@@ -19,7 +19,7 @@ from elasticsearch import Elasticsearch, NotFoundError
 
 from search.client import es_errors
 from search.errors import IndexMissing
-from search.mappings import ENTITY_TYPES
+from search.mappings import ENTITY_TYPES, LANGUAGE_SUBFIELDS
 from search.names import IndexNames
 from search.querying.querylang import parse_query
 from search.querying.results import (
@@ -190,6 +190,8 @@ _HIGHLIGHT = {
         "title.exact": {"number_of_fragments": 0},
         "text": {"fragment_size": 200, "number_of_fragments": 3, "no_match_size": 200},
         "text.exact": {"fragment_size": 200, "number_of_fragments": 3},
+        **{f"title.{lang}": {"number_of_fragments": 0} for lang in LANGUAGE_SUBFIELDS},
+        **{f"text.{lang}": {"fragment_size": 200, "number_of_fragments": 3} for lang in LANGUAGE_SUBFIELDS},
     },
 }
 

@@ -8,8 +8,11 @@ Syntax (operators are upper-case words; lower-case ``and``/``or``/``not`` are or
     unary   := ("NOT" | "-" | "+") unary | primary
     primary := WORD | PREFIX* | "exact phrase" | "(" or_expr ")"
 
-Words are matched on ``title`` (boosted) and ``text`` with the English analyzer; phrases on the ``.exact``
-subfields (no stemming, so word order and form matter); ``prefix*`` on the ``.exact`` subfields. Only the
+Words are matched on ``title`` (boosted) and ``text`` with the English analyzer and on their ``.fr`` and
+``.ar`` subfields with the French and Arabic ones (an article matches in whichever language its text is, so
+"attaques" finds "attaqué" and "القاعدة" finds "قاعدة"); phrases on the ``.exact`` subfields (no stemming, so
+word order and form matter; French elided articles and Arabic letter variants are normalised there);
+``prefix*`` on the ``.exact`` subfields. Only the
 query types below are emitted (bool, match, match_phrase, prefix), never query_string or scripts, so the
 syntax is ours and works in a percolator too.
 """
@@ -20,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from search.errors import QuerySyntaxError
+from search.mappings import LANGUAGE_SUBFIELDS
 
 TITLE_BOOST = 3.0
 MAX_QUERY_CHARS = 2000
@@ -209,15 +213,24 @@ def _leaf(token: Token) -> dict[str, Any]:
             {"prefix": {"title.exact": {"value": token.value, "boost": TITLE_BOOST}}},
             {"prefix": {"text.exact": {"value": token.value}}},
         )
-    # zero_terms_query "all": a word the analyzer drops entirely ("the") must not empty an AND
+    # zero_terms_query "all": an English stop word ("the") must not empty an AND. Only on the English fields:
+    # on the others a word that is a stop word there ("son", "sur" in French) would match every article.
     return _either(
         {"match": {"title": {"query": token.value, "boost": TITLE_BOOST, "zero_terms_query": "all"}}},
         {"match": {"text": {"query": token.value, "zero_terms_query": "all"}}},
+        *(
+            clause
+            for lang in LANGUAGE_SUBFIELDS
+            for clause in (
+                {"match": {f"title.{lang}": {"query": token.value, "boost": TITLE_BOOST}}},
+                {"match": {f"text.{lang}": {"query": token.value}}},
+            )
+        ),
     )
 
 
-def _either(title_clause: dict[str, Any], text_clause: dict[str, Any]) -> dict[str, Any]:
-    return {"bool": {"should": [title_clause, text_clause], "minimum_should_match": 1}}
+def _either(*clauses: dict[str, Any]) -> dict[str, Any]:
+    return {"bool": {"should": list(clauses), "minimum_should_match": 1}}
 
 
 def parse_query(text: str) -> dict[str, Any]:

@@ -10,10 +10,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from search.errors import InvalidCursor
-from search.mappings import ENTITY_TYPES
+from search.mappings import ENTITY_TYPES, LANGUAGE_SUBFIELDS
 
 MAX_PASSAGES = 3
 _TAG = re.compile(r"</?em>")
+# highlighted fields, best first: the exact match, then English, then the other languages' subfields
+_TITLE_FIELDS = ("title.exact", "title", *(f"title.{lang}" for lang in LANGUAGE_SUBFIELDS))
+_TEXT_FIELDS = ("text.exact", "text", *(f"text.{lang}" for lang in LANGUAGE_SUBFIELDS))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,7 +85,7 @@ class SearchResult:
 def to_hit(raw: dict[str, Any]) -> SearchHit:
     source = raw.get("_source", {})
     highlight = raw.get("highlight", {})
-    titles = highlight.get("title.exact") or highlight.get("title") or [None]
+    titles = next((highlight[f] for f in _TITLE_FIELDS if highlight.get(f)), [None])
     return SearchHit(
         id=raw["_id"],
         title=source.get("title"),
@@ -92,7 +95,7 @@ def to_hit(raw: dict[str, Any]) -> SearchHit:
         groups=list(source.get("group_ids") or []),
         score=raw.get("_score"),
         title_highlight=titles[0],
-        passages=merge_passages(highlight.get("text.exact", []), highlight.get("text", [])),
+        passages=merge_passages(*(highlight.get(f, []) for f in _TEXT_FIELDS)),
         story_id=source.get("story_id"),
     )
 

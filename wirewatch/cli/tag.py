@@ -34,7 +34,8 @@ def cli(ctx: click.Context, path: str, as_json: bool, no_ner: bool) -> None:
     except EnrichError as exc:
         fail(f"tagging failed: {exc}", hint="retry; if it persists, run with --no-ner")
     if as_json:
-        print_json({"language": tags.language, "ner_done": tags.ner_done, **tags.to_dict()})
+        meta = {"language": tags.language, "ner_done": tags.ner_done, "ner_model": tags.ner_model}
+        print_json({**meta, "ner_skipped": tags.ner_skipped, **tags.to_dict()})
         return
     _print_tables(tags)
 
@@ -62,8 +63,9 @@ def _print_tables(tags: object) -> None:
     for g in tags.groups:
         groups.add_row(g.id, g.name, g.parent or "", str(g.count), ", ".join(g.surface_forms))
     console.print(groups if tags.groups else "[dim]no tracked group found[/]")
-    if not tags.ner_done:
-        console.print("[dim]entities: NER not run[/]")
+    if not tags.ner_done or tags.ner_skipped:
+        console.print(f"[dim]entities: NER not run{': ' + tags.ner_skipped if tags.ner_skipped else ''}[/]")
+        console.print(f"[dim]language: {tags.language or 'unknown'}[/]")
         return
     entities = Table(title="Entities", title_justify="left")
     for column in ("type", "canonical", "count", "surface forms"):
