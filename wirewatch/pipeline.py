@@ -27,7 +27,9 @@ if TYPE_CHECKING:
     from enrich.tagger import Tagger
     from ingest.collect import IngestBatch
     from ingest.feeds import FeedSpec
+    from search.feedstate import EsFeedStateStore
     from search.indices import SetupReport
+    from search.leases import Leases
 
 log = logging.getLogger("wirewatch.pipeline")
 OUTBOX_BATCH = 500  # alerts read from the outbox per delivery step
@@ -40,11 +42,14 @@ def ensure_indices(rt: Runtime) -> SetupReport:
     The pass, the DAG's first task and ``wirewatch es setup`` all call this one function."""
     from search.alerting.indices import setup_alert_indices
     from search.indices import setup_indices
+    from search.leases import setup_lease_index
 
     report = setup_indices(rt.es, rt.names)
     alert_indices = setup_alert_indices(rt.es, rt.names)
+    if setup_lease_index(rt.es, rt.names):
+        alert_indices.append(rt.names.leases)
     report.created.extend(alert_indices)
-    for name in (rt.names.watches, rt.names.alerts):
+    for name in (rt.names.watches, rt.names.alerts, rt.names.leases):
         if name not in alert_indices and name not in report.up_to_date:
             report.up_to_date.append(name)
     return report
@@ -70,6 +75,34 @@ def due_feeds(rt: Runtime, now: datetime | None = None) -> list[FeedSpec]:
     return [f for f in feeds if (states.get(f.id) is None or states[f.id].is_due(now))]
 
 
+# --- runners side by side: one runner polls a feed at a time ------------------------------------------------
+FEED_LEASE = "feed"
+
+
+def feed_leases(rt: Runtime) -> Leases:
+    """This runner's leases on feeds (``with feed_leases(rt).renewing() as leases``: renewed while the block
+    runs, released at its end)."""
+    from search.leases import Leases
+
+    return Leases(rt.es, rt.names, kind=FEED_LEASE, owner=rt.runner_id, ttl_s=rt.settings.feed_lease_ttl_s)
+
+
+def claim_feeds(leases: Leases, feeds: Sequence[FeedSpec], summary: PassSummary) -> list[FeedSpec]:
+    """The feeds of ``feeds`` this runner now holds a lease on, in order; each feed another runner holds is
+    counted ``leased_elsewhere`` (its entries are that runner's to offer and account for)."""
+    report = leases.acquire([f.id for f in feeds])
+    if report.elsewhere:
+        summary.feeds["leased_elsewhere"] += len(report.elsewhere)
+        log.info("%d feed(s) are being polled by another runner: %s", len(report.elsewhere), sorted(report.elsewhere))
+    granted = set(report.granted)
+    return [f for f in feeds if f.id in granted]
+
+
+def release_feeds(leases: Leases, feeds: Sequence[FeedSpec]) -> None:
+    """Give the leases on ``feeds`` back (after their state is committed); a failure only delays others."""
+    leases.release_quietly([f.id for f in feeds])
+
+
 # --- ingest: poll, fetch, extract, tag groups, index, commit ----------------------------------------------
 def ingest_feeds(
     rt: Runtime,
@@ -81,16 +114,42 @@ def ingest_feeds(
     only_due: bool = True,
 ) -> list[str]:
     """Ingest ``feeds``; returns the ids of the articles durably written. Feed and page faults are recorded
-    in ``summary``; only an unreachable Elasticsearch raises (and then no feed state has moved)."""
+    in ``summary``; only an unreachable Elasticsearch raises (and then no feed state has moved).
+
+    The due feeds are leased first: a feed another runner is polling is left to it (``leased_elsewhere``).
+    The leases are held until the feeds' state is committed."""
+    from ingest.state import load_states
+    from search.feedstate import EsFeedStateStore
+
+    store = EsFeedStateStore(rt.es, rt.names)
+    now = now or datetime.now(UTC)
+    with feed_leases(rt).renewing() as leases:
+        states = load_states(store, [f.id for f in feeds])
+        due = [f for f in feeds if not only_due or states[f.id].is_due(now)]  # only those need a lease
+        granted = {f.id for f in claim_feeds(leases, due, summary)}
+        elsewhere = {f.id for f in due} - granted
+        # the not-due feeds go on to be counted not_due; the state is read again under the lease, since a
+        # runner that just gave the lease back may have committed a newer one
+        mine = [f for f in feeds if f.id not in elsewhere]
+        return _ingest_leased(rt, tools, mine, summary, store, now=now, only_due=only_due)
+
+
+def _ingest_leased(
+    rt: Runtime,
+    tools: PassTools,
+    feeds: Sequence[FeedSpec],
+    summary: PassSummary,
+    store: EsFeedStateStore,
+    *,
+    now: datetime,
+    only_due: bool,
+) -> list[str]:
     from ingest.collect import CollectOptions, collect
     from ingest.state import load_states
     from search.bulk import index_articles
-    from search.feedstate import EsFeedStateStore
     from search.known import existing_ids
 
     s = rt.settings
-    store = EsFeedStateStore(rt.es, rt.names)
-    now = now or datetime.now(UTC)
     with summary.timed(Step.COLLECT):
         batch = collect(
             feeds,
@@ -170,7 +229,7 @@ def deliver_alerts(
     """Send the pending (alert, channel) pairs that are due, ``limit`` alerts at most; record each outcome."""
     from notify.deliver import deliver
     from notify.model import deliveries_from_docs
-    from search.alerting.outbox import pending_deliveries, record_deliveries
+    from search.alerting.outbox import claim_deliveries, pending_deliveries, record_deliveries
 
     s = rt.settings
     owned = channels is None  # channels passed in belong to the caller, who closes them
@@ -178,7 +237,13 @@ def deliver_alerts(
     now = datetime.now(UTC)
     with summary.timed(Step.DELIVER):
         docs = pending_deliveries(rt.es, rt.names, now=now, limit=limit, channels=list(channels))
-        pending = deliveries_from_docs(docs, now=now, channels=list(channels))
+        # Claimed before sent: of runners that read the same pending alert, one sends it (the others count it).
+        claims = claim_deliveries(
+            rt.es, rt.names, docs, owner=rt.runner_id, ttl_s=s.delivery_claim_ttl_s, now=now, channels=list(channels)
+        )
+        if claims.elsewhere:
+            summary.deliveries["claimed_elsewhere"] += claims.elsewhere
+        pending = deliveries_from_docs(claims.claimed, claimed_by=rt.runner_id)
         try:
             outcomes = deliver(
                 pending,
@@ -190,7 +255,7 @@ def deliver_alerts(
         finally:
             if owned:
                 close_channels(channels)
-        record_deliveries(rt.es, rt.names, outcomes)
+        record_deliveries(rt.es, rt.names, outcomes, owner=rt.runner_id)
     for outcome in outcomes:
         summary.deliveries[outcome.state] += 1
         if outcome.state != "delivered":
