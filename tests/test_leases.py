@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 
-from notify.model import deliveries_from_docs
 from notify.deliver import DeliveryOutcome
+from notify.model import deliveries_from_docs
 from search.alerting.alerts import create_alerts, list_alerts
 from search.alerting.matching import Match
 from search.alerting.outbox import claim_deliveries, pending_deliveries, record_deliveries

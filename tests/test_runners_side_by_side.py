@@ -30,7 +30,9 @@ WIREWATCH = str(Path(sys.executable).with_name("wirewatch"))
 SPEC = CorpusSpec(feeds=12, per_feed=2, mention_share=0.8, min_words=300, max_words=450)
 
 
-def runner_env(es_url: str, prefix: str, site: CorpusServer, smtp: SmtpSink, hook: Receiver, tmp: Path) -> dict[str, str]:
+def runner_env(
+    es_url: str, prefix: str, site: CorpusServer, smtp: SmtpSink, hook: Receiver, tmp: Path
+) -> dict[str, str]:
     channels = [
         {"name": "mail", "type": "email", "host": "127.0.0.1", "port": smtp.port, "security": "none",
          "sender": "ww@example.org", "to": ["desk@example.org"]},
@@ -63,9 +65,9 @@ def test_two_runners_started_together_index_mail_and_post_everything_exactly_onc
             env = runner_env(es_url, index_prefix, site, smtp, receiver, tmp_path)
             setup = subprocess.run([WIREWATCH, "es", "setup"], env=env, capture_output=True, text=True, timeout=120)
             assert setup.returncode == 0, setup.stderr[-2000:]
+            command = [WIREWATCH, "ingest", "--once", "--json"]
             runners = [
-                subprocess.Popen([WIREWATCH, "ingest", "--once", "--json"], env=env, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, text=True)  # fmt: skip
+                subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                 for _ in range(2)
             ]
             summaries = [finished(proc) for proc in runners]
