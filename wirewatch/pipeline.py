@@ -316,23 +316,38 @@ def run_pass(
             with summary.timed(Step.SETUP):
                 ensure_indices(rt)
                 sync_watches(rt, list(channels))
-            feeds = rt.feeds()
-            size = max(1, rt.settings.feeds_per_batch)
-            # Batch by batch: the first feeds' alerts go out before later feeds are fetched, and memory stays bounded.
-            for start in range(0, len(feeds), size):
-                end = min(start + size, len(feeds))
-                step(Step.COLLECT, f"feeds {start + 1}-{end} of {len(feeds)}")
-                ingest_feeds(rt, tools, feeds[start : start + size], summary, only_due=only_due)
-                step(Step.MATCH, "")
-                match_watches(rt, summary)
-                step(Step.DELIVER, "")
-                deliver_alerts(rt, summary, channels)
+            run_feeds(rt, tools, rt.feeds(), summary, only_due=only_due, on_step=step, channels=channels)
         finally:
             close_channels(channels)
-        step(Step.NER, "")
-        add_entities(rt, tools.tagger, summary)
     except (SearchError, ConfigError) as exc:
         log.error("pass stopped: %s", exc)
         summary.fatal = str(exc)
     summary.finished_at = datetime.now(UTC).timestamp()
     return summary
+
+
+def run_feeds(
+    rt: Runtime,
+    tools: PassTools,
+    feeds: Sequence[FeedSpec],
+    summary: PassSummary,
+    *,
+    only_due: bool = True,
+    on_step: Callable[[Step, str], None] | None = None,
+    channels: dict[str, Any] | None = None,
+) -> None:
+    """The pass over ``feeds`` once the indices are set up (a whole pass, or one Airflow shard): batch by
+    batch ingest, match and deliver, then NER. Raises SearchError when Elasticsearch is unreachable."""
+    step = on_step or (lambda step, detail: None)
+    size = max(1, rt.settings.feeds_per_batch)
+    # Batch by batch: the first feeds' alerts go out before later feeds are fetched, and memory stays bounded.
+    for start in range(0, len(feeds), size):
+        end = min(start + size, len(feeds))
+        step(Step.COLLECT, f"feeds {start + 1}-{end} of {len(feeds)}")
+        ingest_feeds(rt, tools, feeds[start : start + size], summary, only_due=only_due)
+        step(Step.MATCH, "")
+        match_watches(rt, summary)
+        step(Step.DELIVER, "")
+        deliver_alerts(rt, summary, channels)
+    step(Step.NER, "")
+    add_entities(rt, tools.tagger, summary)
