@@ -31,7 +31,7 @@ DEFAULT_ARGS: dict[str, Any] = {
 
 @dag(
     dag_id="wirewatch_ingest",
-    schedule=SETTINGS.schedule,
+    schedule=SETTINGS.schedule or None,  # empty: only triggered runs
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,

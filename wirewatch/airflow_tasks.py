@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from wirewatch.runtime import EsTarget, Runtime, build_runtime, es_target
@@ -33,6 +36,24 @@ def es_target_from_airflow(settings: Settings) -> EsTarget:
     url = host.rstrip("/") if "://" in host else f"{conn.schema or 'http'}://{host}:{conn.port or 9200}"
     api_key = (conn.extra_dejson or {}).get("api_key")
     return EsTarget(url=url, username=conn.login or None, password=conn.password or None, api_key=api_key)
+
+
+@contextmanager
+def workers_spawn_cleanly() -> Iterator[None]:
+    """Let the extraction and NER processes start inside an Airflow task.
+
+    Under a real scheduler a task runs in a process whose ``__main__`` is the ``airflow`` script, and whose
+    environment points the metadata database at a blocked URL (tasks must not touch it). A spawned worker
+    re-runs the parent's ``__main__`` by path before its target, so it imports airflow, fails on that URL and
+    dies: every page then fails as "extraction worker died". The workers need nothing from ``__main__``, so
+    its path is hidden while the block runs (workers may be restarted at any time during it)."""
+    main = sys.modules["__main__"]
+    path = main.__dict__.pop("__file__", None)
+    try:
+        yield
+    finally:
+        if path is not None:
+            main.__file__ = path
 
 
 def task_runtime() -> Runtime:
@@ -85,7 +106,7 @@ def shard(feed_ids: list[str]) -> dict[str, Any]:
     part = PassSummary()
     channels = rt.channels()
     try:
-        with rt.tools() as tools:
+        with workers_spawn_cleanly(), rt.tools() as tools:
             run_feeds(rt, tools, feeds, part, channels=channels)
     finally:
         close_channels(channels)
@@ -102,7 +123,7 @@ def reconcile(parts: list[dict[str, Any]]) -> dict[str, Any]:
     part = PassSummary()
     match_watches(rt, part)
     deliver_alerts(rt, part)
-    with rt.tagger() as tagger:
+    with workers_spawn_cleanly(), rt.tagger() as tagger:
         add_entities(rt, tagger, part)
     part.finished_at = time.time()
     return summary([*parts, part.to_dict()])

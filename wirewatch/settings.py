@@ -127,7 +127,9 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = Field(None, description="SMTP login password (secret)")
 
     # --- Scheduling -----------------------------------------------------------------------------------
-    schedule: str = Field("*/15 * * * *", description="Ingest DAG schedule: cron, preset or @continuous")
+    schedule: str = Field(
+        "*/15 * * * *", description="Ingest DAG schedule: cron, preset or @continuous; empty: triggered runs only"
+    )
     feeds_per_batch: int = Field(5, description="Feeds per batch: a mapped Airflow task, a round of a CLI pass")
     summary_file: Path = Field(PROJECT_ROOT / "run" / "last-pass.json", description="Last pass summary (JSON)")
 
