@@ -130,7 +130,7 @@ class Settings(BaseSettings):
     schedule: str = Field(
         "*/15 * * * *", description="Ingest DAG schedule: cron, preset or @continuous; empty: triggered runs only"
     )
-    feeds_per_batch: int = Field(5, description="Feeds per batch: a mapped Airflow task, a round of a CLI pass")
+    feeds_per_batch: int = Field(5, description="Feeds per round of a pass (a CLI pass or an Airflow shard)")
     summary_file: Path = Field(PROJECT_ROOT / "run" / "last-pass.json", description="Last pass summary (JSON)")
 
     # --- Runners side by side: leases, claims, Airflow shards -------------------------------------------
