@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from enrich.tagger import Tagger
     from ingest.collect import IngestBatch
     from ingest.feeds import FeedSpec
+    from ingest.state import FeedState
     from search.feedstate import EsFeedStateStore
     from search.indices import SetupReport
     from search.leases import Leases
@@ -128,10 +129,11 @@ def ingest_feeds(
         due = [f for f in feeds if not only_due or states[f.id].is_due(now)]  # only those need a lease
         granted = {f.id for f in claim_feeds(leases, due, summary)}
         elsewhere = {f.id for f in due} - granted
-        # the not-due feeds go on to be counted not_due; the state is read again under the lease, since a
-        # runner that just gave the lease back may have committed a newer one
+        # The not-due feeds go on to be counted not_due. The states were read before the leases were taken: a
+        # runner that committed and let go in between makes this one poll with an older state, which costs a
+        # fetch and finds its articles already indexed (duplicates), never loses or doubles one.
         mine = [f for f in feeds if f.id not in elsewhere]
-        return _ingest_leased(rt, tools, mine, summary, store, now=now, only_due=only_due)
+        return _ingest_leased(rt, tools, mine, summary, store, states, now=now, only_due=only_due)
 
 
 def _ingest_leased(
@@ -140,12 +142,12 @@ def _ingest_leased(
     feeds: Sequence[FeedSpec],
     summary: PassSummary,
     store: EsFeedStateStore,
+    states: dict[str, FeedState],
     *,
     now: datetime,
     only_due: bool,
 ) -> list[str]:
     from ingest.collect import CollectOptions, collect
-    from ingest.state import load_states
     from search.bulk import index_articles
     from search.known import existing_ids
 
@@ -153,7 +155,7 @@ def _ingest_leased(
     with summary.timed(Step.COLLECT):
         batch = collect(
             feeds,
-            load_states(store, [f.id for f in feeds]),
+            {f.id: states[f.id] for f in feeds},
             fetcher=tools.fetcher,
             pool=tools.pool,
             known_ids=lambda ids: existing_ids(rt.es, rt.names, ids),
