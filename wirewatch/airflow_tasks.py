@@ -107,7 +107,7 @@ def shard(feed_ids: list[str]) -> dict[str, Any]:
     channels = rt.channels()
     try:
         with workers_spawn_cleanly(), rt.tools() as tools:
-            run_feeds(rt, tools, feeds, part, channels=channels)
+            run_feeds(rt, tools, feeds, part, channels=channels)  # the streaming engine's entry point goes here
     finally:
         close_channels(channels)
     part.finished_at = time.time()
