@@ -121,7 +121,7 @@ def test_killed_while_fetching(
 def test_killed_while_indexing(
     es: Elasticsearch, es_url: str, index_prefix: str, seed_server: SeedServer, receiver: Receiver, tmp_path: Path
 ) -> None:
-    with HoldingProxy(es_url, hold=r"/_bulk") as proxy:
+    with HoldingProxy(es_url, hold=r"/_bulk\?.*require_alias") as proxy:  # article writes, not leases
         env = pass_env(proxy.url, index_prefix, seed_server.base_url, receiver.url, tmp_path)
         kill_when_held(env, proxy)
         wait_for_lapse(es, index_prefix)
