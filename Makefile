@@ -28,6 +28,8 @@ $(ES_STAMP): $(STAMP) pom.xml $(wildcard esplugin/pom.xml esplugin/src/main/java
 $(AIRFLOW_HOME)/airflow.db: $(STAMP)
 	mkdir -p $(AIRFLOW_HOME)
 	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/migrate.log 2>&1 || (tail -20 $(AIRFLOW_HOME)/migrate.log; exit 1)
+	$(BIN)/airflow pools set $${WIREWATCH_AIRFLOW_POOL:-wirewatch_shards} $${WIREWATCH_AIRFLOW_POOL_SIZE:-2} \
+	  "wirewatch shards: the shard tasks running at once" >> $(AIRFLOW_HOME)/migrate.log 2>&1
 
 # The browser tests drive Debian's chromium through Playwright (never `playwright install`: browser builds that
 # download themselves cannot be fetched). Installed once when missing; needs root or sudo.

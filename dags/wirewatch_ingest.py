@@ -1,5 +1,9 @@
 """Wirewatch ingestion: poll feeds, fetch and extract articles, tag, index, alert and deliver.
 
+The due feeds are split into ``airflow_shards`` shards by a stable hash of the feed id; each shard is a mapped
+task in the ``airflow_pool`` pool; the last task, ``reconcile``, matches since the checkpoint (nothing a crashed
+shard indexed goes unalerted), delivers, adds leftover entities and writes the summary.
+
 Thin on purpose: every task calls one function of ``wirewatch.airflow_tasks``, imported inside the task so
 parsing this file never loads spaCy, trafilatura or the Elasticsearch client.
 """
@@ -27,7 +31,7 @@ DEFAULT_ARGS: dict[str, Any] = {
 
 @dag(
     dag_id="wirewatch_ingest",
-    schedule=SETTINGS.schedule,
+    schedule=SETTINGS.schedule or None,  # empty: only triggered runs
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
@@ -36,7 +40,8 @@ DEFAULT_ARGS: dict[str, Any] = {
     doc_md=__doc__,
 )
 def wirewatch_ingest() -> None:
-    # Task ids are the step names of wirewatch.steps.Step ("ingest" runs collect, tag, index and commit).
+    # setup -> due_feed_shards -> shard (mapped, in the pool) -> reconcile. Step-named where a task is a step
+    # of wirewatch.steps.Step; each shard polls, indexes, alerts and delivers as its articles land.
     @task
     def setup() -> dict[str, Any]:
         from wirewatch import airflow_tasks
@@ -44,49 +49,28 @@ def wirewatch_ingest() -> None:
         return airflow_tasks.setup()
 
     @task
-    def due_feed_batches() -> list[list[str]]:
+    def due_feed_shards() -> list[list[str]]:
         from wirewatch import airflow_tasks
 
-        return airflow_tasks.due_feed_batches()
+        return airflow_tasks.due_feed_shards()
 
-    @task(outlets=[ARTICLES])
-    def ingest(feed_ids: list[str]) -> dict[str, Any]:
+    # The pool caps the shards running at once on all workers (each holds extraction and NER processes): it
+    # must exist before the first run (`airflow pools set`, see the README); parsing this file creates nothing.
+    @task(outlets=[ARTICLES], pool=SETTINGS.airflow_pool)
+    def shard(feed_ids: list[str]) -> dict[str, Any]:
         from wirewatch import airflow_tasks
 
-        return airflow_tasks.ingest(feed_ids)
+        return airflow_tasks.shard(feed_ids)
 
     @task(trigger_rule="all_done")
-    def match() -> dict[str, Any]:
+    def reconcile(shards: list[dict[str, Any]]) -> dict[str, Any]:
         from wirewatch import airflow_tasks
 
-        return airflow_tasks.match()
+        return airflow_tasks.reconcile(list(shards))
 
-    @task(trigger_rule="all_done")
-    def deliver() -> dict[str, Any]:
-        from wirewatch import airflow_tasks
-
-        return airflow_tasks.deliver()
-
-    @task(trigger_rule="all_done")
-    def ner() -> dict[str, Any]:
-        from wirewatch import airflow_tasks
-
-        return airflow_tasks.ner()
-
-    @task(trigger_rule="all_done")
-    def summary(ingested: list[dict[str, Any]], *later: dict[str, Any]) -> dict[str, Any]:
-        from wirewatch import airflow_tasks
-
-        return airflow_tasks.summary([*ingested, *later])
-
-    batches = due_feed_batches()
-    setup() >> batches
-    ingested = ingest.expand(feed_ids=batches)
-    matched = match()
-    delivered = deliver()
-    entities = ner()
-    ingested >> matched >> delivered >> entities
-    summary(ingested, matched, delivered, entities)  # type: ignore[arg-type]  # XComArgs resolve at run time
+    planned = due_feed_shards()
+    setup() >> planned
+    reconcile(shard.expand(feed_ids=planned))  # type: ignore[arg-type]  # XComArgs resolve at run time
 
 
 wirewatch_ingest()

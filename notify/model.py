@@ -76,15 +76,25 @@ def alert_from_doc(doc: Mapping[str, Any]) -> Alert:
 
 
 def deliveries_from_docs(
-    docs: Iterable[Mapping[str, Any]], *, now: datetime | None = None, channels: Collection[str] | None = None
+    docs: Iterable[Mapping[str, Any]],
+    *,
+    now: datetime | None = None,
+    channels: Collection[str] | None = None,
+    claimed_by: str | None = None,
 ) -> list[Delivery]:
     """Every (alert, channel) pending in ``docs`` and due at ``now`` (every pending one when now is None),
-    and every ``unconfigured`` one whose channel is among ``channels`` (configured again since)."""
+    and every ``unconfigured`` one whose channel is among ``channels`` (configured again since).
+
+    With ``claimed_by``: exactly the entries that runner claimed (state ``sending``), and nothing else."""
     out: list[Delivery] = []
     for doc in docs:
         alert = alert_from_doc(doc)
         for state in doc.get("deliveries") or ():
-            if not _wanted(state, now, channels):
+            if claimed_by is not None:
+                wanted = state.get("state") == "sending" and state.get("claimed_by") == claimed_by
+            else:
+                wanted = _wanted(state, now, channels)
+            if not wanted:
                 continue
             out.append(Delivery(alert=alert, channel=state["channel"], prior_attempts=int(state.get("attempts", 0))))
     return out

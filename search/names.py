@@ -34,6 +34,11 @@ class IndexNames:
         return f"{self.prefix}wirewatch-feeds"
 
     @property
+    def leases(self) -> str:
+        """Who polls which feed right now (``search.leases``): one runner at a time per feed."""
+        return f"{self.prefix}wirewatch-leases"
+
+    @property
     def checkpoints(self) -> str:
         """Small documents that remember how far a background step (percolation) got."""
         return f"{self.prefix}wirewatch-checkpoints"

@@ -77,3 +77,66 @@ def test_mounted_config_files_are_valid() -> None:
     entries = yaml.safe_load((ROOT / "config" / "channels.yaml").read_text())
     channels = channels_from_config(entries, env={})
     assert list(channels) == ["file"]
+
+
+# --- the CeleryExecutor variant: docker-compose.celery.yml, an override file ---------------------------------
+CELERY_WORKERS = ["airflow-worker-1", "airflow-worker-2"]
+
+
+@pytest.fixture(scope="module")
+def celery(compose: dict[str, Any]) -> dict[str, Any]:
+    """docker-compose.yml with docker-compose.celery.yml merged over it as `docker compose -f a -f b` does:
+    mappings (environment, depends_on) merge key by key, other values are replaced, new services added."""
+    override: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.celery.yml").read_text())
+    merged = {name: dict(service) for name, service in compose["services"].items()}
+    for name, service in override["services"].items():
+        base = merged.setdefault(name, {})
+        for key, value in service.items():
+            if isinstance(value, dict) and isinstance(base.get(key), dict):
+                base[key] = {**base[key], **value}
+            else:
+                base[key] = value
+    return {"services": merged, "override": override}
+
+
+def test_celery_variant_adds_redis_and_two_workers(celery: dict[str, Any]) -> None:
+    services = celery["services"]
+    assert {"redis", *CELERY_WORKERS} <= set(celery["override"]["services"])
+    assert re.fullmatch(r"redis:\d+\.\d+\.\d+", services["redis"]["image"])
+    assert services["redis"]["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
+    for name in CELERY_WORKERS:
+        worker = services[name]
+        assert worker["command"] == "airflow celery worker"
+        assert worker["image"] == services["airflow-scheduler"]["image"]  # the same image with wirewatch in it
+        assert any(v.startswith("./dags:") for v in worker["volumes"])
+        assert "celery" in " ".join(worker["healthcheck"]["test"])
+        assert worker["depends_on"]["redis"]["condition"] == "service_healthy"
+        assert worker["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
+    assert services[CELERY_WORKERS[0]]["hostname"] != services[CELERY_WORKERS[1]]["hostname"]
+
+
+def test_celery_variant_switches_every_airflow_process_to_the_celery_executor(celery: dict[str, Any]) -> None:
+    services = celery["services"]
+    for name in ["airflow-init", *AIRFLOW_SERVICES, *CELERY_WORKERS]:
+        env = services[name]["environment"]
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
+        assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://redis:6379/0", name
+        assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql://"), name
+        assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql"), name
+        assert env["WIREWATCH_ES_URL"] == "http://elasticsearch:9200", name
+        assert env["WIREWATCH_AIRFLOW_POOL"] == "wirewatch_shards", name
+    # the base file's own health waits survive the merge
+    for name in AIRFLOW_SERVICES:
+        assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy", name
+        assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy", name
+    # a worker's tasks report to the api-server's execution API, as the LocalExecutor's do
+    execution_api = services["airflow-scheduler"]["environment"]["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"]
+    assert all(services[w]["environment"]["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == execution_api
+               for w in CELERY_WORKERS)  # fmt: skip
+
+
+def test_the_shard_pool_is_created_before_the_scheduler_starts(compose: dict[str, Any]) -> None:
+    init = compose["services"]["airflow-init"]
+    assert "airflow pools set $${WIREWATCH_AIRFLOW_POOL} $${WIREWATCH_AIRFLOW_POOL_SIZE}" in init["command"]
+    assert init["environment"]["WIREWATCH_AIRFLOW_POOL"] == "wirewatch_shards"
+    assert int(init["environment"]["WIREWATCH_AIRFLOW_POOL_SIZE"]) >= 1

@@ -18,7 +18,7 @@ from elasticsearch import Elasticsearch
 
 from seeds.server import SeedServer
 from tests.support.alerting import Receiver
-from tests.support.seed_corpus import ALERTS
+from tests.support.seed_corpus import ALERTS, ARTICLES
 from wirewatch.steps import Step
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +31,8 @@ bag = DagBag(dag_folder=sys.argv[1])
 dag = bag.dags.get("wirewatch_ingest")
 heavy = sorted(m for m in ("spacy", "trafilatura", "elasticsearch", "enrich", "ingest", "search", "notify")
                if m in sys.modules)
-tasks = {t.task_id: {"retries": t.retries, "backoff": t.retry_exponential_backoff,
+tasks = {t.task_id: {"retries": t.retries, "backoff": t.retry_exponential_backoff, "pool": t.pool,
+                     "upstream": sorted(t.upstream_task_ids),
                      "outlets": [getattr(o, "uri", str(o)) for o in t.outlets]} for t in dag.tasks} if dag else {}
 print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()}, "heavy": heavy, "tasks": tasks,
                   "max_active_runs": dag.max_active_runs if dag else None,
@@ -74,12 +75,14 @@ def test_dagbag_imports_cleanly_and_lightly(airflow_env: dict[str, str]) -> None
     assert data["heavy"] == [], f"parsing the DAG loaded {data['heavy']}"
     assert data["max_active_runs"] == 1 and data["catchup"] is False
     tasks = data["tasks"]
-    # task ids are the step vocabulary (wirewatch.steps.Step), plus the batch planner and the mapped "ingest"
-    assert set(tasks) == {"due_feed_batches", "ingest"} | {
-        str(s) for s in (Step.SETUP, Step.MATCH, Step.DELIVER, Step.NER, Step.SUMMARY)
-    }
+    # task ids are the step vocabulary (wirewatch.steps.Step), plus the shard planner and the mapped "shard"
+    assert set(tasks) == {"due_feed_shards", "shard"} | {str(s) for s in (Step.SETUP, Step.RECONCILE)}
     assert all(t["retries"] >= 1 and t["backoff"] for t in tasks.values())
-    assert tasks["ingest"]["outlets"] == ["wirewatch://elasticsearch/articles"]
+    assert tasks["shard"]["outlets"] == ["wirewatch://elasticsearch/articles"]
+    assert tasks["shard"]["pool"] == "wirewatch_shards"  # the airflow_pool setting: caps shards at once
+    assert all(t["pool"] == "default_pool" for name, t in tasks.items() if name != "shard")
+    assert tasks["shard"]["upstream"] == ["due_feed_shards"]
+    assert tasks["reconcile"]["upstream"] == ["shard"]
 
 
 
@@ -103,6 +106,8 @@ def test_dag_test_ingests_the_seed_and_delivers_two_alerts_using_the_airflow_con
             "WIREWATCH_CHANNELS_FILE": str(channels),
             "WIREWATCH_NER_WORKERS": "1",
             "WIREWATCH_EXTRACT_WORKERS": "1",
+            "WIREWATCH_AIRFLOW_SHARDS": "3",  # seed-rss and seed-atom land in different shards
+            "WIREWATCH_SUMMARY_FILE": str(tmp_path / "last-pass.json"),
         }
         out = subprocess.run(
             [sys.executable, "-c", RUN, str(ROOT / "dags")], env=env, capture_output=True, text=True, timeout=600
@@ -115,6 +120,11 @@ def test_dag_test_ingests_the_seed_and_delivers_two_alerts_using_the_airflow_con
     assert found["hits"]["total"]["value"] == 1
     source = found["hits"]["hits"][0]["_source"]
     assert sorted(source["group_ids"]) == ["al-qaeda", "islamic-state"]
-    assert source["ner_done"] is True  # the NER task ran after the alerts
+    assert source["ner_done"] is True  # the shard added entities after the alerts
     keys = {r.headers["Idempotency-Key"] for r in receiver.requests}
     assert len(receiver.requests) == ALERTS and len(keys) == ALERTS  # the French and Arabic companions too
+    summary = json.loads((tmp_path / "last-pass.json").read_text())  # written by the reconcile task
+    assert summary["feeds"] == {"ok": 4} and summary["accounted"]
+    # the English article is in two feeds (and shards): indexed once; its French and Arabic companions too
+    assert summary["entries"]["indexed"] == ARTICLES
+    assert summary["deliveries"] == {"delivered": ALERTS}

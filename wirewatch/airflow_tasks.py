@@ -7,7 +7,12 @@ values (feed ids, counts: XComs never carry article text), and reads Elasticsear
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from wirewatch.runtime import EsTarget, Runtime, build_runtime, es_target
@@ -33,6 +38,24 @@ def es_target_from_airflow(settings: Settings) -> EsTarget:
     return EsTarget(url=url, username=conn.login or None, password=conn.password or None, api_key=api_key)
 
 
+@contextmanager
+def workers_spawn_cleanly() -> Iterator[None]:
+    """Let the extraction and NER processes start inside an Airflow task.
+
+    Under a real scheduler a task runs in a process whose ``__main__`` is the ``airflow`` script, and whose
+    environment points the metadata database at a blocked URL (tasks must not touch it). A spawned worker
+    re-runs the parent's ``__main__`` by path before its target, so it imports airflow, fails on that URL and
+    dies: every page then fails as "extraction worker died". The workers need nothing from ``__main__``, so
+    its path is hidden while the block runs (workers may be restarted at any time during it)."""
+    main = sys.modules["__main__"]
+    path = main.__dict__.pop("__file__", None)
+    try:
+        yield
+    finally:
+        if path is not None:
+            main.__file__ = path
+
+
 def task_runtime() -> Runtime:
     settings = load_settings()
     return build_runtime(settings, target=es_target_from_airflow(settings))
@@ -49,67 +72,70 @@ def setup() -> dict[str, Any]:
     return report
 
 
-def due_feed_batches() -> list[list[str]]:
-    """Ids of the due feeds, in batches of ``feeds_per_batch`` (one mapped task each)."""
+def shard_of(feed_id: str, shards: int) -> int:
+    """The shard a feed belongs to: a stable hash of its id (the same on every worker and every run, unlike
+    ``hash()``), so a feed stays in its shard while others are added or removed."""
+    digest = hashlib.blake2b(feed_id.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % shards
+
+
+def split_into_shards(feed_ids: list[str], shards: int) -> list[list[str]]:
+    """``feed_ids`` in ``shards`` groups by ``shard_of``; empty groups are dropped (no task for them)."""
+    groups: list[list[str]] = [[] for _ in range(max(1, shards))]
+    for feed_id in feed_ids:
+        groups[shard_of(feed_id, len(groups))].append(feed_id)
+    return [group for group in groups if group]
+
+
+def due_feed_shards() -> list[list[str]]:
+    """Ids of the due feeds in ``airflow_shards`` shards (one mapped ``shard`` task each)."""
     from wirewatch.pipeline import due_feeds
 
     rt = task_runtime()
-    ids = [f.id for f in due_feeds(rt)]
-    size = max(1, rt.settings.feeds_per_batch)
-    return [ids[i : i + size] for i in range(0, len(ids), size)]
+    return split_into_shards([f.id for f in due_feeds(rt)], rt.settings.airflow_shards)
 
 
-def ingest(feed_ids: list[str]) -> dict[str, Any]:
-    """The ingest steps (collect, tag, index, commit) for one batch of feeds."""
-    from wirewatch.pipeline import ingest_isolated
+def shard(feed_ids: list[str]) -> dict[str, Any]:
+    """One shard: its feeds polled, fetched, extracted, indexed and committed, their alerts raised and
+    delivered as they land, then NER. Feeds another runner holds are left to it (``leased_elsewhere``)."""
+    from wirewatch.pipeline import close_channels, run_feeds
 
     rt = task_runtime()
     wanted = set(feed_ids)
     feeds = [f for f in rt.feeds() if f.id in wanted]
     part = PassSummary()
-    with rt.tools(ner=False) as tools:
-        written = ingest_isolated(rt, tools, feeds, part)
-    data = part.to_dict()
-    data["written"] = len(written)
-    return data
+    channels = rt.channels()
+    try:
+        with workers_spawn_cleanly(), rt.tools() as tools:
+            run_feeds(rt, tools, feeds, part, channels=channels)  # the streaming engine's entry point goes here
+    finally:
+        close_channels(channels)
+    part.finished_at = time.time()
+    return part.to_dict()
 
 
-def match() -> dict[str, Any]:
-    """Step.MATCH: every watch against what was indexed since the checkpoint."""
-    from wirewatch.pipeline import match_watches
+def reconcile(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The last task: match everything indexed since the checkpoint (so a shard that crashed after indexing
+    loses no alert), deliver what is pending, add entities a crashed shard left out, write the summary."""
+    from wirewatch.pipeline import add_entities, deliver_alerts, match_watches
 
     rt = task_runtime()
     part = PassSummary()
     match_watches(rt, part)
-    return part.to_dict()
-
-
-def deliver() -> dict[str, Any]:
-    """Step.DELIVER: pending alerts sent from the outbox."""
-    from wirewatch.pipeline import deliver_alerts
-
-    rt = task_runtime()
-    part = PassSummary()
     deliver_alerts(rt, part)
-    return part.to_dict()
-
-
-def ner() -> dict[str, Any]:
-    """Step.NER: entities added to articles indexed with group tags only."""
-    from wirewatch.pipeline import add_entities
-
-    rt = task_runtime()
-    part = PassSummary()
-    with rt.tagger() as tagger:
+    with workers_spawn_cleanly(), rt.tagger() as tagger:
         add_entities(rt, tagger, part)
-    return part.to_dict()
+    part.finished_at = time.time()
+    return summary([*parts, part.to_dict()])
 
 
 def summary(parts: list[dict[str, Any]]) -> dict[str, Any]:
     """One summary of the run from the parts every task returned; logged for operators."""
+    parts = [p for p in parts if p]  # a shard that failed for good returned nothing
     total = PassSummary.from_dict(parts[0]) if parts else PassSummary()
     for part in parts[1:]:
         total.merge(PassSummary.from_dict(part))
+    total.finished_at = time.time()
     data = total.to_dict()
     log.info(
         "wirewatch pass %s: entries %s, feeds %s, alerts %s, deliveries %s, %d failure(s)",
@@ -119,4 +145,3 @@ def summary(parts: list[dict[str, Any]]) -> dict[str, Any]:
         log.warning("failed %s %s: %s", failure["stage"], failure["subject"], failure["reason"])
     write_summary(load_settings().summary_file, data)
     return data
-

@@ -43,6 +43,17 @@ def ensure_node(settings: Settings) -> str:
     return status.url
 
 
+def ensure_pool(settings: Settings, env: dict[str, str], log_path: Path) -> None:
+    """The pool the shard tasks run in (idempotent): ``dags test`` ignores pools, a scheduler does not."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("a") as log:
+        subprocess.run(
+            [str(BIN / "airflow"), "pools", "set", settings.airflow_pool, str(settings.airflow_pool_size),
+             "wirewatch shards: the shard tasks running at once"],
+            env=env, stdout=log, stderr=subprocess.STDOUT, check=False,
+        )  # fmt: skip
+
+
 def run_dag(env: dict[str, str], log_path: Path) -> bool:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with console.status("running the wirewatch_ingest DAG through Airflow (airflow dags test)"), log_path.open(
@@ -84,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         env.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(PROJECT_ROOT / "dags"))
         env.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
         log_path = run_dir / "airflow-dags-test.log"
+        ensure_pool(settings, env, run_dir / "airflow-pool.log")
         if not run_dag(env, log_path):
             console.print(f"[red]The DAG run failed.[/] Its log: {log_path}")
             return 1

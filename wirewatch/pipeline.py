@@ -28,7 +28,10 @@ if TYPE_CHECKING:
     from enrich.tagger import Tagger
     from ingest.collect import IngestBatch
     from ingest.feeds import FeedSpec
+    from ingest.state import FeedState
+    from search.feedstate import EsFeedStateStore
     from search.indices import SetupReport
+    from search.leases import Leases
 
 log = logging.getLogger("wirewatch.pipeline")
 OUTBOX_BATCH = 500  # alerts read from the outbox per delivery step
@@ -41,11 +44,14 @@ def ensure_indices(rt: Runtime) -> SetupReport:
     The pass, the DAG's first task and ``wirewatch es setup`` all call this one function."""
     from search.alerting.indices import setup_alert_indices
     from search.indices import setup_indices
+    from search.leases import setup_lease_index
 
     report = setup_indices(rt.es, rt.names)
     alert_indices = setup_alert_indices(rt.es, rt.names)
+    if setup_lease_index(rt.es, rt.names):
+        alert_indices.append(rt.names.leases)
     report.created.extend(alert_indices)
-    for name in (rt.names.watches, rt.names.alerts):
+    for name in (rt.names.watches, rt.names.alerts, rt.names.leases):
         if name not in alert_indices and name not in report.up_to_date:
             report.up_to_date.append(name)
     return report
@@ -71,6 +77,34 @@ def due_feeds(rt: Runtime, now: datetime | None = None) -> list[FeedSpec]:
     return [f for f in feeds if (states.get(f.id) is None or states[f.id].is_due(now))]
 
 
+# --- runners side by side: one runner polls a feed at a time ------------------------------------------------
+FEED_LEASE = "feed"
+
+
+def feed_leases(rt: Runtime) -> Leases:
+    """This runner's leases on feeds (``with feed_leases(rt).renewing() as leases``: renewed while the block
+    runs, released at its end)."""
+    from search.leases import Leases
+
+    return Leases(rt.es, rt.names, kind=FEED_LEASE, owner=rt.runner_id, ttl_s=rt.settings.feed_lease_ttl_s)
+
+
+def claim_feeds(leases: Leases, feeds: Sequence[FeedSpec], summary: PassSummary) -> list[FeedSpec]:
+    """The feeds of ``feeds`` this runner now holds a lease on, in order; each feed another runner holds is
+    counted ``leased_elsewhere`` (its entries are that runner's to offer and account for)."""
+    report = leases.acquire([f.id for f in feeds])
+    if report.elsewhere:
+        summary.feeds["leased_elsewhere"] += len(report.elsewhere)
+        log.info("%d feed(s) are being polled by another runner: %s", len(report.elsewhere), sorted(report.elsewhere))
+    granted = set(report.granted)
+    return [f for f in feeds if f.id in granted]
+
+
+def release_feeds(leases: Leases, feeds: Sequence[FeedSpec]) -> None:
+    """Give the leases on ``feeds`` back (after their state is committed); a failure only delays others."""
+    leases.release_quietly([f.id for f in feeds])
+
+
 # --- ingest: poll, fetch, extract, tag groups, index, commit ----------------------------------------------
 def ingest_feeds(
     rt: Runtime,
@@ -82,20 +116,47 @@ def ingest_feeds(
     only_due: bool = True,
 ) -> list[str]:
     """Ingest ``feeds``; returns the ids of the articles durably written. Feed and page faults are recorded
-    in ``summary``; only an unreachable Elasticsearch raises (and then no feed state has moved)."""
-    from ingest.collect import CollectOptions, collect
+    in ``summary``; only an unreachable Elasticsearch raises (and then no feed state has moved).
+
+    The due feeds are leased first: a feed another runner is polling is left to it (``leased_elsewhere``).
+    The leases are held until the feeds' state is committed."""
     from ingest.state import load_states
-    from search.bulk import index_articles
     from search.feedstate import EsFeedStateStore
+
+    store = EsFeedStateStore(rt.es, rt.names)
+    now = now or datetime.now(UTC)
+    with feed_leases(rt).renewing() as leases:
+        states = load_states(store, [f.id for f in feeds])
+        due = [f for f in feeds if not only_due or states[f.id].is_due(now)]  # only those need a lease
+        granted = {f.id for f in claim_feeds(leases, due, summary)}
+        elsewhere = {f.id for f in due} - granted
+        # The not-due feeds go on to be counted not_due. The states were read before the leases were taken: a
+        # runner that committed and let go in between makes this one poll with an older state, which costs a
+        # fetch and finds its articles already indexed (duplicates), never loses or doubles one.
+        mine = [f for f in feeds if f.id not in elsewhere]
+        return _ingest_leased(rt, tools, mine, summary, store, states, now=now, only_due=only_due)
+
+
+def _ingest_leased(
+    rt: Runtime,
+    tools: PassTools,
+    feeds: Sequence[FeedSpec],
+    summary: PassSummary,
+    store: EsFeedStateStore,
+    states: dict[str, FeedState],
+    *,
+    now: datetime,
+    only_due: bool,
+) -> list[str]:
+    from ingest.collect import CollectOptions, collect
+    from search.bulk import index_articles
     from search.known import existing_ids
 
     s = rt.settings
-    store = EsFeedStateStore(rt.es, rt.names)
-    now = now or datetime.now(UTC)
     with summary.timed(Step.COLLECT):
         batch = collect(
             feeds,
-            load_states(store, [f.id for f in feeds]),
+            {f.id: states[f.id] for f in feeds},
             fetcher=tools.fetcher,
             pool=tools.pool,
             known_ids=lambda ids: existing_ids(rt.es, rt.names, ids),
@@ -207,7 +268,7 @@ def deliver_alerts(
     """Send the pending (alert, channel) pairs that are due, ``limit`` alerts at most; record each outcome."""
     from notify.deliver import deliver
     from notify.model import deliveries_from_docs
-    from search.alerting.outbox import pending_deliveries, record_deliveries
+    from search.alerting.outbox import claim_deliveries, pending_deliveries, record_deliveries
     from wirewatch.digests import scheduled_channels, send_due_digests
 
     s = rt.settings
@@ -217,8 +278,14 @@ def deliver_alerts(
     scheduled = scheduled_channels(channels)  # these send one digest when due, not alerts as they come
     with summary.timed(Step.DELIVER):
         docs = pending_deliveries(rt.es, rt.names, now=now, limit=limit, channels=list(channels), exclude=scheduled)
-        offered = deliveries_from_docs(docs, now=now, channels=list(channels))
-        pending = [d for d in offered if d.channel not in scheduled]
+        # Claimed before sent: of runners that read the same pending alert, one sends it (the others count it).
+        claims = claim_deliveries(
+            rt.es, rt.names, docs, owner=rt.runner_id, ttl_s=s.delivery_claim_ttl_s, now=now,
+            channels=list(channels), exclude=scheduled,
+        )  # fmt: skip
+        if claims.elsewhere:
+            summary.deliveries["claimed_elsewhere"] += claims.elsewhere
+        pending = deliveries_from_docs(claims.claimed, claimed_by=rt.runner_id)
         try:
             outcomes = deliver(
                 pending,
@@ -228,7 +295,7 @@ def deliver_alerts(
                 max_defer_s=s.delivery_max_backoff_s,
                 parallel=s.delivery_parallel,
             )
-            record_deliveries(rt.es, rt.names, outcomes)
+            record_deliveries(rt.es, rt.names, outcomes, owner=rt.runner_id)
             send_due_digests(rt, summary, channels, now=now)
         finally:
             if owned:
@@ -298,23 +365,38 @@ def run_pass(
             with summary.timed(Step.SETUP):
                 ensure_indices(rt)
                 sync_watches(rt, list(channels))
-            feeds = rt.feeds()
-            size = max(1, rt.settings.feeds_per_batch)
-            # Batch by batch: the first feeds' alerts go out before later feeds are fetched, and memory stays bounded.
-            for start in range(0, len(feeds), size):
-                end = min(start + size, len(feeds))
-                step(Step.COLLECT, f"feeds {start + 1}-{end} of {len(feeds)}")
-                ingest_isolated(rt, tools, feeds[start : start + size], summary, only_due=only_due)
-                step(Step.MATCH, "")
-                match_watches(rt, summary)
-                step(Step.DELIVER, "")
-                deliver_alerts(rt, summary, channels)
+            run_feeds(rt, tools, rt.feeds(), summary, only_due=only_due, on_step=step, channels=channels)
         finally:
             close_channels(channels)
-        step(Step.NER, "")
-        add_entities(rt, tools.tagger, summary)
     except (SearchError, ConfigError) as exc:
         log.error("pass stopped: %s", exc)
         summary.fatal = str(exc)
     summary.finished_at = datetime.now(UTC).timestamp()
     return summary
+
+
+def run_feeds(
+    rt: Runtime,
+    tools: PassTools,
+    feeds: Sequence[FeedSpec],
+    summary: PassSummary,
+    *,
+    only_due: bool = True,
+    on_step: Callable[[Step, str], None] | None = None,
+    channels: dict[str, Any] | None = None,
+) -> None:
+    """The pass over ``feeds`` once the indices are set up (a whole pass, or one Airflow shard): batch by
+    batch ingest, match and deliver, then NER. Raises SearchError when Elasticsearch is unreachable."""
+    step = on_step or (lambda step, detail: None)
+    size = max(1, rt.settings.feeds_per_batch)
+    # Batch by batch: the first feeds' alerts go out before later feeds are fetched, and memory stays bounded.
+    for start in range(0, len(feeds), size):
+        end = min(start + size, len(feeds))
+        step(Step.COLLECT, f"feeds {start + 1}-{end} of {len(feeds)}")
+        ingest_isolated(rt, tools, feeds[start : start + size], summary, only_due=only_due)
+        step(Step.MATCH, "")
+        match_watches(rt, summary)
+        step(Step.DELIVER, "")
+        deliver_alerts(rt, summary, channels)
+    step(Step.NER, "")
+    add_entities(rt, tools.tagger, summary)

@@ -9,6 +9,8 @@ The stages themselves take plain arguments and never read settings.
 from __future__ import annotations
 
 import os
+import socket
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -79,6 +81,12 @@ class Runtime:
         rt = cls(settings=settings, target=es_target(settings))
         rt.__dict__["es"], rt.__dict__["names"] = es, names  # what the cached properties would have made
         return rt
+
+    @cached_property
+    def runner_id(self) -> str:
+        """This runner's name on the leases and delivery claims it holds: host, pid and a random part (a pid
+        is reused after a restart; the random part tells the two runs apart)."""
+        return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     # --- Elasticsearch ------------------------------------------------------------------------------------
     @cached_property

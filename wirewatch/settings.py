@@ -134,9 +134,24 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = Field(None, description="SMTP login password (secret)")
 
     # --- Scheduling -----------------------------------------------------------------------------------
-    schedule: str = Field("*/15 * * * *", description="Ingest DAG schedule: cron, preset or @continuous")
-    feeds_per_batch: int = Field(5, description="Feeds per batch: a mapped Airflow task, a round of a CLI pass")
+    schedule: str = Field(
+        "*/15 * * * *", description="Ingest DAG schedule: cron, preset or @continuous; empty: triggered runs only"
+    )
+    feeds_per_batch: int = Field(5, description="Feeds per round of a pass (a CLI pass or an Airflow shard)")
     summary_file: Path = Field(PROJECT_ROOT / "run" / "last-pass.json", description="Last pass summary (JSON)")
+
+    # --- Runners side by side: leases, claims, Airflow shards -------------------------------------------
+    feed_lease_ttl_s: float = Field(
+        120.0, gt=0, description="A runner's lease on a feed lasts this unless renewed (every third of it)"
+    )
+    delivery_claim_ttl_s: float = Field(
+        600.0, gt=0, description="A claimed alert delivery is offered again after this (its runner died)"
+    )
+    airflow_shards: int = Field(4, ge=1, description="Mapped shard tasks the DAG splits the due feeds into")
+    airflow_pool: str = Field("wirewatch_shards", description="Airflow pool the shard tasks run in")
+    airflow_pool_size: int = Field(
+        2, ge=1, description="Slots of that pool (airflow pools set): shards running at once, each ~500 MB"
+    )
 
     # --- Workbench (wirewatch serve) --------------------------------------------------------------------
     web_host: str = Field("127.0.0.1", description="Address the workbench binds; non-loopback needs web_auth")

@@ -22,6 +22,7 @@ class Step(StrEnum):
     DELIVER = "deliver"  # pending alerts sent from the outbox
     NER = "ner"  # named entities added to articles indexed with group tags only
     SUMMARY = "summary"  # the pass's summary written
+    RECONCILE = "reconcile"  # after the shards: match since the checkpoint, deliver, NER leftovers, summary
 
     @property
     def label(self) -> str:
@@ -41,6 +42,7 @@ _LABELS = {
     Step.DELIVER: "delivering alerts",
     Step.NER: "adding named entities",
     Step.SUMMARY: "writing the summary",
+    Step.RECONCILE: "matching and delivering what the shards left, writing the summary",
 }
 
 # The steps a feed batch goes through before its state is committed (one mapped Airflow task: "ingest").

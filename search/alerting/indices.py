@@ -89,12 +89,15 @@ def alerts_mappings() -> dict[str, Any]:
                 "type": "nested",
                 "properties": {
                     "channel": _KEYWORD,
-                    "state": _KEYWORD,  # pending | delivered | failed | unconfigured
+                    "state": _KEYWORD,  # pending | sending | delivered | failed | unconfigured
                     "attempts": {"type": "integer"},
                     "delivered_at": _DATE,
                     "last_error": _LONG_KEYWORD,
                     "next_attempt_at": _DATE,
                     "updated_at": _DATE,
+                    # while ``sending``: the runner that claimed it, and when the claim lapses (a crash)
+                    "claimed_by": _KEYWORD,
+                    "claim_expires_at": _DATE,
                 },
             },
         },

@@ -1,16 +1,24 @@
 """The outbox side of alerts: which (alert, channel) pairs are due, and recording what delivery did.
 
-Each alert holds ``deliveries``: one entry per channel with ``state`` (pending, delivered, failed, or
+Each alert holds ``deliveries``: one entry per channel with ``state`` (pending, sending, delivered, failed, or
 unconfigured: its channel is missing from the configuration), ``attempts`` (all passes), ``delivered_at``,
 ``last_error``, ``next_attempt_at``. Recording is a
 compare-and-set on the alert's ``_seq_no`` (the local node has no scripting), retried on conflict; a
 delivered entry is never turned back into pending, so two overlapping passes cannot undo a delivery.
+
+Before sending, a runner claims each (alert, channel) it means to send (``claim_deliveries``): the entry
+becomes ``sending`` with ``claimed_by`` and ``claim_expires_at``, written with the same compare-and-set, so of
+two runners that read the same pending entry exactly one gets it and no email or Slack message goes out
+twice. A runner that dies while sending leaves the claim behind; once it lapses the entry is due again (the
+message may then go out a second time, as after any crash between a send and its record: webhooks carry the
+alert id as idempotency key for that).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from elasticsearch import Elasticsearch
@@ -84,8 +92,17 @@ def _due_query(now: datetime, channels: Collection[str] | None, exclude: Collect
             "minimum_should_match": 1,
         }
     }
+    lapsed_claim = {
+        "bool": {
+            "filter": [
+                {"term": {"deliveries.state": "sending"}},
+                {"range": {"deliveries.claim_expires_at": {"lte": now.isoformat()}}},
+            ]
+        }
+    }
+    due: dict[str, Any] = {"bool": {"should": [pending_and_due, lapsed_claim], "minimum_should_match": 1}}
     if not channels:
-        return pending_and_due
+        return due
     configured_again = {
         "bool": {
             "filter": [
@@ -94,13 +111,92 @@ def _due_query(now: datetime, channels: Collection[str] | None, exclude: Collect
             ]
         }
     }
-    return {"bool": {"should": [pending_and_due, configured_again], "minimum_should_match": 1}}
+    return {"bool": {"should": [pending_and_due, lapsed_claim, configured_again], "minimum_should_match": 1}}
+
+
+@dataclass(kw_only=True)
+class ClaimReport:
+    claimed: list[dict[str, Any]] = field(default_factory=list)  # alert sources holding this owner's claims
+    pairs: int = 0  # (alert, channel) pairs claimed
+    elsewhere: int = 0  # pairs that were due when read but another runner claimed or settled first
+
+
+def claimable(
+    entry: dict[str, Any], now: datetime, channels: Collection[str] | None = None, exclude: Collection[str] = ()
+) -> bool:
+    """Whether a runner may claim this delivery entry now: pending and due, sending with a lapsed claim
+    (its runner died), or unconfigured on a channel that is configured again; never on an ``exclude`` channel
+    (scheduled digests claim theirs themselves)."""
+    if entry.get("channel") in exclude:
+        return False
+    state = entry.get("state")
+    if state == "pending":
+        due_at = entry.get("next_attempt_at")
+        return not due_at or _parse(due_at) <= now
+    if state == "sending":
+        lapses = entry.get("claim_expires_at")
+        return not lapses or _parse(lapses) <= now
+    return state == "unconfigured" and channels is not None and entry.get("channel") in channels
+
+
+def claim_deliveries(
+    es: Elasticsearch,
+    names: IndexNames,
+    docs: Iterable[dict[str, Any]],
+    *,
+    owner: str,
+    ttl_s: float,
+    now: datetime | None = None,
+    channels: Collection[str] | None = None,
+    exclude: Collection[str] = (),
+) -> ClaimReport:
+    """Claim every claimable delivery of the alerts in ``docs`` (as read by ``pending_deliveries``) for
+    ``owner`` until ``now + ttl_s``; only the claimed entries may be sent. Each alert is re-read and written
+    back with its ``_seq_no``: a conflict means another runner changed it, so it is read and judged again."""
+    now = now or datetime.now(UTC)
+    report = ClaimReport()
+    wanted = {str(d["id"]): sum(claimable(e, now, channels, exclude) for e in d.get("deliveries") or ()) for d in docs}
+    claim = {"state": "sending", "claimed_by": owner, "updated_at": now.isoformat(),
+             "claim_expires_at": (now + timedelta(seconds=ttl_s)).isoformat()}  # fmt: skip
+    todo = [aid for aid, count in wanted.items() if count]
+    for _ in range(_CAS_ROUNDS):
+        if not todo:
+            break
+        with es_errors("reading alerts to claim their deliveries"):
+            found = es.mget(index=names.alerts, ids=todo)["docs"]
+        actions, sources, counts = [], {}, {}
+        for doc in found:
+            source = doc.get("_source") if doc.get("found") else None
+            entries = [e for e in (source or {}).get("deliveries") or () if claimable(e, now, channels, exclude)]
+            if source is None or not entries:
+                continue
+            for entry in entries:
+                entry.update(claim)
+            sources[doc["_id"]], counts[doc["_id"]] = source, len(entries)
+            actions.append({
+                "_op_type": "index", "_index": names.alerts, "_id": doc["_id"], "_source": source,
+                "if_seq_no": doc["_seq_no"], "if_primary_term": doc["_primary_term"],
+            })  # fmt: skip
+        written, todo = _cas_bulk(es, actions, "claiming deliveries", refresh=False)
+        for aid in written:
+            report.claimed.append(sources[aid])
+            report.pairs += counts[aid]
+    report.elsewhere = max(0, sum(wanted.values()) - report.pairs)
+    return report
 
 
 def record_deliveries(
-    es: Elasticsearch, names: IndexNames, outcomes: Iterable[OutcomeLike], *, now: datetime | None = None
+    es: Elasticsearch,
+    names: IndexNames,
+    outcomes: Iterable[OutcomeLike],
+    *,
+    now: datetime | None = None,
+    owner: str | None = None,
 ) -> int:
-    """Write each outcome into its alert's delivery entry; returns the number of alerts changed."""
+    """Write each outcome into its alert's delivery entry; returns the number of alerts changed.
+
+    ``owner``: the runner that claimed these deliveries. An entry another runner claimed since (this one's
+    claim lapsed) keeps that claim unless this outcome is a delivery."""
     stamp = (now or datetime.now(UTC)).isoformat()
     by_alert: dict[str, list[OutcomeLike]] = {}
     for outcome in outcomes:
@@ -110,14 +206,14 @@ def record_deliveries(
     for _ in range(_CAS_ROUNDS):
         if not todo:
             return changed
-        written, conflicted = _write_round(es, names, todo, stamp)
+        written, conflicted = _write_round(es, names, todo, stamp, owner)
         changed += written
         todo = {aid: todo[aid] for aid in conflicted}
     raise SearchUnavailable(f"{len(todo)} alert(s) kept changing while recording deliveries")
 
 
 def _write_round(
-    es: Elasticsearch, names: IndexNames, todo: dict[str, list[OutcomeLike]], stamp: str
+    es: Elasticsearch, names: IndexNames, todo: dict[str, list[OutcomeLike]], stamp: str, owner: str | None
 ) -> tuple[int, list[str]]:
     with es_errors("reading alerts to record deliveries"):
         docs = es.mget(index=names.alerts, ids=list(todo))["docs"]
@@ -126,31 +222,47 @@ def _write_round(
         if not doc.get("found"):
             continue  # deleted meanwhile (alerts are never deleted by wirewatch): nothing to record
         source = doc["_source"]
-        source["deliveries"] = _merged(source.get("deliveries") or [], todo[doc["_id"]], stamp)
+        source["deliveries"] = _merged(source.get("deliveries") or [], todo[doc["_id"]], stamp, owner)
         actions.append({
             "_op_type": "index", "_index": names.alerts, "_id": doc["_id"], "_source": source,
             "if_seq_no": doc["_seq_no"], "if_primary_term": doc["_primary_term"],
         })  # fmt: skip
+    written, conflicted = _cas_bulk(es, actions, "recording deliveries", refresh=True)
+    return len(written), conflicted
+
+
+def _cas_bulk(
+    es: Elasticsearch, actions: list[dict[str, Any]], action: str, *, refresh: bool
+) -> tuple[list[str], list[str]]:
+    """Write guarded ``index`` actions; returns (ids written, ids that conflicted: changed meanwhile)."""
+    if not actions:
+        return [], []
     conflicted: list[str] = []
     try:
-        with es_errors("recording deliveries"):
-            written, _ = bulk(es, actions, refresh=True, max_retries=2, initial_backoff=0.2)
+        with es_errors(action):
+            bulk(es, actions, refresh=refresh, max_retries=2, initial_backoff=0.2)
     except BulkIndexError as exc:
-        written = len(actions) - len(exc.errors)
         for error in exc.errors:
             item = error["index"]
             if item.get("status") != 409:
-                raise SearchError(f"recording delivery of alert {item['_id']} failed: {item.get('error')}") from exc
+                raise SearchError(f"{action}: alert {item['_id']} failed: {item.get('error')}") from exc
             conflicted.append(item["_id"])
-    return int(written), conflicted
+    return [a["_id"] for a in actions if a["_id"] not in set(conflicted)], conflicted
 
 
-def _merged(entries: list[dict[str, Any]], outcomes: list[OutcomeLike], stamp: str) -> list[dict[str, Any]]:
+def _merged(
+    entries: list[dict[str, Any]], outcomes: list[OutcomeLike], stamp: str, owner: str | None = None
+) -> list[dict[str, Any]]:
     by_channel = {e["channel"]: dict(e) for e in entries}
     for outcome in outcomes:
         entry = by_channel.setdefault(outcome.channel, {"channel": outcome.channel, "state": "pending", "attempts": 0})
         if entry["state"] == "delivered":
             continue  # another pass already delivered it: never undo that
+        claimed_elsewhere = entry["state"] == "sending" and entry.get("claimed_by") not in (None, owner)
+        if claimed_elsewhere and outcome.state != "delivered":
+            continue  # our claim lapsed and another runner is sending it now: its outcome will be recorded
+        entry.pop("claimed_by", None)
+        entry.pop("claim_expires_at", None)
         entry["attempts"] = int(entry.get("attempts", 0)) + outcome.attempts
         entry["state"] = outcome.state
         entry["updated_at"] = stamp
@@ -163,3 +275,7 @@ def _merged(entries: list[dict[str, Any]], outcomes: list[OutcomeLike], stamp: s
         else:
             entry.pop("next_attempt_at", None)
     return list(by_channel.values())
+
+
+def _parse(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))

@@ -2,11 +2,12 @@
 
 ``Receiver`` is a threaded http.server that records every request (headers and body) and answers from a
 script of statuses (then 200), or can be stopped to play "down". ``SmtpSink`` is aiosmtpd on loopback that
-stores messages, or answers a chosen SMTP code to every DATA.
+stores messages, or answers a chosen SMTP code to every DATA (after ``delay_s``, to play a slow server).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import socket
 import threading
@@ -77,6 +78,8 @@ class _Handler:
         self.sink = sink
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.sink.delay_s:  # a slow mail server: sends overlap, as they do between runners side by side
+            await asyncio.sleep(self.sink.delay_s)
         if self.sink.refuse_with:
             return self.sink.refuse_with
         self.sink.messages.append(message_from_bytes(envelope.content, policy=policy.default))
@@ -84,8 +87,9 @@ class _Handler:
 
 
 class SmtpSink:
-    def __init__(self, refuse_with: str | None = None) -> None:
+    def __init__(self, refuse_with: str | None = None, *, delay_s: float = 0.0) -> None:
         self.refuse_with = refuse_with
+        self.delay_s = delay_s
         self.messages: list[Message] = []
         self.port = free_port()
         self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
