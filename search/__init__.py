@@ -10,6 +10,7 @@ At the top, what every role shares:
 - ``analysis``   ``ww_english`` / ``ww_exact`` from the built-in analyzers or the project's plugin
 - ``indices``    templates, the versioned articles index behind its alias, migration by copy and alias swap
 - ``bulk``       idempotent article writes (content-hash mget, per-document retries); ``bulksend`` sends chunks
+- ``leases``     one runner per feed: lease documents taken with ``op_type=create`` or sequence numbers
 - ``feedstate``  ``EsFeedStateStore``: where each feed's ETag, Last-Modified, body hash and seen ids live
 - ``known``      which article ids exist already
 - ``stories``    story state in the index: band keys and signatures of earlier articles, for clustering
@@ -32,6 +33,7 @@ __all__ = [
     "feedstate",
     "indices",
     "known",
+    "leases",
     "localnode",
     "mappings",
     "names",

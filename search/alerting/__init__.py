@@ -4,7 +4,8 @@ Modules: ``watches`` (group and query watches in ``wirewatch-watches``), ``match
 watch over a batch of new articles: the local node has no percolator), ``alerts`` (alert documents created with
 ``op_type=create``), ``indices`` (the watches, alerts and checkpoint indices), ``outbox`` (pending deliveries and
 their outcomes), ``reconcile`` (matching everything indexed since the checkpoint, so a crash loses nothing),
-``snooze`` (a watch muted until a time).
+``snooze`` (a watch muted until a time), ``digests`` (scheduled digests: due times and claims), ``spikes``
+(mentions of a group against its last 14 days).
 """
 
-__all__ = ["alerts", "indices", "matching", "outbox", "reconcile", "snooze", "watches"]
+__all__ = ["alerts", "digests", "indices", "matching", "outbox", "reconcile", "snooze", "spikes", "watches"]
