@@ -231,7 +231,9 @@ class _Pass:
         for poll in self.batch.polls:
             self.batch.depends_on.setdefault(poll.spec.id, set())
             for item in poll.items:
-                if item.rejection:
+                if item.skip_rule:
+                    self._record(item, "skipped", item.skip_rule)
+                elif item.rejection:
                     self._record(item, "failed", item.rejection)
                 elif item.id in poll.previous_state.seen_ids:
                     self._record(item, "not_modified", "taken on an earlier pass of this feed")

@@ -1,8 +1,10 @@
 """One pass: due feeds -> poll -> fetch -> extract -> tag groups -> index -> commit feed state -> match ->
 create alerts -> deliver -> add NER entities.
 
-Each step is a function of its own so the Airflow DAG can run them as separate tasks, and ``run_pass`` runs
-them in order for the CLI. The invariants of design.md hold across any crash:
+Each step is a function of its own so the Airflow DAG can run them as separate tasks; ``run_pass`` runs one
+pass through the streaming engine (``wirewatch.engine``), which calls the same steps (set-up, delivery) and
+the same per-feed pieces (``ingest.feedwork``) with every stage working at once. The invariants of
+design.md hold across any crash:
 
 - feed state is saved only for feeds whose new articles are all durably indexed (invariant 2);
 - alerts are found from the index since a checkpoint, created with ``op_type=create`` and delivered from an
@@ -14,6 +16,7 @@ them in order for the CLI. The invariants of design.md hold across any crash:
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
     from ingest.collect import IngestBatch
     from ingest.feeds import FeedSpec
     from search.indices import SetupReport
+    from wirewatch.engine.progress import Progress
 
 log = logging.getLogger("wirewatch.pipeline")
 OUTBOX_BATCH = 500  # alerts read from the outbox per delivery step
@@ -235,12 +239,19 @@ def run_pass(
     *,
     only_due: bool = True,
     on_step: Callable[[Step, str], None] | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    deadline_s: float | None = None,
+    stop_event: threading.Event | None = None,
 ) -> PassSummary:
-    """One complete pass. Never raises for bad input; an unreachable Elasticsearch makes it ``fatal``.
+    """One complete pass through the streaming engine. Never raises for bad input; an unreachable
+    Elasticsearch makes it ``fatal``.
 
-    ``on_step`` is told each step as it starts, with a detail such as which feeds (the CLI shows progress)."""
+    ``on_step`` is told each step as it starts (set-up, then the engine, where the steps overlap);
+    ``on_progress`` gets the engine's live counters about twice a second. ``deadline_s`` overrides the
+    ``pass_deadline_s`` setting; ``stop_event`` ends the pass early (unfinished feeds abandoned)."""
     step = on_step or (lambda step, detail: None)
     from search.errors import SearchError
+    from wirewatch.engine import run_engine
     from wirewatch.runtime import ConfigError
 
     summary = PassSummary()
@@ -252,20 +263,13 @@ def run_pass(
                 ensure_indices(rt)
                 sync_watches(rt, list(channels))
             feeds = rt.feeds()
-            size = max(1, rt.settings.feeds_per_batch)
-            # Batch by batch: the first feeds' alerts go out before later feeds are fetched, and memory stays bounded.
-            for start in range(0, len(feeds), size):
-                end = min(start + size, len(feeds))
-                step(Step.COLLECT, f"feeds {start + 1}-{end} of {len(feeds)}")
-                ingest_feeds(rt, tools, feeds[start : start + size], summary, only_due=only_due)
-                step(Step.MATCH, "")
-                match_watches(rt, summary)
-                step(Step.DELIVER, "")
-                deliver_alerts(rt, summary, channels)
+            step(Step.COLLECT, f"{len(feeds)} feeds, every stage at once")
+            run_engine(
+                rt, tools, feeds, summary=summary, only_due=only_due, channels=channels,
+                on_progress=on_progress, deadline_s=deadline_s, stop_event=stop_event,
+            )  # fmt: skip
         finally:
             close_channels(channels)
-        step(Step.NER, "")
-        add_entities(rt, tools.tagger, summary)
     except (SearchError, ConfigError) as exc:
         log.error("pass stopped: %s", exc)
         summary.fatal = str(exc)

@@ -52,6 +52,7 @@ class PassSummary:
     alerts: Counter[str] = field(default_factory=Counter)  # created / duplicate / attached
     deliveries: Counter[str] = field(default_factory=Counter)  # delivered / pending / failed
     entities_added: int = 0
+    abandoned: list[str] = field(default_factory=list)  # feeds given up at the pass deadline (state not moved)
     fatal: str | None = None
 
     @contextmanager
@@ -77,6 +78,7 @@ class PassSummary:
         self.alerts.update(other.alerts)
         self.deliveries.update(other.deliveries)
         self.entities_added += other.entities_added
+        self.abandoned.extend(other.abandoned)
         self.fatal = self.fatal or other.fatal
 
     @property
@@ -88,7 +90,7 @@ class PassSummary:
     def exit_status(self) -> ExitStatus:
         if self.fatal:
             return ExitStatus.NOT_RUN
-        if self.failures or self.feeds.get("failed") or self.deliveries.get("failed"):
+        if self.failures or self.feeds.get("failed") or self.deliveries.get("failed") or self.abandoned:
             return ExitStatus.PARTIAL
         return ExitStatus.OK
 
@@ -108,6 +110,7 @@ class PassSummary:
             "alerts": dict(self.alerts),
             "deliveries": dict(self.deliveries),
             "entities_added": self.entities_added,
+            "abandoned": list(self.abandoned),
             "fatal": self.fatal,
         }
 
@@ -123,6 +126,7 @@ class PassSummary:
         summary.alerts.update(data.get("alerts", {}))
         summary.deliveries.update(data.get("deliveries", {}))
         summary.entities_added = data.get("entities_added", 0)
+        summary.abandoned = list(data.get("abandoned", []))
         summary.fatal = data.get("fatal")
         return summary
 
