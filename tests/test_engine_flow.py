@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
-from elasticsearch import Elasticsearch, NotFoundError
+from elasticsearch import ApiError, Elasticsearch, NotFoundError
 
 from ingest.urls import article_id, canonical_url
 from tests.support.alerting import Receiver
@@ -54,6 +54,10 @@ def exists(es: Elasticsearch, index: str, doc_id: str) -> bool:
         return True
     except NotFoundError:
         return False
+    except ApiError as exc:  # an index created a moment ago may not have its shard assigned yet
+        if exc.status_code == 503:
+            return False
+        raise
 
 
 @pytest.fixture()

@@ -58,7 +58,9 @@ def serve(body: bytes, ctype: str) -> Route:
 
 
 def feed_list(path: Path, feeds: dict[str, str], interval_s: int = 900) -> Path:
-    path.write_text(yaml.safe_dump({"feeds": [{"id": k, "url": v, "interval_s": interval_s} for k, v in feeds.items()]}))
+    path.write_text(
+        yaml.safe_dump({"feeds": [{"id": k, "url": v, "interval_s": interval_s} for k, v in feeds.items()]})
+    )
     return path
 
 
