@@ -26,8 +26,6 @@ pytestmark = pytest.mark.slow
 WIREWATCH = str(Path(sys.executable).with_name("wirewatch"))
 
 
-
-
 def pass_env(es_url: str, prefix: str, feeds_base: str, hook_url: str, tmp_path: Path) -> dict[str, str]:
     channels = tmp_path / "channels.yaml"
     channels.write_text(yaml.safe_dump({"channels": [{"name": "hook", "type": "webhook", "url": hook_url}]}))
@@ -45,10 +43,12 @@ def pass_env(es_url: str, prefix: str, feeds_base: str, hook_url: str, tmp_path:
     }
 
 
-def kill_when_held(env: dict[str, str], proxy: HoldingProxy) -> None:
-    """Start a pass, wait until the proxy holds its request, SIGKILL the pass and everything it started."""
+def kill_when_held(
+    env: dict[str, str], proxy: HoldingProxy, command: tuple[str, ...] = ("ingest", "--once", "--json")
+) -> None:
+    """Start a pass (or the service), wait until the proxy holds its request, SIGKILL it and all it started."""
     proc = subprocess.Popen(
-        [WIREWATCH, "ingest", "--once", "--json"], env=env, start_new_session=True,
+        [WIREWATCH, *command], env=env, start_new_session=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
@@ -113,3 +113,28 @@ def test_killed_while_delivering(
         # The POSTs in flight at the kill (up to delivery_parallel at once) reached the receiver, and the next
         # pass sent them again with the same Idempotency-Key: two keys, each sent at most twice.
         assert 2 <= len(receiver.requests) <= 4
+
+
+# The streaming engine runs the stages at once: kill the long-running service (`wirewatch run`) too, while a
+# micro-batch is being written and while its alerts are being matched, then run a pass.
+def test_service_killed_while_indexing(
+    es: Elasticsearch, es_url: str, index_prefix: str, seed_server: SeedServer, receiver: Receiver, tmp_path: Path
+) -> None:
+    with HoldingProxy(es_url, hold=r"/_bulk") as proxy:
+        env = pass_env(proxy.url, index_prefix, seed_server.base_url, receiver.url, tmp_path)
+        kill_when_held(env, proxy, ("run",))
+        run_pass(env)
+        assert_exactly_once(es, index_prefix, receiver)
+        assert len(receiver.requests) == 2
+
+
+def test_service_killed_while_matching(
+    es: Elasticsearch, es_url: str, index_prefix: str, seed_server: SeedServer, receiver: Receiver, tmp_path: Path
+) -> None:
+    with HoldingProxy(es_url, hold=r"/_msearch") as proxy:
+        env = pass_env(proxy.url, index_prefix, seed_server.base_url, receiver.url, tmp_path)
+        kill_when_held(env, proxy, ("run",))
+        assert not receiver.requests
+        run_pass(env)  # the article is indexed already: the reconcile (since the checkpoint) raises its alerts
+        assert_exactly_once(es, index_prefix, receiver)
+        assert len(receiver.requests) == 2
