@@ -13,9 +13,12 @@ Both are plain objects; a threaded caller serialises calls to them (the engine h
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
-from ingest.extract import Article
+from ingest.charset import decode_html
+from ingest.extract import Article, PageInput
 from ingest.feeds import FeedItem, FeedPoll, settle
+from ingest.fetch import FetchResult
 from ingest.outcomes import EntryOutcome, OutcomeState
 from ingest.pool import PageOutcome
 from ingest.state import FeedState
@@ -223,6 +226,10 @@ class FeedWork:
         """The state to save now that the feed is done, or None when it must not move (see ``blocked``)."""
         if self.blocked is not None or not self.done:
             return None
+        return self.proposed_state()
+
+    def proposed_state(self) -> FeedState:
+        """The state the feed moves to once its open entries and articles are settled as they stand."""
         state = settle(self.poll, self.unfinished)
         if self.poll.status != "ok":
             return state  # no entries were looked at: the earlier attempt counts stand
@@ -230,3 +237,17 @@ class FeedWork:
         kept = {entry_id: n for entry_id, n in earlier.items() if entry_id in self.unfinished}
         kept.update(self.attempts)
         return replace(state, extraction_attempts=kept)
+
+
+def page_input(item: FeedItem, result: FetchResult, *, fetched_at: datetime, min_chars: int) -> PageInput:
+    """What the extraction pool needs for an entry's fetched page (decoded from its bytes)."""
+    html, _ = decode_html(result.body, result.charset)
+    return PageInput(
+        html=html,
+        url=result.url,
+        source=item.feed_id,
+        fetched_at=fetched_at,
+        feed_published_at=item.published_at,
+        feed_title=item.title,
+        min_chars=min_chars,
+    )

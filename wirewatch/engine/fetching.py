@@ -6,11 +6,10 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from ingest.charset import decode_html
 from ingest.errors import FetchError
 from ingest.extract import PageInput
 from ingest.feeds import FeedItem, FeedSpec, poll_feed
-from ingest.feedwork import FeedWork
+from ingest.feedwork import FeedWork, page_input
 from ingest.state import Backoff, FeedState
 from wirewatch.engine.jobs import ExtractJob, PageJob
 from wirewatch.steps import Step
@@ -75,11 +74,7 @@ def fetch_one(engine: Engine, job: PageJob) -> PageInput | None:
     try:
         with engine.http_slots:
             result = engine.tools.fetcher.fetch(item.link, kind="page")
-        html, _ = decode_html(result.body, result.charset)
-        page = PageInput(
-            html=html, url=result.url, source=item.feed_id, fetched_at=engine.now(),
-            feed_published_at=item.published_at, feed_title=item.title, min_chars=engine.opts.min_chars,
-        )  # fmt: skip
+        page = page_input(item, result, fetched_at=engine.now(), min_chars=engine.opts.min_chars)
     except FetchError as exc:
         reason, transient = exc.reason, exc.transient
         engine.update(work, Step.FETCH, lambda: work.close_entry(engine.claims, item, "failed", reason, transient))
