@@ -133,14 +133,21 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
+        # One budget for the URL: the retries share it, so a fetch never takes longer than total_deadline_s
+        # however many attempts the policy allows (a pass can count on each fetch ending in time).
+        budget_end = time.monotonic() + self.policy.total_deadline_s
         attempt = 0
         while True:
             attempt += 1
             try:
-                result = self._fetch_following(url, headers, kind)
+                result = self._fetch_following(url, headers, kind, budget_end)
             except TransientFetchError as exc:
                 wait = self._retry_wait(exc, attempt)
                 if wait is None:
+                    raise
+                if time.monotonic() + wait >= budget_end:
+                    spent = f"fetch budget of {self.policy.total_deadline_s:g} s spent after {attempt} attempt(s)"
+                    exc.reason = f"{exc.reason} ({spent})"
                     raise
                 time.sleep(wait)
                 continue
@@ -165,8 +172,10 @@ class Fetcher:
             return None  # the server asked for a long pause: give up now, the feed state carries it
         return max(backoff, exc.retry_after_s)
 
-    def _fetch_following(self, url: str, headers: dict[str, str], kind: FetchKind) -> FetchResult:
-        deadline = time.monotonic() + self.policy.total_deadline_s
+    def _fetch_following(
+        self, url: str, headers: dict[str, str], kind: FetchKind, deadline: float | None = None
+    ) -> FetchResult:
+        deadline = deadline if deadline is not None else time.monotonic() + self.policy.total_deadline_s
         current, seen, redirects = url, {url}, list[str]()
         while True:
             location, result = self._fetch_once(current, headers, kind, deadline)
