@@ -132,3 +132,24 @@ def test_the_pass_deadline_abandons_a_hanging_feed_without_committing_it(
     assert exists(flow_rt.es, flow_rt.names.feeds, "fast")
     assert not exists(flow_rt.es, flow_rt.names.feeds, "slow")  # polled again next pass, nothing lost
     assert exists(flow_rt.es, flow_rt.names.articles, article_id(canonical_url(fast.url("/a.html"))))
+
+
+def test_a_feed_or_page_that_raises_anything_is_a_named_failure_and_the_pass_goes_on(
+    es_url: str, index_prefix: str, receiver: Receiver, tmp_path: Path
+) -> None:
+    # Links real feeds carry that once crashed a library below the fetcher (a malformed IPv6 host in the
+    # feed, an invalid IDNA label on a page): whatever layer raises, they end as named failures.
+    with FaultServer() as site:
+        site.routes["/good.xml"] = serve(rss([("Good", site.url("/a.html")), ("Bad label", "http://xn--/x")]), RSS)
+        site.routes["/broken.xml"] = serve(rss([("Bad host", "http://[::1/x")]), RSS)
+        site.routes["/a.html"] = serve(page("Good"), "text/html")
+        feeds = feed_list(tmp_path / "feeds.yaml", {"good": site.url("/good.xml"), "broken": site.url("/broken.xml")})
+        rt = make_runtime(es_url, index_prefix, feeds, receiver.url, tmp_path)
+        with rt.tools() as tools:
+            summary = run_pass(rt, tools)
+        rt.es.close()
+    assert summary.fatal is None and summary.accounted
+    assert summary.entries["indexed"] == 1
+    subjects = {f.subject: f.reason for f in summary.failures}
+    assert subjects.get("http://xn--/x")
+    assert "broken" in subjects or "http://[::1/x" in subjects

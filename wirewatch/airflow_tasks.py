@@ -60,17 +60,20 @@ def due_feed_batches() -> list[list[str]]:
 
 
 def ingest(feed_ids: list[str]) -> dict[str, Any]:
-    """The ingest steps (collect, tag, index, commit) for one batch of feeds."""
-    from wirewatch.pipeline import ingest_feeds
+    """One batch of feeds through the streaming engine: collect, tag, index and commit, with alerts raised
+    and delivered as the batch's articles land (the ``match`` task reconciles; NER is the ``ner`` task's)."""
+    from wirewatch.engine import run_engine
 
     rt = task_runtime()
     wanted = set(feed_ids)
     feeds = [f for f in rt.feeds() if f.id in wanted]
     part = PassSummary()
     with rt.tools(ner=False) as tools:
-        written = ingest_feeds(rt, tools, feeds, part)
+        run_engine(rt, tools, feeds, summary=part)
+    if part.fatal:
+        raise RuntimeError(f"the batch could not run: {part.fatal}")  # Airflow retries the task
     data = part.to_dict()
-    data["written"] = len(written)
+    data["written"] = part.entries["indexed"]
     return data
 
 

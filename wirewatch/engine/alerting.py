@@ -13,6 +13,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
+from wirewatch.engine.gate import Halted
 from wirewatch.steps import Step
 from wirewatch.summary import PassSummary
 
@@ -57,7 +58,14 @@ class Alerter:
                     return
                 ids, self._ids = self._ids, []
             began = time.perf_counter()
-            self.match(ids)
+            try:
+                self.match(ids)
+            except Halted:
+                raise
+            except Exception as exc:  # the reconcile matches these again; ingest goes on meanwhile
+                log.warning("matching a micro-batch failed: %s", exc)
+                with self.engine.lock:
+                    self.engine.summary.fail(Step.MATCH, f"{len(ids)} articles", str(exc), transient=True)
             self.engine.busy("match", time.perf_counter() - began)
 
     def match(self, ids: list[str]) -> None:
@@ -116,7 +124,14 @@ class Alerter:
         while not self.stop_delivering.is_set() and not self.engine.halt.is_set():
             if self.wake.wait(timeout=1.0):
                 self.wake.clear()
-                self.deliver_all()
+                try:
+                    self.deliver_all()
+                except Halted:
+                    raise
+                except Exception as exc:  # pending deliveries stay in the outbox for the next round
+                    log.warning("delivering failed: %s", exc)
+                    with self.engine.lock:
+                        self.engine.summary.fail(Step.DELIVER, "outbox", str(exc), transient=True)
 
     def deliver_all(self, max_rounds: int = 20) -> None:
         """Deliver until a round sends nothing new (what is due now; failures wait for their backoff)."""

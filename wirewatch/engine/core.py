@@ -202,20 +202,30 @@ class Engine:
             return work, candidates
 
     def feed_crashed(self, spec: FeedSpec, exc: BaseException) -> None:
-        """A feed whose poll raised something unexpected: a named failure, the pass goes on."""
+        """A feed whose poll (or the bookkeeping after it) raised something unexpected: a named failure,
+        and the pass goes on. Before its poll was recorded, its state backs off like any failed poll;
+        after, its open entries fail transiently and its state does not move (it is tried again)."""
         from ingest.state import Backoff, failed
 
+        reason = f"crashed while polling: {type(exc).__name__}: {exc}"
+        log.warning("feed %s: %s", spec.id, reason)
         with self.lock:
             if spec.id not in self.open:
                 return
-            previous = self.states.get(spec.id) or FeedState(feed_id=spec.id)
-            reason = f"crashed while polling: {type(exc).__name__}: {exc}"
-            self.summary.feeds["failed"] += 1
+            work = self.open[spec.id]
             self.summary.fail(Step.POLL, spec.id, reason, transient=True)
+            if work is not None:
+                work.abandon(self.claims, reason)
+                self._report(work, Step.POLL)
+                self.open.pop(spec.id, None)
+                self.progress.in_flight_feeds = len(self.open)
+                self.idle.notify_all()
+                return
+            previous = self.states.get(spec.id) or FeedState(feed_id=spec.id)
+            self.summary.feeds["failed"] += 1
+            self.progress.feeds_polled += 1
             backoff = Backoff(interval_s=spec.interval_s, max_backoff_s=self.opts.max_backoff_s)
             state = failed(previous, now=self.now(), error=reason, backoff=backoff)
-            self.open.pop(spec.id, None)
-            self.progress.feeds_polled += 1
         self.committer.enqueue(spec.id, state, None)
 
     def update(self, work: FeedWork, stage: Step, change: Callable[[], Any]) -> Any:

@@ -11,6 +11,7 @@ from ingest.extract import PageInput
 from ingest.feeds import FeedItem, FeedSpec, poll_feed
 from ingest.feedwork import FeedWork, page_input
 from ingest.state import Backoff, FeedState
+from wirewatch.engine.gate import Halted
 from wirewatch.engine.jobs import ExtractJob, PageJob
 from wirewatch.steps import Step
 
@@ -23,6 +24,8 @@ def poll_loop(engine: Engine) -> None:
         began = time.perf_counter()
         try:
             poll_one(engine, spec)
+        except Halted:
+            raise
         except Exception as exc:  # a feed that raises anything is that feed's failure, never the pass's
             engine.feed_crashed(spec, exc)
         engine.busy("poll", time.perf_counter() - began)

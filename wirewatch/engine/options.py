@@ -47,7 +47,8 @@ class EngineOptions:
             max_extract_attempts=s.extract_max_attempts,
             http_connections=max(1, s.http_max_connections),
             page_queue=max(8, 4 * s.http_max_connections),
-            extract_queue=max(4, 4 * s.extract_workers),
+            # pages wait unfetched rather than fetched: a fetched page is extracted (and alerted) at once
+            extract_queue=max(2, s.extract_workers),
             write_queue=max(16, 2 * s.es_bulk_chunk_docs),
             ner_queue=max(16, 4 * s.ner_batch_size * max(1, s.ner_workers)),
             flush_docs=s.es_bulk_chunk_docs,

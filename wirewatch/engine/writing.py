@@ -14,12 +14,13 @@ import time
 from functools import partial
 from typing import TYPE_CHECKING
 
+from search.bulksend import BulkReport
+from search.errors import SearchError
 from wirewatch.documents import article_document
 from wirewatch.engine.jobs import ArticleJob
 from wirewatch.steps import Step
 
 if TYPE_CHECKING:
-    from search.bulk import BulkReport
     from wirewatch.engine.core import Engine
 
 
@@ -63,12 +64,35 @@ class BulkWriter:
         moved = [j.article.id for j in batch if j.article.id != j.item.id]  # a canonical link gave another id
         known = engine.gate.call(lambda: existing_ids(rt.es, rt.names, moved)) if moved else set()
         to_write = [j for j in batch if self._accepted(j, j.article.id in known)]
+        docs = self._documents(to_write)
+        to_write = [j for j in to_write if j.article.id in docs]
         if to_write:
-            tags = engine.tools.tagger.tag_groups([j.article.text for j in to_write])
-            docs = [article_document(j.article, t) for j, t in zip(to_write, tags, strict=True)]
-            report = engine.gate.call(lambda: self._index(docs))
+            try:
+                report = engine.gate.call(lambda: self._index(list(docs.values())))
+            except SearchError:
+                raise  # outage beyond patience, or the index is missing: the engine stops with the reason
+            except Exception as exc:  # anything else fails this batch's entries (tried again next pass)
+                report = BulkReport(transient={j.article.id: f"{type(exc).__name__}: {exc}" for j in to_write})
             self._settle(to_write, report)
         engine.check_done([j.work for j in batch])
+
+    def _documents(self, jobs: list[ArticleJob]) -> dict[str, dict[str, object]]:
+        """Article id -> document with its gazetteer tags; an article that cannot be tagged or turned into a
+        document fails here by name (transient: its feed is tried again) and the others go on."""
+        tagger = self.engine.tools.tagger
+        try:
+            tags = tagger.tag_groups([j.article.text for j in jobs])
+            return {j.article.id: article_document(j.article, t) for j, t in zip(jobs, tags, strict=True)}
+        except Exception:  # find the article at fault: one at a time
+            pass
+        docs: dict[str, dict[str, object]] = {}
+        for job in jobs:
+            try:
+                docs[job.article.id] = article_document(job.article, tagger.tag_groups([job.article.text])[0])
+            except Exception as exc:
+                reason = f"crashed while tagging: {type(exc).__name__}: {exc}"
+                self._settle([job], BulkReport(transient={job.article.id: reason}))
+        return docs
 
     def _accepted(self, job: ArticleJob, already_indexed: bool) -> bool:
         work, engine = job.work, self.engine
