@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("wirewatch.service")
 SCHEDULE_EVERY_S = 1.0
 RECONCILE_EVERY_S = 60.0
+KEEP_FAILURES = 1000  # the newest failures the service's summary keeps
 
 
 class Service:
@@ -108,10 +109,18 @@ class Service:
             if time.monotonic() >= next_health:
                 self.on_health(self.health_line())
                 next_health = time.monotonic() + self.health_every_s
+                self._trim_failures(engine)
             stop.wait(SCHEDULE_EVERY_S)
         if engine.fatal_error is not None:
             log.error("the engine stopped: %s", engine.fatal_error)
             self.summary.fatal = str(engine.fatal_error)
+
+    def _trim_failures(self, engine: Engine) -> None:
+        """A service runs for months: keep the newest failures only (the counts stay whole)."""
+        with engine.lock:
+            dropped = len(self.summary.failures) - KEEP_FAILURES
+            if dropped > 0:
+                del self.summary.failures[:dropped]
 
     def _reconcile_loop(self, engine: Engine, stop: threading.Event) -> None:
         while not stop.wait(RECONCILE_EVERY_S):

@@ -85,6 +85,10 @@ def run_engine(
         log.error("pass stopped: %s", exc)
         summary.fatal = str(exc)
         engine.abandon_open(f"Elasticsearch failed: {exc}")
+    except Exception as exc:  # a defect in a stage: the pass ends with the reason, its feeds uncommitted
+        log.exception("pass stopped by an engine failure")
+        summary.fatal = f"engine failure: {type(exc).__name__}: {exc}"
+        engine.abandon_open(summary.fatal)
     finally:
         engine.stop_threads()
         for stage, seconds in engine.stage_busy.items():
