@@ -95,6 +95,7 @@ class PassResult:
     delivered: int
     latency_from_write_s: list[float] = field(default_factory=list)
     latency_from_pass_start_s: list[float] = field(default_factory=list)
+    latency_from_fetch_s: list[float] = field(default_factory=list)  # the article's page fetch -> webhook
     failures: int = 0
     pipeline_stage_wall_s: dict[str, float] = field(default_factory=dict)
 
@@ -236,9 +237,7 @@ def _timed_pass(
     return result
 
 
-def _drain_backlogs(
-    rt: Runtime, tools: PassTools, summary: PassSummary, step: Callable[[Step, str], None]
-) -> None:
+def _drain_backlogs(rt: Runtime, tools: PassTools, summary: PassSummary, step: Callable[[Step, str], None]) -> None:
     """Deliver and NER-tag what one pass leaves for the next (its per-pass caps), as the next passes would."""
     for _ in range(100):  # bounded: a receiver that kept failing would leave deliveries pending forever
         before = sum(summary.deliveries.values())
@@ -254,18 +253,34 @@ def _drain_backlogs(
 
 
 def _add_latencies(rt: Runtime, result: PassResult, received: dict[str, float], pass_start: float) -> None:
-    """Per alert: webhook receipt minus the article's bulk write (``indexed_at``) and minus the pass start."""
+    """Per alert: webhook receipt minus the article's bulk write (``indexed_at``), minus its page fetch
+    (``fetched_at``: the engine stamps it when the fetch completes) and minus the pass start."""
     found = rt.es.search(
-        index=rt.names.alerts, size=10_000, source_includes=["id", "indexed_at"], query={"match_all": {}}
-    )
-    for hit in found["hits"]["hits"]:
-        doc = hit["_source"]
+        index=rt.names.alerts, size=10_000, source_includes=["id", "indexed_at", "article_id"],
+        query={"match_all": {}},
+    )  # fmt: skip
+    hits = [h["_source"] for h in found["hits"]["hits"]]
+    fetched = _fetched_at(rt, [doc.get("article_id") for doc in hits if doc.get("article_id")])
+    for doc in hits:
         when = received.get(doc["id"])
         if when is None or not doc.get("indexed_at"):
             continue
         written = datetime.fromisoformat(doc["indexed_at"]).astimezone(UTC).timestamp()
         result.latency_from_write_s.append(when - written)
         result.latency_from_pass_start_s.append(when - pass_start)
+        if doc.get("article_id") in fetched:
+            result.latency_from_fetch_s.append(when - fetched[doc["article_id"]])
+
+
+def _fetched_at(rt: Runtime, ids: list[str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for start in range(0, len(ids), 1000):
+        docs = rt.es.mget(index=rt.names.articles, ids=ids[start : start + 1000], source_includes=["fetched_at"])
+        for doc in docs["docs"]:
+            stamp = (doc.get("_source") or {}).get("fetched_at")
+            if doc.get("found") and stamp:
+                out[doc["_id"]] = datetime.fromisoformat(stamp).astimezone(UTC).timestamp()
+    return out
 
 
 def _warm_page() -> PageInput:

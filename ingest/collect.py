@@ -10,18 +10,19 @@ written, or refused for good by the index (a document it will never accept must 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence, Set
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ingest.charset import decode_html
 from ingest.errors import FetchError
-from ingest.extract import Article, PageInput
-from ingest.feeds import FeedItem, FeedPoll, FeedSpec, poll_feed, settle
+from ingest.extract import Article
+from ingest.feeds import FeedItem, FeedPoll, FeedSpec, poll_feed
+from ingest.feedwork import Claims, FeedWork, page_input
 from ingest.fetch import Fetcher, FetchResult
-from ingest.outcomes import EntryOutcome, OutcomeState, tally
+from ingest.outcomes import EntryOutcome, tally
 from ingest.pool import ExtractPool
 from ingest.state import Backoff, FeedState, failed
 
@@ -72,9 +73,7 @@ class IngestBatch:
         for entry in self.pending:
             if entry.article_id in written_ids:
                 final.append(
-                    EntryOutcome(
-                        feed_id=entry.feed_id, entry_id=entry.entry_id, url=entry.url, state="indexed"
-                    )
+                    EntryOutcome(feed_id=entry.feed_id, entry_id=entry.entry_id, url=entry.url, state="indexed")
                 )
             else:
                 reason = (errors or {}).get(entry.article_id, "not written to the index")
@@ -142,9 +141,7 @@ def collect(
     return batch
 
 
-def _poll(
-    spec: FeedSpec, state: FeedState, fetcher: Fetcher, now: datetime, opts: CollectOptions
-) -> FeedPoll:
+def _poll(spec: FeedSpec, state: FeedState, fetcher: Fetcher, now: datetime, opts: CollectOptions) -> FeedPoll:
     backoff = Backoff(interval_s=spec.interval_s, max_backoff_s=opts.max_backoff_s)
     try:
         return poll_feed(
@@ -168,7 +165,8 @@ def unexpected(exc: Exception) -> str:
 
 
 class _Pass:
-    """The entry-level work of one pass; kept as an object so each step stays a small method."""
+    """The entry-level work of one batch pass, entry by entry through the per-feed pieces of ``feedwork``
+    (the streaming engine calls the same pieces as its stages finish)."""
 
     def __init__(
         self,
@@ -182,151 +180,68 @@ class _Pass:
     ) -> None:
         self.batch, self.fetcher, self.pool, self.known_ids = batch, fetcher, pool, known_ids
         self.now, self.opts, self.threads = now, opts, threads
-        self.unfinished: dict[str, set[str]] = {p.spec.id: set() for p in batch.polls}
-        self.taken: dict[str, str] = {}  # article id -> feed id that produced it in this pass
-        self.article_of: dict[str, str] = {}  # entry id -> id of the article it produced
-        self.link_twins: list[tuple[str, str]] = []  # (feed id, entry id) of entries another feed also had
-        self.previous = {p.spec.id: p.previous_state for p in batch.polls}
-        self.attempts: dict[str, dict[str, int]] = {p.spec.id: {} for p in batch.polls}  # failed extractions
+        self.claims = Claims()
+        self.lock = threading.Lock()  # fetch threads close entries; the bookkeeping takes one at a time
+        self.works = [FeedWork(poll, max_extract_attempts=opts.max_extract_attempts) for poll in batch.polls]
 
     def run(self) -> None:
-        candidates = self._triage()
-        known = self.known_ids([i.id for i in candidates]) if candidates else set()
-        fresh = [i for i in candidates if not self._duplicate_of_index(i, i.id, known)]
+        candidates = [(w, item) for w in self.works for item in w.triage(self.claims, self.opts.max_entries)]
+        known = self.known_ids([item.id for _, item in candidates]) if candidates else set()
+        fresh = [(w, item) for w, item in candidates if not self._already_indexed(w, item, item.id in known)]
         fetched = list(self.threads.map(self._fetch, fresh))
-        pages = [(item, result) for item, result in zip(fresh, fetched, strict=True) if result is not None]
+        pages = [(w, item, result) for (w, item), result in zip(fresh, fetched, strict=True) if result is not None]
         self._extract(pages)
-        for feed_id, entry_id in self.link_twins:
-            # A feed that shares an entry with another must wait for that entry's article to be written too.
-            if entry_id in self.article_of:
-                self.batch.depends_on[feed_id].add(self.article_of[entry_id])
-        for poll in self.batch.polls:
-            state = settle(poll, self.unfinished[poll.spec.id])
-            self.batch.proposed_states[poll.spec.id] = self._with_attempts(poll, state)
+        for work in self.works:
+            self._close(work)
 
-    def _with_attempts(self, poll: FeedPoll, state: FeedState) -> FeedState:
-        """The extraction attempts to remember: this pass's, and earlier ones of entries still unfinished.
+    def _already_indexed(self, work: FeedWork, item: FeedItem, known: bool) -> bool:
+        if known:
+            work.close_entry(self.claims, item, "duplicate", "already indexed")
+        return known
 
-        An entry that settled (indexed, failed for good...) or that the feed no longer lists is forgotten.
-        """
-        if poll.status != "ok":
-            return state  # no entries were looked at: the earlier counts stand
-        unfinished = self.unfinished[poll.spec.id]
-        earlier = poll.previous_state.extraction_attempts
-        kept = {entry_id: n for entry_id, n in earlier.items() if entry_id in unfinished}
-        kept.update(self.attempts[poll.spec.id])
-        return replace(state, extraction_attempts=kept)
-
-    def _record(
-        self, item: FeedItem, state: OutcomeState, detail: str | None = None, transient: bool = False
-    ) -> None:
-        self.batch.outcomes.append(
-            EntryOutcome(
-                feed_id=item.feed_id,
-                entry_id=item.id,
-                url=item.link,
-                state=state,
-                detail=detail,
-                transient=transient,
-            )
-        )
-        if transient:
-            self.unfinished[item.feed_id].add(item.id)
-
-    def _triage(self) -> list[FeedItem]:
-        """Entries that need fetching; the rest get their final state here."""
-        candidates: list[FeedItem] = []
-        claimed: dict[str, str] = {}  # entry id -> feed that took it first in this pass
-        for poll in self.batch.polls:
-            self.batch.depends_on.setdefault(poll.spec.id, set())
-            for item in poll.items:
-                if item.rejection:
-                    self._record(item, "failed", item.rejection)
-                elif item.id in poll.previous_state.seen_ids:
-                    self._record(item, "not_modified", "taken on an earlier pass of this feed")
-                elif item.id in claimed:
-                    self._record(item, "duplicate", f"same link as an entry of feed {claimed[item.id]}")
-                    self.link_twins.append((poll.spec.id, item.id))
-                else:
-                    claimed[item.id] = item.feed_id
-                    candidates.append(item)
-            for item in poll.deferred:
-                self._record(item, "skipped", f"max_entries_per_pass ({self.opts.max_entries})")
-                self.unfinished[item.feed_id].add(item.id)
-        return candidates
-
-    def _duplicate_of_index(self, item: FeedItem, article_id: str, known: set[str]) -> bool:
-        if article_id in known:
-            self._record(item, "duplicate", "already indexed")
-            return True
-        return False
-
-    def _fetch(self, item: FeedItem) -> FetchResult | None:
+    def _fetch(self, job: tuple[FeedWork, FeedItem]) -> FetchResult | None:
+        work, item = job
         try:
             return self.fetcher.fetch(item.link, kind="page")
         except FetchError as exc:
-            self._record(item, "failed", exc.reason, transient=exc.transient)
+            with self.lock:
+                work.close_entry(self.claims, item, "failed", exc.reason, exc.transient)
         except Exception as exc:  # one page's unforeseen fault: a named, settled failure, not a dead pass
-            self._record(item, "failed", unexpected(exc))
+            with self.lock:
+                work.close_entry(self.claims, item, "failed", unexpected(exc), False)
         return None
 
-    def _extract(self, fetched: list[tuple[FeedItem, FetchResult]]) -> None:
+    def _extract(self, fetched: list[tuple[FeedWork, FeedItem, FetchResult]]) -> None:
         pages, inputs = [], []
-        for item, result in fetched:
+        for work, item, result in fetched:
             try:
-                inputs.append(self._page_input(item, result))
+                inputs.append(page_input(item, result, fetched_at=self.now, min_chars=self.opts.min_chars))
             except Exception as exc:  # e.g. bytes the decoder chokes on: this page fails, the rest go on
-                self._record(item, "failed", unexpected(exc))
+                work.close_entry(self.claims, item, "failed", unexpected(exc), False)
                 continue
-            pages.append((item, result))
+            pages.append((work, item, result))
         outcomes = self.pool.run(inputs) if inputs else []
-        produced = [(item, o.article) for (item, _), o in zip(pages, outcomes, strict=True) if o.article]
-        for (item, _), outcome in zip(pages, outcomes, strict=True):
-            if outcome.skipped:
-                self._record(item, "skipped", f"too_short: {outcome.skipped}")
-            elif outcome.error and outcome.transient:
-                self._extraction_failed_transiently(item, outcome.error)
-            elif outcome.error:
-                self._record(item, "failed", outcome.error)
+        produced = []
+        for (work, item, _), outcome in zip(pages, outcomes, strict=True):
+            article = work.extracted(self.claims, item, outcome)
+            if article is not None:
+                produced.append((work, item, article))
         # The page's canonical link can give another id than the entry's link: check those ids once more.
-        moved = [a.id for item, a in produced if a.id != item.id]
+        moved = [a.id for _, item, a in produced if a.id != item.id]
         known = self.known_ids(moved) if moved else set()
-        for item, article in produced:
-            self._accept(item, article, known)
+        for work, item, article in produced:
+            if work.accept(self.claims, item, article, article.id in known):
+                self.batch.articles.append(article)
+                self.batch.pending.append(PendingEntry(item.feed_id, item.id, item.link, article.id))
 
-    def _extraction_failed_transiently(self, item: FeedItem, error: str) -> None:
-        """Retry on a later pass (the entry stays out of seen ids) until the cap, then fail for good."""
-        attempts = self.previous[item.feed_id].extraction_attempts.get(item.id, 0) + 1
-        cap = max(1, self.opts.max_extract_attempts)
-        if attempts >= cap:
-            self._record(item, "failed", f"extraction gave up after {attempts} attempts: {error}")
-            return
-        self.attempts[item.feed_id][item.id] = attempts
-        detail = f"{error} (attempt {attempts} of {cap}; retried on a later pass)"
-        self._record(item, "failed", detail, transient=True)
-
-    def _accept(self, item: FeedItem, article: Article, known: set[str]) -> None:
-        if self._duplicate_of_index(item, article.id, known):
-            return
-        self.article_of[item.id] = article.id
-        self.batch.depends_on[item.feed_id].add(article.id)
-        if article.id in self.taken:
-            self._record(
-                item, "duplicate", f"same canonical URL as an entry of feed {self.taken[article.id]}"
-            )
-            return
-        self.taken[article.id] = item.feed_id
-        self.batch.articles.append(article)
-        self.batch.pending.append(PendingEntry(item.feed_id, item.id, item.link, article.id))
-
-    def _page_input(self, item: FeedItem, result: FetchResult) -> PageInput:
-        html, _ = decode_html(result.body, result.charset)
-        return PageInput(
-            html=html,
-            url=result.url,
-            source=item.feed_id,
-            fetched_at=self.now,
-            feed_published_at=item.published_at,
-            feed_title=item.title,
-            min_chars=self.opts.min_chars,
-        )
+    def _close(self, work: FeedWork) -> None:
+        """The work's outcomes and proposed state into the batch; the write decides the rest (``finish``)."""
+        feed_id = work.feed_id
+        self.batch.outcomes.extend(work.outcomes)
+        depends = set(work.waits_on)
+        for entry_id in work.open_twins:
+            # A feed that shares an entry with another must wait for that entry's article to be written too.
+            if entry_id in self.claims.article_of:
+                depends.add(self.claims.article_of[entry_id])
+        self.batch.depends_on[feed_id] = depends
+        self.batch.proposed_states[feed_id] = work.proposed_state()

@@ -54,6 +54,7 @@ class FeedItem:
     author: str | None = None
     summary: str | None = None
     rejection: str | None = None
+    skip_rule: str | None = None  # a rule leaves the entry out (``no_link``: nothing to fetch); not a failure
 
 
 @dataclass(frozen=True)
@@ -294,6 +295,13 @@ def _item(feed_id: str, entry: Any) -> FeedItem:
     link = _entry_link(entry)
     title, author, summary = entry.get("title"), entry.get("author"), entry.get("summary")
     published = _entry_date(entry)
+    if not link.strip():
+        # Nothing to fetch: a rule leaves it out (skipped, ``no_link``), it is not a fault of the feed.
+        stand_in = hashlib.sha256(f"{feed_id}\nno-link\n{title or ''}\n{published or ''}".encode()).hexdigest()[:32]
+        return FeedItem(
+            feed_id=feed_id, id=stand_in, link="", canonical_url=None, title=title, published_at=published,
+            author=author, summary=summary, skip_rule="no_link: the entry has no link",
+        )  # fmt: skip
     try:
         canonical = canonical_url(link)
     except InvalidURLError as exc:
@@ -328,7 +336,9 @@ def _entry_link(entry: Any) -> str:
     for link in entry.get("links") or ():
         if link.get("href") and link.get("rel", "alternate") == "alternate":
             return str(link["href"])
-    return str(entry.get("id") or "")
+    # an id is a link only when it is one (RSS guid isPermaLink, Atom ids that are URLs); "urn:..." is not
+    entry_id = str(entry.get("id") or "")
+    return entry_id if entry_id.lower().startswith(("http://", "https://")) else ""
 
 
 def _entry_date(entry: Any) -> datetime | None:

@@ -145,6 +145,8 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
+        # One budget for the URL (the deadline of ``fetch``): the retries share it, so a fetch never takes longer
+        # than total_deadline_s however many attempts the policy allows.
         attempt = 0
         while True:
             attempt += 1
@@ -153,6 +155,9 @@ class Fetcher:
             except TransientFetchError as exc:
                 wait = self._retry_wait(exc, attempt)
                 if wait is None:
+                    if attempt <= self.policy.retries and not self._asks_long_pause(exc):  # the budget ran out
+                        spent = f"fetch budget of {self.policy.total_deadline_s:g} s spent after {attempt} attempt(s)"
+                        exc.reason = f"{exc.reason} ({spent})"
                     raise
                 time.sleep(wait)
                 continue
@@ -170,13 +175,16 @@ class Fetcher:
         """Seconds to wait before the next attempt, or None when no retry should be made."""
         if attempt > self.policy.retries:
             return None
-        if exc.retry_after_s is not None and exc.retry_after_s > self.policy.max_retry_wait_s:
+        if self._asks_long_pause(exc):
             return None  # the server asked for a long pause: give up now, the feed state carries it
         wait = Backoff(self.policy.backoff_s, self.policy.max_backoff_s).delay(attempt, exc.retry_after_s)
         left = remaining()
         if left is not None and wait >= left:
             return None  # the retry could not even start before the deadline: report this failure instead
         return wait
+
+    def _asks_long_pause(self, exc: TransientFetchError) -> bool:
+        return exc.retry_after_s is not None and exc.retry_after_s > self.policy.max_retry_wait_s
 
     def _deadline_error(self, exc: DeadlineExceeded, url: str) -> TransientFetchError:
         detail = str(exc)

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
+from typing import cast
 
 from ingest.errors import ExtractionError
 from ingest.extract import Article, PageInput, TooShort, extract_article
@@ -67,12 +68,14 @@ def _worker_main(conn: Connection) -> None:
 class _Worker:
     process: BaseProcess
     conn: Connection
-    job: int | None = None
+    job: object | None = None  # the caller's key of the page being extracted
     deadline: float = 0.0
 
 
 class ExtractPool:
-    """``run(pages)`` extracts pages on ``workers`` processes; one PageOutcome per page, in order."""
+    """``run(pages)`` extracts pages on ``workers`` processes; one PageOutcome per page, in order.
+
+    A streaming caller uses ``submit(key, page)`` while ``free`` and ``results(timeout)`` instead."""
 
     def __init__(self, *, workers: int = 2, deadline_s: float = 20.0) -> None:
         if workers < 1:
@@ -98,39 +101,66 @@ class ExtractPool:
     def run(self, pages: Sequence[PageInput]) -> list[PageOutcome]:
         results: list[PageOutcome | None] = [None] * len(pages)
         pending = deque(range(len(pages)))
-        while pending or any(w.job is not None for w in self._workers):
-            for worker in self._workers:
-                if worker.job is None and pending:
-                    self._assign(worker, pending.popleft(), pages)
-            self._collect(results)
+        while pending or self.busy:
+            while pending and self.free:
+                job = pending.popleft()
+                self.submit(job, pages[job])
+            for key, outcome in self.results(timeout=None):
+                results[cast(int, key)] = outcome
         return [r if r is not None else PageOutcome(error="lost by the pool", transient=True) for r in results]
 
-    def _assign(self, worker: _Worker, job: int, pages: Sequence[PageInput]) -> None:
-        worker.job = job
-        worker.deadline = time.monotonic() + self.deadline_s
-        worker.conn.send(pages[job])
+    # --- streaming: the engine feeds pages as they arrive and takes outcomes as they finish ---------------
+    @property
+    def free(self) -> int:
+        """Workers idle now: ``submit`` may be called this many times before ``results``."""
+        return sum(1 for w in self._workers if w.job is None)
 
-    def _collect(self, results: list[PageOutcome | None]) -> None:
+    @property
+    def busy(self) -> int:
+        return len(self._workers) - self.free
+
+    def submit(self, key: object, page: PageInput) -> None:
+        """Start extracting ``page`` on an idle worker; its outcome comes back from ``results`` with ``key``."""
+        worker = next((w for w in self._workers if w.job is None), None)
+        if worker is None:
+            raise RuntimeError("no idle extraction worker: wait for results first")
+        worker.job = key
+        worker.deadline = time.monotonic() + self.deadline_s
+        try:
+            worker.conn.send(page)
+        except (OSError, ValueError):
+            worker.job = None
+            self._replace(worker)  # a worker that died while idle: the page goes to its replacement
+            self.submit(key, page)
+
+    def results(self, timeout: float | None) -> list[tuple[object, PageOutcome]]:
+        """Outcomes finished within ``timeout`` seconds (None: until the first one or a deadline passes)."""
         busy = [w for w in self._workers if w.job is not None]
-        timeout = max(0.0, min(w.deadline for w in busy) - time.monotonic())
-        ready = wait([w.conn for w in busy], timeout=timeout)
+        if not busy:
+            return []
+        until_deadline = max(0.0, min(w.deadline for w in busy) - time.monotonic())
+        limit = until_deadline if timeout is None else min(timeout, until_deadline)
+        ready = wait([w.conn for w in busy], timeout=limit)
+        done: list[tuple[object, PageOutcome]] = []
         for worker in busy:
             job = worker.job
-            assert job is not None
             if worker.conn in ready:
                 try:
-                    results[job] = worker.conn.recv()
+                    outcome = worker.conn.recv()
                     worker.job = None
                 except (EOFError, OSError):
                     code = worker.process.exitcode
-                    results[job] = PageOutcome(error=f"extraction worker died (exit code {code})", transient=True)
+                    outcome = PageOutcome(error=f"extraction worker died (exit code {code})", transient=True)
                     self._replace(worker)
+                done.append((job, outcome))
             elif time.monotonic() >= worker.deadline:
-                results[job] = PageOutcome(
+                outcome = PageOutcome(
                     error=f"extraction deadline of {self.deadline_s:g} s passed: worker killed and replaced",
                     transient=True,
                 )
                 self._replace(worker)
+                done.append((job, outcome))
+        return done
 
     def _replace(self, worker: _Worker) -> None:
         worker.process.kill()

@@ -57,10 +57,12 @@ def pass_env(es_url: str, prefix: str, feeds_base: str, hook_url: str, tmp_path:
     }
 
 
-def kill_when_held(env: dict[str, str], proxy: HoldingProxy) -> None:
-    """Start a pass, wait until the proxy holds its request, SIGKILL the pass and everything it started."""
+def kill_when_held(
+    env: dict[str, str], proxy: HoldingProxy, command: tuple[str, ...] = ("ingest", "--once", "--json")
+) -> None:
+    """Start a pass (or the service), wait until the proxy holds its request, SIGKILL it and all it started."""
     proc = subprocess.Popen(
-        [WIREWATCH, "ingest", "--once", "--json"], env=env, start_new_session=True,
+        [WIREWATCH, *command], env=env, start_new_session=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
@@ -168,3 +170,28 @@ def test_killed_while_holding_leases_the_next_runner_waits_for_them_to_lapse_the
         assert len(receiver.requests) == ALERTS
         es.indices.refresh(index=f"{index_prefix}wirewatch-leases")
         assert es.count(index=f"{index_prefix}wirewatch-leases")["count"] == 0  # released at the end
+
+
+# The streaming engine runs the stages at once: kill the long-running service (`wirewatch run`) too, while a
+# micro-batch is being written and while its alerts are being matched, then run a pass.
+def test_service_killed_while_indexing(
+    es: Elasticsearch, es_url: str, index_prefix: str, seed_server: SeedServer, receiver: Receiver, tmp_path: Path
+) -> None:
+    with HoldingProxy(es_url, hold=r"/_bulk") as proxy:
+        env = pass_env(proxy.url, index_prefix, seed_server.base_url, receiver.url, tmp_path)
+        kill_when_held(env, proxy, ("run",))
+        run_pass(env)
+        assert_exactly_once(es, index_prefix, receiver)
+        assert len(receiver.requests) == ALERTS
+
+
+def test_service_killed_while_matching(
+    es: Elasticsearch, es_url: str, index_prefix: str, seed_server: SeedServer, receiver: Receiver, tmp_path: Path
+) -> None:
+    with HoldingProxy(es_url, hold=r"/_msearch") as proxy:
+        env = pass_env(proxy.url, index_prefix, seed_server.base_url, receiver.url, tmp_path)
+        kill_when_held(env, proxy, ("run",))
+        assert not receiver.requests
+        run_pass(env)  # the article is indexed already: the reconcile (since the checkpoint) raises its alerts
+        assert_exactly_once(es, index_prefix, receiver)
+        assert len(receiver.requests) == ALERTS

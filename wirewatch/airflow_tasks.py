@@ -96,9 +96,11 @@ def due_feed_shards() -> list[list[str]]:
 
 
 def shard(feed_ids: list[str]) -> dict[str, Any]:
-    """One shard: its feeds polled, fetched, extracted, indexed and committed, their alerts raised and
-    delivered as they land, then NER. Feeds another runner holds are left to it (``leased_elsewhere``)."""
-    from wirewatch.pipeline import close_channels, run_feeds
+    """One shard through the streaming engine: its feeds polled, fetched, extracted, indexed and committed,
+    their alerts raised and delivered as they land, then NER. Feeds another runner holds are left to it
+    (``leased_elsewhere``)."""
+    from wirewatch.engine import run_engine
+    from wirewatch.pipeline import close_channels
 
     rt = task_runtime()
     wanted = set(feed_ids)
@@ -107,9 +109,11 @@ def shard(feed_ids: list[str]) -> dict[str, Any]:
     channels = rt.channels()
     try:
         with workers_spawn_cleanly(), rt.tools() as tools:
-            run_feeds(rt, tools, feeds, part, channels=channels)  # the streaming engine's entry point goes here
+            run_engine(rt, tools, feeds, summary=part, channels=channels)
     finally:
         close_channels(channels)
+    if part.fatal:
+        raise RuntimeError(f"the shard could not run: {part.fatal}")  # Airflow retries the task
     part.finished_at = time.time()
     return part.to_dict()
 

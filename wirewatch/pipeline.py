@@ -1,8 +1,10 @@
 """One pass: due feeds -> poll -> fetch -> extract -> tag groups -> index -> commit feed state -> match ->
 create alerts -> deliver -> add NER entities.
 
-Each step is a function of its own so the Airflow DAG can run them as separate tasks, and ``run_pass`` runs
-them in order for the CLI. The invariants of docs/design.md hold across any crash:
+Each step is a function of its own so the Airflow DAG can run them as separate tasks; ``run_pass`` runs one
+pass through the streaming engine (``wirewatch.engine``), which calls the same steps (set-up, delivery) and
+the same per-feed pieces (``ingest.feedwork``) with every stage working at once. The invariants of
+docs/design.md hold across any crash:
 
 - feed state is saved only for feeds whose new articles are all durably indexed (invariant 2);
 - alerts are found from the index since a checkpoint, created with ``op_type=create`` and delivered from an
@@ -14,6 +16,7 @@ them in order for the CLI. The invariants of docs/design.md hold across any cras
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
     from search.feedstate import EsFeedStateStore
     from search.indices import SetupReport
     from search.leases import Leases
+    from wirewatch.engine.progress import Progress
 
 log = logging.getLogger("wirewatch.pipeline")
 OUTBOX_BATCH = 500  # alerts read from the outbox per delivery step
@@ -197,36 +201,6 @@ def _ingest_leased(
     return sorted(written)
 
 
-def ingest_isolated(
-    rt: Runtime, tools: PassTools, feeds: Sequence[FeedSpec], summary: PassSummary, *, only_due: bool = True
-) -> list[str]:
-    """``ingest_feeds``, guarded so no exception from one feed or page ends the pass.
-
-    Elasticsearch and configuration errors still propagate (the pass is then ``fatal``). Anything else that
-    escapes a batch is a fault nobody foresaw: the batch is ingested again feed by feed (writes are idempotent
-    and no state of a failed batch was saved), so only the feed that raises is recorded as failed, with the
-    exception's message, and keeps its old state, to be tried again on the next pass.
-    """
-    from search.errors import SearchError
-    from wirewatch.runtime import ConfigError
-
-    try:
-        return ingest_feeds(rt, tools, feeds, summary, only_due=only_due)
-    except (SearchError, ConfigError):
-        raise
-    except Exception as exc:
-        if len(feeds) > 1:
-            log.warning("a batch of %d feeds failed (%r): ingesting its feeds one by one", len(feeds), exc)
-            written: list[str] = []
-            for feed in feeds:
-                written += ingest_isolated(rt, tools, [feed], summary, only_due=only_due)
-            return written
-        log.exception("feed %s failed", feeds[0].id)
-        summary.feeds["failed"] += 1
-        summary.fail(Step.POLL, feeds[0].id, f"unexpected {type(exc).__name__}: {str(exc)[:300]}", transient=True)
-        return []
-
-
 def _record_batch(
     summary: PassSummary, batch: IngestBatch, written: set[str], errors: dict[str, str], refused: set[str]
 ) -> None:
@@ -349,12 +323,19 @@ def run_pass(
     *,
     only_due: bool = True,
     on_step: Callable[[Step, str], None] | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    deadline_s: float | None = None,
+    stop_event: threading.Event | None = None,
 ) -> PassSummary:
-    """One complete pass. Never raises for bad input; an unreachable Elasticsearch makes it ``fatal``.
+    """One complete pass through the streaming engine. Never raises for bad input; an unreachable
+    Elasticsearch makes it ``fatal``.
 
-    ``on_step`` is told each step as it starts, with a detail such as which feeds (the CLI shows progress)."""
+    ``on_step`` is told each step as it starts (set-up, then the engine, where the steps overlap);
+    ``on_progress`` gets the engine's live counters about twice a second. ``deadline_s`` overrides the
+    ``pass_deadline_s`` setting; ``stop_event`` ends the pass early (unfinished feeds abandoned)."""
     step = on_step or (lambda step, detail: None)
     from search.errors import SearchError
+    from wirewatch.engine import run_engine
     from wirewatch.runtime import ConfigError
 
     summary = PassSummary()
@@ -365,7 +346,12 @@ def run_pass(
             with summary.timed(Step.SETUP):
                 ensure_indices(rt)
                 sync_watches(rt, list(channels))
-            run_feeds(rt, tools, rt.feeds(), summary, only_due=only_due, on_step=step, channels=channels)
+            feeds = rt.feeds()
+            step(Step.COLLECT, f"{len(feeds)} feeds, every stage at once")
+            run_engine(
+                rt, tools, feeds, summary=summary, only_due=only_due, channels=channels,
+                on_progress=on_progress, deadline_s=deadline_s, stop_event=stop_event,
+            )  # fmt: skip
         finally:
             close_channels(channels)
     except (SearchError, ConfigError) as exc:
@@ -373,30 +359,3 @@ def run_pass(
         summary.fatal = str(exc)
     summary.finished_at = datetime.now(UTC).timestamp()
     return summary
-
-
-def run_feeds(
-    rt: Runtime,
-    tools: PassTools,
-    feeds: Sequence[FeedSpec],
-    summary: PassSummary,
-    *,
-    only_due: bool = True,
-    on_step: Callable[[Step, str], None] | None = None,
-    channels: dict[str, Any] | None = None,
-) -> None:
-    """The pass over ``feeds`` once the indices are set up (a whole pass, or one Airflow shard): batch by
-    batch ingest, match and deliver, then NER. Raises SearchError when Elasticsearch is unreachable."""
-    step = on_step or (lambda step, detail: None)
-    size = max(1, rt.settings.feeds_per_batch)
-    # Batch by batch: the first feeds' alerts go out before later feeds are fetched, and memory stays bounded.
-    for start in range(0, len(feeds), size):
-        end = min(start + size, len(feeds))
-        step(Step.COLLECT, f"feeds {start + 1}-{end} of {len(feeds)}")
-        ingest_isolated(rt, tools, feeds[start : start + size], summary, only_due=only_due)
-        step(Step.MATCH, "")
-        match_watches(rt, summary)
-        step(Step.DELIVER, "")
-        deliver_alerts(rt, summary, channels)
-    step(Step.NER, "")
-    add_entities(rt, tools.tagger, summary)

@@ -139,6 +139,16 @@ class Settings(BaseSettings):
     )
     feeds_per_batch: int = Field(5, description="Feeds per round of a pass (a CLI pass or an Airflow shard)")
     summary_file: Path = Field(PROJECT_ROOT / "run" / "last-pass.json", description="Last pass summary (JSON)")
+    pass_deadline_s: float | None = Field(
+        840.0, description="A pass abandons the feeds unfinished after this (state not committed); none: no limit"
+    )
+    engine_flush_age_s: float = Field(0.25, description="The bulk writer flushes a micro-batch this old, seconds")
+    es_outage_patience_s: float = Field(
+        120.0, description="A pass ends (exit 4) after Elasticsearch is unreachable this long; `run` waits it out"
+    )
+    es_outage_max_backoff_s: float = Field(30.0, description="Cap on the wait between retries to a downed cluster")
+    run_health_every_s: float = Field(300.0, description="`wirewatch run` logs a health line this often, seconds")
+    run_grace_s: float = Field(30.0, description="`wirewatch run` drains in-flight work this long when stopped")
 
     # --- Runners side by side: leases, claims, Airflow shards -------------------------------------------
     feed_lease_ttl_s: float = Field(

@@ -14,6 +14,8 @@ class Step(StrEnum):
     SETUP = "setup"  # indices created or migrated, one watch per tracked group
     POLL = "poll"  # a feed fetched with conditional GET and parsed
     COLLECT = "collect"  # poll, fetch and extract, interleaved per feed (an entry's failure is recorded here)
+    FETCH = "fetch"  # an entry's page fetched (the streaming engine names a page's failure here)
+    EXTRACT = "extract"  # an entry's page extracted in the process pool (the engine names its failure here)
     TAG = "tag"  # tracked groups from the gazetteer (fast: alerts do not wait for NER)
     STORIES = "stories"  # near copies clustered into stories (MinHash + LSH band keys in the index)
     INDEX = "index"  # article documents written in bulk
@@ -34,6 +36,8 @@ _LABELS = {
     Step.SETUP: "checking indices and watches",
     Step.POLL: "polling feeds",
     Step.COLLECT: "polling feeds, fetching and extracting pages",
+    Step.FETCH: "fetching pages",
+    Step.EXTRACT: "extracting pages",
     Step.TAG: "tagging tracked groups",
     Step.STORIES: "clustering near copies into stories",
     Step.INDEX: "indexing articles",

@@ -53,6 +53,7 @@ class PassSummary:
     deliveries: Counter[str] = field(default_factory=Counter)  # delivered / pending / failed
     entities_added: int = 0
     entities_reused: int = 0  # of those, copied from an identical text instead of running NER
+    abandoned: list[str] = field(default_factory=list)  # feeds given up at the pass deadline (state not moved)
     fatal: str | None = None
 
     @contextmanager
@@ -79,6 +80,7 @@ class PassSummary:
         self.deliveries.update(other.deliveries)
         self.entities_added += other.entities_added
         self.entities_reused += other.entities_reused
+        self.abandoned.extend(other.abandoned)
         self.fatal = self.fatal or other.fatal
 
     @property
@@ -90,7 +92,7 @@ class PassSummary:
     def exit_status(self) -> ExitStatus:
         if self.fatal:
             return ExitStatus.NOT_RUN
-        if self.failures or self.feeds.get("failed") or self.deliveries.get("failed"):
+        if self.failures or self.feeds.get("failed") or self.deliveries.get("failed") or self.abandoned:
             return ExitStatus.PARTIAL
         return ExitStatus.OK
 
@@ -111,6 +113,7 @@ class PassSummary:
             "deliveries": dict(self.deliveries),
             "entities_added": self.entities_added,
             "entities_reused": self.entities_reused,
+            "abandoned": list(self.abandoned),
             "fatal": self.fatal,
         }
 
@@ -127,6 +130,7 @@ class PassSummary:
         summary.deliveries.update(data.get("deliveries", {}))
         summary.entities_added = data.get("entities_added", 0)
         summary.entities_reused = data.get("entities_reused", 0)
+        summary.abandoned = list(data.get("abandoned", []))
         summary.fatal = data.get("fatal")
         return summary
 

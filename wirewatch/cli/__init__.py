@@ -18,6 +18,7 @@ from wirewatch.settings import SettingsError
 COMMANDS: dict[str, tuple[str, str]] = {
     "es": ("wirewatch.cli.es", "Local Elasticsearch node (start/stop/status) and index setup."),
     "ingest": ("wirewatch.cli.ingest", "Run ingestion passes: poll, fetch, extract, tag, index, alert."),
+    "run": ("wirewatch.cli.run", "Run as a service: each feed polled when due, graceful stop, rides out outages."),
     "extract": ("wirewatch.cli.extract", "Extract clean text and metadata from pages or URLs."),
     "tag": ("wirewatch.cli.tag", "Tag plain text with entities and tracked groups."),
     "watchlist": ("wirewatch.cli.watchlist", "Inspect and validate the watchlist of tracked groups."),

@@ -1,0 +1,163 @@
+"""``python -m bench.bench_flow``: the engine's two flow figures (issue 13), on the loopback site.
+
+- **Slow hosts**: a first pass over N one-entry feeds (default 500) of which 2 % are on hosts that answer
+  after 8 s, against the same pass without them. Both passes index the same N articles: the slow feeds link
+  the articles of the corpus feeds they replace. Target: ratio <= 1.5.
+- **Steady state**: a pass over M feeds (default 2,000) that are all unchanged since a first (untimed) pass.
+  Target: >= 200 feeds/s.
+
+Each pass runs the real ``wirewatch.pipeline.run_pass`` (through the engine) on a fresh index prefix, with
+warm tools (extraction workers and, for the slow-host passes, the NER model loaded before the clock starts).
+Elasticsearch is ``$WIREWATCH_ES_URL``, else a local node started for the run. Writes ``bench/results/flow.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rich.console import Console
+
+from bench.__main__ import elasticsearch_url
+from bench.corpus import CorpusSpec, feed_path, feed_xml, make_corpus
+from bench.passes import PassSetup, drop_prefix, pass_settings
+from bench.server import CorpusServer
+from wirewatch.pipeline import ensure_indices, run_pass, sync_watches
+from wirewatch.runtime import build_runtime
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "flow.json"
+
+
+class SlowHost:
+    """One host (its own port) that answers its one feed after ``delay_s``."""
+
+    def __init__(self, body: bytes, delay_s: float) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                time.sleep(delay_s)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/rss+xml")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/feed.xml"
+        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+def write_feeds(path: Path, corpus_feeds: list[int], extra: dict[str, str]) -> Path:
+    rows = [{"id": f"bench-f{i:04d}", "url": "{base}" + feed_path(i), "interval_s": 60} for i in corpus_feeds]
+    rows += [{"id": fid, "url": url, "interval_s": 60} for fid, url in extra.items()]
+    path.write_text(yaml.safe_dump({"feeds": rows}, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@contextmanager
+def prepared(setup: PassSetup, feeds_file: Path, **overrides: Any) -> Iterator[Any]:
+    prefix = f"bench{uuid.uuid4().hex[:8]}-"
+    settings = pass_settings(setup, feeds_file, prefix).model_copy(update=overrides)
+    rt = build_runtime(settings)
+    try:
+        ensure_indices(rt)
+        sync_watches(rt, list(rt.channels()))
+        yield rt
+    finally:
+        drop_prefix(rt.es, prefix)
+        rt.es.close()
+
+
+def timed_pass(rt: Any, tools: Any) -> tuple[float, Any]:
+    began = time.perf_counter()
+    summary = run_pass(rt, tools, only_due=False, deadline_s=3600)
+    return time.perf_counter() - began, summary
+
+
+def slow_hosts(
+    es_url: str, workdir: Path, feeds: int, share: float, delay_s: float, console: Console
+) -> dict[str, Any]:
+    spec = CorpusSpec(feeds=feeds, per_feed=1)
+    corpus = make_corpus(spec)
+    n_slow = max(1, round(feeds * share))
+    with CorpusServer(spec, workdir / "receipts.jsonl") as site:
+        setup = PassSetup(es_url=es_url, base_url=site.base_url, hook_url=site.hook_url, workdir=workdir,
+                          workers=2, per_feed=1)  # fmt: skip
+        hosts = [SlowHost(feed_xml(i, corpus.feed_articles(i), site.base_url).encode(), delay_s)
+                 for i in range(feeds - n_slow, feeds)]  # fmt: skip
+        try:
+            without = write_feeds(workdir / "without.yaml", list(range(feeds)), {})
+            with_slow = write_feeds(workdir / "with.yaml", list(range(feeds - n_slow)),
+                                    {f"slow-{k}": h.url for k, h in enumerate(hosts)})  # fmt: skip
+            results: dict[str, Any] = {}
+            for label, path in (("without_slow_hosts", without), ("with_slow_hosts", with_slow)):
+                with prepared(setup, path) as rt, rt.tools() as tools:
+                    tools.tagger.warm_up()
+                    wall, summary = timed_pass(rt, tools)
+                results[label] = {"wall_s": round(wall, 2), "indexed": summary.entries["indexed"],
+                                  "feeds": dict(summary.feeds), "accounted": summary.accounted}  # fmt: skip
+                console.print(f"slow hosts, {label}: {wall:.1f} s, {summary.entries['indexed']} indexed")
+        finally:
+            for host in hosts:
+                host.close()
+    ratio = results["with_slow_hosts"]["wall_s"] / results["without_slow_hosts"]["wall_s"]
+    return {"feeds": feeds, "slow_feeds": n_slow, "delay_s": delay_s, **results, "ratio": round(ratio, 3),
+            "target": "<= 1.5", "met": ratio <= 1.5}  # fmt: skip
+
+
+def steady_state(es_url: str, workdir: Path, feeds: int, console: Console) -> dict[str, Any]:
+    spec = CorpusSpec(feeds=feeds, per_feed=1, min_words=300, max_words=400)
+    with CorpusServer(spec, workdir / "receipts-steady.jsonl") as site:
+        setup = PassSetup(es_url=es_url, base_url=site.base_url, hook_url=site.hook_url, workdir=workdir,
+                          workers=2, per_feed=1)  # fmt: skip
+        path = write_feeds(workdir / "steady.yaml", list(range(feeds)), {})
+        with prepared(setup, path, ner_enabled=False) as rt, rt.tools(ner=False) as tools:
+            first_wall, first = timed_pass(rt, tools)  # every feed new: not timed
+            console.print(f"steady state: first pass {first_wall:.1f} s, {first.entries['indexed']} indexed")
+            wall, summary = timed_pass(rt, tools)
+    rate = feeds / wall
+    console.print(f"steady state: {feeds} unchanged feeds in {wall:.2f} s = {rate:.0f} feeds/s")
+    return {"feeds": feeds, "wall_s": round(wall, 3), "feeds_per_s": round(rate, 1),
+            "feeds_states": dict(summary.feeds), "first_pass_wall_s": round(first_wall, 1),
+            "target": ">= 200", "met": rate >= 200}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_flow", description=__doc__.splitlines()[0])
+    parser.add_argument("--feeds", type=int, default=500, help="one-entry feeds of the slow-host passes")
+    parser.add_argument("--slow-share", type=float, default=0.02)
+    parser.add_argument("--delay", type=float, default=8.0, help="seconds a slow host waits before answering")
+    parser.add_argument("--steady", type=int, default=2000, help="unchanged feeds of the steady-state pass")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    console = Console()
+    with elasticsearch_url(console) as es_url, tempfile.TemporaryDirectory(prefix="wirewatch-flow-") as tmp:
+        results = {
+            "slow_hosts": slow_hosts(es_url, Path(tmp), args.feeds, args.slow_share, args.delay, console),
+            "steady_state": steady_state(es_url, Path(tmp), args.steady, console),
+        }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    console.print_json(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

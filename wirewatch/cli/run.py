@@ -1,0 +1,55 @@
+"""``wirewatch run``: the long-running service (feeds polled when due, health lines, graceful stop)."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from types import FrameType
+
+import click
+
+from wirewatch.cli.common import err_console, fail, runtime_from
+from wirewatch.summary import ExitStatus, write_summary
+
+
+@click.command("run")
+@click.option("--feeds", "feeds_file", type=click.Path(exists=True, dir_okay=False), help="YAML feed list.")
+@click.option("--health-every", type=float, help="Seconds between health lines (default: run_health_every_s).")
+@click.option("--grace", type=float, help="Seconds to drain in-flight work when stopped (default: run_grace_s).")
+@click.pass_context
+def cli(ctx: click.Context, feeds_file: str | None, health_every: float | None, grace: float | None) -> None:
+    """Run as a service: poll each feed when it is due, index, alert and deliver as articles arrive.
+
+    A health line goes to stderr every few minutes. SIGTERM or Ctrl-C stops polling, drains the work in
+    flight within the grace period, commits feed state and exits 0. An Elasticsearch outage is waited out:
+    writes are held and retried, and the health line says so.
+    """
+    from wirewatch.runtime import ConfigError
+    from wirewatch.service import Service
+
+    overrides = {"feeds_file": feeds_file} if feeds_file else {}
+    rt = runtime_from(ctx, **overrides)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            return
+        err_console.print(f"{signal.Signals(signum).name}: stopping", highlight=False)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    def health(line: str) -> None:
+        err_console.print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}", highlight=False, markup=False)
+
+    try:
+        with rt.tools() as tools:
+            service = Service(rt, tools, on_health=health, health_every_s=health_every, grace_s=grace)
+            summary = service.run(stop)
+    except ConfigError as exc:
+        fail(str(exc), hint="fix the file it names", code=int(ExitStatus.NOT_RUN))
+    write_summary(rt.settings.summary_file, summary.to_dict())
+    sys.exit(int(ExitStatus.NOT_RUN) if summary.fatal else 0)

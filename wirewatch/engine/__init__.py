@@ -1,0 +1,16 @@
+"""The streaming engine: one pass, or the long-running service, as stages joined by bounded queues.
+
+``run_engine(rt, tools, feeds, ...)`` runs one pass (the CLI's ``wirewatch ingest``, ``pipeline.run_pass``,
+the Airflow shard tasks); ``Engine`` is the long-lived form the service (``wirewatch run``) feeds as feeds
+come due. Module map: ``core`` (the engine and its bookkeeping), ``fetching`` (poll and page fetch),
+``extracting`` (the process pool, fed continuously), ``writing`` (tags, documents, bulk writes),
+``committing`` (feed state), ``alerting`` (match per micro-batch, reconcile, deliver), ``ner``, ``gate``
+(Elasticsearch outages), ``queues``, ``progress``, ``options``, ``passes`` (one pass).
+"""
+
+from wirewatch.engine.core import Engine
+from wirewatch.engine.options import EngineOptions
+from wirewatch.engine.passes import run_engine
+from wirewatch.engine.progress import Progress
+
+__all__ = ["Engine", "EngineOptions", "Progress", "run_engine"]

@@ -1,0 +1,177 @@
+"""Alerts as articles land: the matcher runs the watches on each flushed micro-batch (only those ids) and
+creates the alerts; the deliverer sends from the outbox as soon as it is woken (today's per-channel
+parallelism, backoff and Retry-After, through ``pipeline.deliver_alerts``).
+
+Matching a micro-batch does not move the checkpoint: the pass ends with ``match_since_checkpoint`` (the
+reconcile), which finds anything a crash or an outage left unmatched, and recognises what was already alerted.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from wirewatch.engine.gate import Halted
+from wirewatch.steps import Step
+from wirewatch.summary import PassSummary
+
+if TYPE_CHECKING:
+    from search.alerting.watches import Watch
+    from wirewatch.engine.core import Engine
+
+log = logging.getLogger("wirewatch.engine")
+WATCHES_TTL_S = 30.0  # the service sees a new watch within this
+
+
+class Alerter:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._cond = threading.Condition()
+        self._ids: list[str] = []
+        self._closed = False
+        self._matching = False
+        self.wake = threading.Event()
+        self.stop_delivering = threading.Event()
+        self._watches: list[Watch] = []
+        self._watches_at = 0.0
+
+    # --- matching ---------------------------------------------------------------------------------------
+    def enqueue(self, ids: list[str]) -> None:
+        if ids:
+            with self._cond:
+                self._ids.extend(ids)
+                self._cond.notify_all()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def match_loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._ids and not self._closed and not self.engine.halt.is_set():
+                    self._cond.wait(timeout=0.2)
+                if self.engine.halt.is_set() or (self._closed and not self._ids):
+                    return
+                ids, self._ids = self._ids, []
+            began = time.perf_counter()
+            try:
+                self.match(ids)
+            except Halted:
+                raise
+            except Exception as exc:  # the reconcile matches these again; ingest goes on meanwhile
+                log.warning("matching a micro-batch failed: %s", exc)
+                with self.engine.lock:
+                    self.engine.summary.fail(Step.MATCH, f"{len(ids)} articles", str(exc), transient=True)
+            self.engine.busy("match", time.perf_counter() - began)
+
+    def match(self, ids: list[str]) -> None:
+        from search.alerting.reconcile import alert_on_articles
+
+        engine, rt = self.engine, self.engine.rt
+        watches = self._current_watches()
+        engine.gate.call(lambda: rt.es.indices.refresh(index=rt.names.articles))
+        report = engine.gate.call(
+            lambda: alert_on_articles(rt.es, rt.names, ids, watches=watches, dedup_window_s=engine.opts.dedup_window_s)
+        )
+        with engine.lock:
+            s = engine.summary
+            s.alerts["matched_articles"] += len(ids)
+            s.alerts["created"] += len(report.created)
+            s.alerts["already_existed"] += report.existing
+            s.alerts["attached_to_earlier"] += len(report.attached)
+            for aid, reason in report.failed.items():
+                s.fail(Step.MATCH, aid, reason)
+            engine.progress.alerts += len(report.created)
+        if report.created:
+            self.wake.set()
+
+    def _current_watches(self) -> list[Watch]:
+        """The enabled watches (re-read every WATCHES_TTL_S) that are not snoozed right now."""
+        from search.alerting.snooze import awake
+        from search.alerting.watches import list_watches
+
+        rt = self.engine.rt
+        if time.monotonic() - self._watches_at > WATCHES_TTL_S:
+            self._watches = self.engine.gate.call(lambda: list_watches(rt.es, rt.names, enabled_only=True))
+            self._watches_at = time.monotonic()
+        return list(awake(self._watches, self.engine.now()))
+
+    def reconcile(self) -> None:
+        """Everything indexed since the checkpoint (this pass's, and what a crash left): alerts that the
+        micro-batches created are recognised, missing ones created; the checkpoint moves. Then today's
+        spike alerts (``wirewatch.spikes``)."""
+        from search.alerting.reconcile import match_since_checkpoint
+
+        engine, rt = self.engine, self.engine.rt
+        began = time.perf_counter()
+        report = engine.gate.call(
+            lambda: match_since_checkpoint(rt.es, rt.names, dedup_window_s=engine.opts.dedup_window_s)
+        )
+        engine.busy("match", time.perf_counter() - began)
+        with engine.lock:
+            s = engine.summary
+            s.alerts["created"] += len(report.alerts.created)
+            s.alerts["attached_to_earlier"] += len(report.alerts.attached)
+            for aid, reason in report.alerts.failed.items():
+                s.fail(Step.MATCH, aid, reason)
+            engine.progress.alerts += len(report.alerts.created)
+        if report.alerts.created:
+            self.wake.set()
+        self.spikes()
+
+    def spikes(self) -> None:
+        """Today's spike alerts; a failure here is named and leaves the match's alerts alone."""
+        from wirewatch.spikes import raise_spikes
+
+        engine, part = self.engine, PassSummary()
+        try:
+            spiked = engine.gate.call(lambda: raise_spikes(engine.rt, part))
+        except Halted:
+            raise
+        except Exception as exc:
+            log.warning("spike check failed: %s", exc)
+            with engine.lock:
+                engine.summary.fail(Step.MATCH, "spikes", f"{type(exc).__name__}: {exc}", transient=True)
+            return
+        with engine.lock:
+            engine.summary.merge(part)
+        if spiked:
+            self.wake.set()
+
+    # --- delivery ---------------------------------------------------------------------------------------
+    def deliver_loop(self) -> None:
+        while not self.stop_delivering.is_set() and not self.engine.halt.is_set():
+            if self.wake.wait(timeout=1.0):
+                self.wake.clear()
+                try:
+                    self.deliver_all()
+                except Halted:
+                    raise
+                except Exception as exc:  # pending deliveries stay in the outbox for the next round
+                    log.warning("delivering failed: %s", exc)
+                    with self.engine.lock:
+                        self.engine.summary.fail(Step.DELIVER, "outbox", str(exc), transient=True)
+
+    def deliver_all(self, max_rounds: int = 20) -> None:
+        """Deliver until a round sends nothing new (what is due now; failures wait for their backoff)."""
+        for _ in range(max_rounds):
+            if not self.deliver_round():
+                return
+
+    def deliver_round(self) -> int:
+        from wirewatch.pipeline import deliver_alerts
+
+        engine = self.engine
+        part = PassSummary()
+        began = time.perf_counter()
+        engine.gate.call(lambda: deliver_alerts(engine.rt, part, engine.channels, limit=engine.opts.outbox_batch))
+        engine.busy("deliver", time.perf_counter() - began)
+        part.stage_seconds.clear()
+        with engine.lock:
+            engine.summary.merge(part)
+            engine.progress.delivered += part.deliveries.get("delivered", 0)
+        return sum(part.deliveries.values())

@@ -1,0 +1,91 @@
+"""The HTTP stages: poll feeds, fetch pages. At most ``http_connections`` requests at once in total (one
+semaphore over both), the fetcher's own per-host limit on top; a slow host holds only its own slots."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from ingest.errors import FetchError
+from ingest.extract import PageInput
+from ingest.feeds import FeedItem, FeedSpec, poll_feed
+from ingest.feedwork import FeedWork, page_input
+from ingest.state import Backoff, FeedState
+from wirewatch.engine.gate import Halted
+from wirewatch.engine.jobs import ExtractJob, PageJob
+from wirewatch.steps import Step
+
+if TYPE_CHECKING:
+    from wirewatch.engine.core import Engine
+
+
+def poll_loop(engine: Engine) -> None:
+    while (spec := engine.feeds.get()) is not None:
+        began = time.perf_counter()
+        try:
+            poll_one(engine, spec)
+        except Halted:
+            raise
+        except Exception as exc:  # a feed that raises anything is that feed's failure, never the pass's
+            engine.feed_crashed(spec, exc)
+        engine.busy("poll", time.perf_counter() - began)
+
+
+def poll_one(engine: Engine, spec: FeedSpec) -> None:
+    from search.known import existing_ids
+
+    opts = engine.opts
+    with engine.lock:
+        state = engine.states.get(spec.id) or FeedState(feed_id=spec.id)
+    backoff = Backoff(interval_s=spec.interval_s, max_backoff_s=opts.max_backoff_s)
+    with engine.http_slots:
+        poll = poll_feed(
+            spec, state, fetcher=engine.tools.fetcher, now=engine.now(), max_entries=opts.max_entries,
+            backoff=backoff, max_parse_entries=opts.max_parse_entries, gone_after_404s=opts.gone_after_404s,
+        )  # fmt: skip
+    work, candidates = engine.polled(poll)
+    if candidates:
+        rt = engine.rt
+        ids = [item.id for item in candidates]
+        known = engine.gate.call(lambda: existing_ids(rt.es, rt.names, ids))
+        engine.update(work, Step.POLL, lambda: _already_indexed(engine, work, candidates, known))
+        for item in [i for i in candidates if i.id not in known]:
+            engine.pages.put(PageJob(work, item))
+    engine.check_done([work])
+
+
+def _already_indexed(engine: Engine, work: FeedWork, candidates: list[FeedItem], known: set[str]) -> None:
+    for item in candidates:
+        if item.id in known:
+            work.close_entry(engine.claims, item, "duplicate", "already indexed")
+
+
+def fetch_loop(engine: Engine) -> None:
+    while (job := engine.pages.get()) is not None:
+        began = time.perf_counter()
+        page = fetch_one(engine, job)
+        engine.busy("fetch", time.perf_counter() - began)
+        if page is not None:
+            engine.extracts.put(ExtractJob(job.work, job.item, page))
+        else:
+            engine.check_done([job.work])
+
+
+def fetch_one(engine: Engine, job: PageJob) -> PageInput | None:
+    """The page ready for extraction, or None when the entry settled here (a named failure)."""
+    work, item = job.work, job.item
+    try:
+        with engine.http_slots:
+            result = engine.tools.fetcher.fetch(item.link, kind="page")
+        page = page_input(item, result, fetched_at=engine.now(), min_chars=engine.opts.min_chars)
+    except FetchError as exc:
+        reason, transient = exc.reason, exc.transient
+        engine.update(work, Step.FETCH, lambda: work.close_entry(engine.claims, item, "failed", reason, transient))
+        return None
+    except Exception as exc:  # anything else is this page's failure: named, and tried again on a later pass
+        reason = f"crashed while fetching: {type(exc).__name__}: {exc}"
+        engine.update(work, Step.FETCH, lambda: work.close_entry(engine.claims, item, "failed", reason, True))
+        return None
+    with engine.lock:
+        engine.progress.pages_fetched += 1
+    return page

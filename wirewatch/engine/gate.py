@@ -1,0 +1,87 @@
+"""Every Elasticsearch call of the engine goes through the gate: an outage is waited out, not a crash.
+
+A call that fails with ``SearchUnavailable`` is retried with capped exponential backoff while the gate
+remembers since when the cluster is gone (the service's health line shows it). The work stays where it is
+meanwhile: the writer holds its batch, and the bounded queues behind it fill and stop the stages upstream,
+so nothing is lost and memory does not grow. After ``patience_s`` (a one-off pass) the outage is raised; a
+halt (pass deadline, end of the grace period) raises ``Halted``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from search.errors import SearchUnavailable
+
+log = logging.getLogger("wirewatch.engine")
+T = TypeVar("T")
+
+
+class Halted(Exception):
+    """The engine stopped waiting (deadline or grace period over): the caller drops its work."""
+
+
+class EsGate:
+    def __init__(self, halt: threading.Event, *, patience_s: float | None, max_backoff_s: float = 30.0) -> None:
+        self._halt = halt
+        self.patience_s = patience_s
+        self.max_backoff_s = max_backoff_s
+        self._lock = threading.Lock()
+        self.down_since: float | None = None  # time.time() of the first failure of the current outage
+        self.last_error: str | None = None
+        self.outages = 0
+
+    def call(self, fn: Callable[[], T]) -> T:
+        """``fn()``, retried through an outage (SearchUnavailable); other errors pass through."""
+        attempt = 0
+        while True:
+            if self._halt.is_set():
+                raise Halted()
+            try:
+                result = fn()
+            except SearchUnavailable as exc:
+                attempt += 1
+                self._down(str(exc))
+                if self.patience_s is not None and time.time() - (self.down_since or time.time()) > self.patience_s:
+                    raise
+                wait = min(self.max_backoff_s, 0.25 * 2 ** min(attempt, 10))
+                if self._halt.wait(wait):
+                    raise Halted() from exc
+                continue
+            self._up()
+            return result
+
+    def try_call(self, fn: Callable[[], T]) -> T | None:
+        """``fn()`` once: None when the cluster is unreachable (recorded as an outage), so a caller that must
+        not block (the service's scheduler, which also writes the health line) tries again next round."""
+        try:
+            result = fn()
+        except SearchUnavailable as exc:
+            self._down(str(exc))
+            return None
+        self._up()
+        return result
+
+    @property
+    def down(self) -> bool:
+        return self.down_since is not None
+
+    def _down(self, error: str) -> None:
+        with self._lock:
+            if self.down_since is None:
+                self.down_since = time.time()
+                self.outages += 1
+                log.warning("Elasticsearch unreachable: holding writes and retrying (%s)", error)
+            self.last_error = error
+
+    def _up(self) -> None:
+        if self.down_since is None:
+            return
+        with self._lock:
+            if self.down_since is not None:
+                log.warning("Elasticsearch is back after %.0f s: resuming", time.time() - self.down_since)
+                self.down_since = None

@@ -1,0 +1,65 @@
+"""The engine's limits, read once from the settings (the stages take plain numbers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wirewatch.settings import Settings
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineOptions:
+    # feeds and entries (the same rules as ``collect``)
+    max_entries: int = 100
+    max_parse_entries: int = 500
+    gone_after_404s: int = 3
+    min_chars: int = 250
+    max_backoff_s: int = 6 * 3600
+    max_extract_attempts: int = 3
+    # concurrency and the queues between stages (memory is bounded by these, not by the pass)
+    http_connections: int = 20
+    page_queue: int = 64
+    extract_queue: int = 16
+    write_queue: int = 256
+    ner_queue: int = 256
+    # the bulk writer flushes on size or age
+    flush_docs: int = 200
+    flush_bytes: int = 5_000_000
+    flush_age_s: float = 0.25
+    bulk_max_retries: int = 3
+    # alerts and NER
+    dedup_window_s: float = 48 * 3600
+    ner_batch: int = 64
+    outbox_batch: int = 500
+    # time
+    pass_deadline_s: float | None = None  # unfinished feeds are abandoned after it (state not committed)
+    es_patience_s: float | None = 120.0  # an outage longer than this ends a pass; None: wait (the service)
+    es_max_backoff_s: float = 30.0
+
+    @classmethod
+    def from_settings(cls, s: Settings, **overrides: object) -> EngineOptions:
+        values: dict[str, object] = dict(
+            max_entries=s.feed_max_entries,
+            max_parse_entries=s.feed_max_parse_entries,
+            gone_after_404s=s.feed_gone_after_404s,
+            min_chars=s.extract_min_chars,
+            max_backoff_s=s.feed_max_backoff_s,
+            max_extract_attempts=s.extract_max_attempts,
+            http_connections=max(1, s.http_max_connections),
+            page_queue=max(8, 4 * s.http_max_connections),
+            # pages wait unfetched rather than fetched: a fetched page is extracted (and alerted) at once
+            extract_queue=max(2, s.extract_workers),
+            write_queue=max(16, 2 * s.es_bulk_chunk_docs),
+            ner_queue=max(16, 4 * s.ner_batch_size * max(1, s.ner_workers)),
+            flush_docs=s.es_bulk_chunk_docs,
+            flush_bytes=s.es_bulk_chunk_bytes,
+            flush_age_s=s.engine_flush_age_s,
+            bulk_max_retries=s.es_max_retries,
+            dedup_window_s=float(s.alert_dedup_window_s),
+            ner_batch=max(1, s.ner_batch_size * max(1, s.ner_workers)),
+            pass_deadline_s=s.pass_deadline_s,
+            es_patience_s=s.es_outage_patience_s,
+            es_max_backoff_s=s.es_outage_max_backoff_s,
+        )
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]

@@ -1,0 +1,145 @@
+"""One pass through the engine: the due feeds in, every stage drained, the summary out."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from wirewatch.engine.core import Engine
+from wirewatch.engine.gate import Halted
+from wirewatch.engine.options import EngineOptions
+from wirewatch.engine.progress import Progress
+from wirewatch.steps import Step
+from wirewatch.summary import PassSummary
+
+if TYPE_CHECKING:
+    from ingest.feeds import FeedSpec
+    from wirewatch.runtime import PassTools, Runtime
+
+log = logging.getLogger("wirewatch.engine")
+PROGRESS_EVERY_S = 0.5
+
+
+def run_engine(
+    rt: Runtime,
+    tools: PassTools,
+    feeds: Sequence[FeedSpec],
+    *,
+    summary: PassSummary | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    deadline_s: float | None = None,
+    stop_event: threading.Event | None = None,
+    only_due: bool = True,
+    channels: dict[str, Any] | None = None,
+    options: EngineOptions | None = None,
+) -> PassSummary:
+    """Run ``feeds`` (the due ones, unless ``only_due`` is False) through the engine once.
+
+    ``deadline_s`` (default: the ``pass_deadline_s`` setting) bounds the pass: feeds unfinished by then are
+    abandoned, their state not committed, and named in ``summary.abandoned``. ``stop_event`` set from
+    outside ends the pass the same way. Indices must exist (``pipeline.ensure_indices``). Never raises for
+    bad input; an Elasticsearch outage longer than ``es_outage_patience_s`` makes the summary ``fatal``.
+    ``channels`` are used and not closed (default: the runtime's, closed at the end).
+    """
+    from search.errors import SearchError
+
+    summary = summary if summary is not None else PassSummary()
+    opts = options or EngineOptions.from_settings(rt.settings)
+    limit = deadline_s if deadline_s is not None else opts.pass_deadline_s
+    deadline = time.monotonic() + limit if limit else None
+    owned = channels is None
+    chans = rt.channels() if channels is None else channels
+    engine = Engine(rt, tools, options=opts, summary=summary, channels=chans)
+    stop = stop_event or threading.Event()
+    last = [0.0]
+
+    def tick() -> None:
+        if on_progress is not None and time.monotonic() - last[0] >= PROGRESS_EVERY_S:
+            last[0] = time.monotonic()
+            on_progress(engine.snapshot())
+
+    try:
+        engine.load_states([f.id for f in feeds])
+        now = engine.now()
+        due = [f for f in feeds if not only_due or engine.states.get(f.id) is None or engine.states[f.id].is_due(now)]
+        if len(feeds) > len(due):
+            summary.feeds["not_due"] += len(feeds) - len(due)
+        engine.start()
+        engine.submit_all(due)
+        engine.close_input()
+        finished = engine.wait_idle(deadline, on_tick=tick, stop=stop)
+        if engine.fatal_error is not None:
+            raise engine.fatal_error
+        if not finished:
+            why = "stopped" if stop.is_set() else f"pass deadline of {limit:g} s passed"
+            abandoned = engine.abandon_open(f"{why} before the feed finished: abandoned, state not committed")
+            log.warning("%s: %d feed(s) abandoned", why, len(abandoned))
+        drain(engine, deadline, on_progress)
+    except Halted:
+        pass
+    except SearchError as exc:
+        log.error("pass stopped: %s", exc)
+        summary.fatal = str(exc)
+        engine.abandon_open(f"Elasticsearch failed: {exc}")
+    except Exception as exc:  # a defect in a stage: the pass ends with the reason, its feeds uncommitted
+        log.exception("pass stopped by an engine failure")
+        summary.fatal = f"engine failure: {type(exc).__name__}: {exc}"
+        engine.abandon_open(summary.fatal)
+    finally:
+        engine.stop_threads()
+        for stage, seconds in engine.stage_busy.items():
+            summary.stage_seconds[stage] = summary.stage_seconds.get(stage, 0.0) + seconds
+        if owned:
+            from wirewatch.pipeline import close_channels
+
+            close_channels(chans)
+        if on_progress is not None:
+            on_progress(engine.snapshot())
+    return summary
+
+
+def drain(engine: Engine, deadline: float | None, on_progress: Callable[[Progress], None] | None) -> None:
+    """After the last feed: the matcher's last batches, the reconcile, the outbox, then NER's backlog.
+
+    Runs on a fresh gate when the ingest stages were halted (deadline): the articles already written still
+    get their alerts, and what NER did not reach stays in the index for the next pass."""
+    from wirewatch.engine.gate import EsGate
+
+    halted = engine.halt.is_set()
+    tail = threading.Event()
+    if halted:
+        engine.gate = EsGate(tail, patience_s=engine.opts.es_patience_s, max_backoff_s=engine.opts.es_max_backoff_s)
+    for stage in (engine.feeds, engine.pages, engine.extracts, engine.articles):
+        stage.close()
+    engine.alerter.close()
+    _join(engine, "match")
+    engine.alerter.stop_delivering.set()
+    _join(engine, "deliver")
+    with engine.summary.timed(Step.MATCH):
+        engine.alerter.reconcile()
+    engine.alerter.deliver_all()
+    if halted:
+        return
+    engine.ner.close()
+    while _alive(engine, "ner"):
+        if deadline is not None and time.monotonic() > deadline:
+            engine.halt.set()  # the rest of NER's backlog stays in the index for the next pass
+        _join(engine, "ner", timeout=PROGRESS_EVERY_S)
+        if on_progress is not None:
+            on_progress(engine.snapshot())
+
+
+def _threads(engine: Engine, name: str) -> list[threading.Thread]:
+    return [t for t in engine._threads if t.name.startswith(f"wirewatch-{name}-")]
+
+
+def _alive(engine: Engine, name: str) -> bool:
+    return any(t.is_alive() for t in _threads(engine, name))
+
+
+def _join(engine: Engine, name: str, timeout: float | None = None) -> None:
+    for thread in _threads(engine, name):
+        thread.join(timeout)

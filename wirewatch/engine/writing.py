@@ -1,0 +1,144 @@
+"""The bulk writer: gazetteer tags, article documents, one bulk write per micro-batch.
+
+A micro-batch closes when it holds ``flush_docs`` documents or ``flush_bytes`` of text, or when its first
+article has waited ``flush_age_s`` (about 250 ms): a lone article is never held back for a full batch. The
+write is ``search.bulk.index_articles`` with its per-document retries; an outage is waited out through the
+gate, the batch held meanwhile (the queues behind fill up and stop the stages upstream). After the write:
+each entry gets its outcome, finished feeds go to the committer, the written ids to the matcher and the
+written texts to NER.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+from typing import TYPE_CHECKING
+
+from search.bulksend import BulkReport
+from search.errors import SearchError
+from search.reuse import Pending
+from wirewatch.documents import article_document
+from wirewatch.engine.jobs import ArticleJob
+from wirewatch.steps import Step
+
+if TYPE_CHECKING:
+    from wirewatch.engine.core import Engine
+
+
+class BulkWriter:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def run(self) -> None:
+        while True:
+            batch = self._next_batch()
+            if batch is None:
+                return
+            if batch:
+                began = time.perf_counter()
+                self.write(batch)
+                self.engine.busy("index", time.perf_counter() - began)
+
+    def _next_batch(self) -> list[ArticleJob] | None:
+        """Up to flush_docs/flush_bytes articles, closed when the first has waited flush_age_s; None at the end."""
+        opts, queue = self.engine.opts, self.engine.articles
+        first = queue.get()
+        if first is None:
+            return None
+        batch, size = [first], len(first.article.text)
+        closes = time.monotonic() + opts.flush_age_s
+        while len(batch) < opts.flush_docs and size < opts.flush_bytes:
+            left = closes - time.monotonic()
+            if left <= 0:
+                break
+            job = queue.get(timeout=left)
+            if job is None:
+                break
+            batch.append(job)
+            size += len(job.article.text)
+        return batch
+
+    def write(self, batch: list[ArticleJob]) -> None:
+        from search.known import existing_ids
+
+        engine, rt = self.engine, self.engine.rt
+        moved = [j.article.id for j in batch if j.article.id != j.item.id]  # a canonical link gave another id
+        known = engine.gate.call(lambda: existing_ids(rt.es, rt.names, moved)) if moved else set()
+        to_write = [j for j in batch if self._accepted(j, j.article.id in known)]
+        docs = self._documents(to_write)
+        to_write = [j for j in to_write if j.article.id in docs]
+        if to_write:
+            try:
+                report = engine.gate.call(lambda: self._index(list(docs.values())))
+            except SearchError:
+                raise  # outage beyond patience, or the index is missing: the engine stops with the reason
+            except Exception as exc:  # anything else fails this batch's entries (tried again next pass)
+                report = BulkReport(transient={j.article.id: f"{type(exc).__name__}: {exc}" for j in to_write})
+            languages = {aid: str(doc["language"]) if doc.get("language") else None for aid, doc in docs.items()}
+            self._settle(to_write, report, languages)
+        engine.check_done([j.work for j in batch])
+
+    def _documents(self, jobs: list[ArticleJob]) -> dict[str, dict[str, object]]:
+        """Article id -> document with its gazetteer tags (the page's language as the hint) and its story; an
+        article that cannot be tagged or turned into a document fails here by name (transient: its feed is
+        tried again) and the others go on."""
+        from wirewatch.stories import story_fields_for
+
+        engine, rt = self.engine, self.engine.rt
+        articles = [j.article for j in jobs]
+        # Stories first (one terms query for the batch): copies of an earlier story join it; an outage waits.
+        stories = engine.gate.call(lambda: story_fields_for(rt.es, rt.names, articles))
+        tagger = engine.tools.tagger
+        try:
+            tags = tagger.tag_groups([a.text for a in articles], [a.language for a in articles])
+            return {a.id: article_document(a, t, stories.get(a.id)) for a, t in zip(articles, tags, strict=True)}
+        except Exception:  # find the article at fault: one at a time
+            pass
+        docs: dict[str, dict[str, object]] = {}
+        for job in jobs:
+            a = job.article
+            try:
+                docs[a.id] = article_document(a, tagger.tag_groups([a.text], [a.language])[0], stories.get(a.id))
+            except Exception as exc:
+                reason = f"crashed while tagging: {type(exc).__name__}: {exc}"
+                self._settle([job], BulkReport(transient={a.id: reason}))
+        return docs
+
+    def _accepted(self, job: ArticleJob, already_indexed: bool) -> bool:
+        work, engine = job.work, self.engine
+        accepted = engine.update(
+            work, Step.INDEX, lambda: work.accept(engine.claims, job.item, job.article, already_indexed)
+        )
+        return bool(accepted)
+
+    def _index(self, docs: list[dict[str, object]]) -> BulkReport:
+        from search.bulk import index_articles
+
+        rt, opts = self.engine.rt, self.engine.opts
+        s = rt.settings
+        return index_articles(
+            rt.es, rt.names, docs, chunk_docs=opts.flush_docs, chunk_bytes=opts.flush_bytes,
+            max_retries=opts.bulk_max_retries, backoff_s=s.es_backoff_s, max_backoff_s=s.es_max_backoff_s,
+        )  # fmt: skip
+
+    def _settle(
+        self, jobs: list[ArticleJob], report: BulkReport, languages: dict[str, str | None] | None = None
+    ) -> None:
+        engine, languages = self.engine, languages or {}
+        durable, refused, failed = set(report.durable), set(report.permanent), report.failed
+        for job in jobs:
+            aid, work = job.article.id, job.work
+            reason = failed.get(aid, "not written to the index")
+            change = partial(work.written, engine.claims, aid, durable=aid in durable, refused=aid in refused,
+                             reason=reason)  # fmt: skip
+            engine.update(work, Step.INDEX, change)
+        written = [j for j in jobs if j.article.id in set(report.written)]
+        engine.alerter.enqueue([j.article.id for j in jobs if j.article.id in durable])
+        engine.ner.offer([pending_of(j, languages.get(j.article.id)) for j in written])
+
+
+def pending_of(job: ArticleJob, language: str | None) -> Pending:
+    """What NER needs of a written article: its text, its language (picks the model), its content hash (an
+    identical text tagged before gives its entities instead)."""
+    a = job.article
+    return Pending(id=a.id, text=a.text, content_hash=a.content_hash, language=language or a.language)
