@@ -186,15 +186,7 @@ def _cursor_data(cursor: str, sort: str) -> dict[str, Any]:
 
 def decode_cursor(cursor: str, sort: str, width: int) -> list[Any]:
     """The sort values inside ``cursor``; InvalidCursor unless it came from a search with this sort order."""
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError) as exc:
-        raise InvalidCursor("the --after cursor is not one this command printed") from exc
-    if not isinstance(data, dict):
-        raise InvalidCursor("the --after cursor is not one this command printed")
-    if data.get("s") != sort:
-        raise InvalidCursor(f"the --after cursor belongs to --sort {data.get('s')}, not --sort {sort}")
-    values = data.get("v")
+    values = _cursor_data(cursor, sort).get("v")
     if not isinstance(values, list) or len(values) != width or any(isinstance(v, dict | list) for v in values):
         raise InvalidCursor("the --after cursor is not one this command printed")
     return values
