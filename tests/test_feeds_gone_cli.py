@@ -15,7 +15,8 @@ from click.testing import CliRunner
 
 from tests.support.ingest_servers import FaultServer, respond
 from wirewatch.cli import cli as root
-from wirewatch.pipeline import ensure_indices, ingest_feeds
+from wirewatch.engine import run_engine
+from wirewatch.pipeline import ensure_indices
 from wirewatch.runtime import PassTools, Runtime, build_runtime
 from wirewatch.settings import load_settings
 from wirewatch.summary import PassSummary
@@ -76,7 +77,7 @@ def test_410_and_repeated_404_are_gone_in_the_summary_and_in_wirewatch_feeds(
 ) -> None:
     first = PassSummary()
     now = datetime.now(UTC)
-    ingest_feeds(runtime, tools, runtime.feeds(), first, now=now, only_due=False)
+    run_engine(runtime, tools, runtime.feeds(), summary=first, only_due=False, now=lambda: now)
     assert poll_failures(first) == {"gone": False, "missing": True}
     rows = feeds_json(env)
     assert (rows["gone"]["health"], rows["gone"]["transient"]) == ("gone", False)
@@ -85,7 +86,8 @@ def test_410_and_repeated_404_are_gone_in_the_summary_and_in_wirewatch_feeds(
     assert (rows["missing"]["health"], rows["missing"]["transient"]) == ("failing", True)
 
     second = PassSummary()
-    ingest_feeds(runtime, tools, runtime.feeds(), second, now=now + timedelta(hours=1), only_due=False)
+    later = now + timedelta(hours=1)
+    run_engine(runtime, tools, runtime.feeds(), summary=second, only_due=False, now=lambda: later)
     assert poll_failures(second) == {"gone": False, "missing": False}
     rows = feeds_json(env)
     assert (rows["missing"]["health"], rows["missing"]["transient"]) == ("gone", False)

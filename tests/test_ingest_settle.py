@@ -24,7 +24,8 @@ from ingest.state import FeedState, load_states
 from ingest.urls import article_id, canonical_url
 from search.feedstate import EsFeedStateStore
 from tests.support.ingest_servers import FaultServer, respond
-from wirewatch.pipeline import ensure_indices, ingest_feeds
+from wirewatch.engine import run_engine
+from wirewatch.pipeline import ensure_indices
 from wirewatch.runtime import PassTools, Runtime, build_runtime
 from wirewatch.settings import load_settings
 from wirewatch.steps import Step
@@ -76,7 +77,7 @@ class Site:
             ExtractPool(workers=1, deadline_s=deadline_s) as pool,
             self.rt.tagger(ner=False) as tagger,
         ):
-            ingest_feeds(self.rt, PassTools(fetcher, pool, tagger), self.rt.feeds(), summary, only_due=False)
+            run_engine(self.rt, PassTools(fetcher, pool, tagger), self.rt.feeds(), summary=summary, only_due=False)
         return summary
 
 
@@ -116,7 +117,8 @@ def hostile_site(tmp_path: Path, es_url: str, index_prefix: str) -> Iterator[Sit
 
 
 def entry_failures(summary: PassSummary) -> list[tuple[str, bool]]:
-    return [(f.reason, f.transient) for f in summary.failures if f.stage == Step.COLLECT]
+    # an entry's failure is recorded under the step where it failed (extract, index)
+    return [(f.reason, f.transient) for f in summary.failures if f.stage in (Step.EXTRACT, Step.INDEX, Step.COLLECT)]
 
 
 def test_a_passed_extraction_deadline_is_retried_on_a_later_pass(site: Site, es: Elasticsearch) -> None:

@@ -21,18 +21,13 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from wirewatch.documents import article_document
 from wirewatch.runtime import PassTools, Runtime
 from wirewatch.steps import Step
-from wirewatch.stories import story_fields_for
 from wirewatch.summary import PassSummary
 
 if TYPE_CHECKING:
     from enrich.tagger import Tagger
-    from ingest.collect import IngestBatch
     from ingest.feeds import FeedSpec
-    from ingest.state import FeedState
-    from search.feedstate import EsFeedStateStore
     from search.indices import SetupReport
     from search.leases import Leases
     from wirewatch.engine.progress import Progress
@@ -91,132 +86,6 @@ def feed_leases(rt: Runtime) -> Leases:
     from search.leases import Leases
 
     return Leases(rt.es, rt.names, kind=FEED_LEASE, owner=rt.runner_id, ttl_s=rt.settings.feed_lease_ttl_s)
-
-
-def claim_feeds(leases: Leases, feeds: Sequence[FeedSpec], summary: PassSummary) -> list[FeedSpec]:
-    """The feeds of ``feeds`` this runner now holds a lease on, in order; each feed another runner holds is
-    counted ``leased_elsewhere`` (its entries are that runner's to offer and account for)."""
-    report = leases.acquire([f.id for f in feeds])
-    if report.elsewhere:
-        summary.feeds["leased_elsewhere"] += len(report.elsewhere)
-        log.info("%d feed(s) are being polled by another runner: %s", len(report.elsewhere), sorted(report.elsewhere))
-    granted = set(report.granted)
-    return [f for f in feeds if f.id in granted]
-
-
-def release_feeds(leases: Leases, feeds: Sequence[FeedSpec]) -> None:
-    """Give the leases on ``feeds`` back (after their state is committed); a failure only delays others."""
-    leases.release_quietly([f.id for f in feeds])
-
-
-# --- ingest: poll, fetch, extract, tag groups, index, commit ----------------------------------------------
-def ingest_feeds(
-    rt: Runtime,
-    tools: PassTools,
-    feeds: Sequence[FeedSpec],
-    summary: PassSummary,
-    *,
-    now: datetime | None = None,
-    only_due: bool = True,
-) -> list[str]:
-    """Ingest ``feeds``; returns the ids of the articles durably written. Feed and page faults are recorded
-    in ``summary``; only an unreachable Elasticsearch raises (and then no feed state has moved).
-
-    The due feeds are leased first: a feed another runner is polling is left to it (``leased_elsewhere``).
-    The leases are held until the feeds' state is committed."""
-    from ingest.state import load_states
-    from search.feedstate import EsFeedStateStore
-
-    store = EsFeedStateStore(rt.es, rt.names)
-    now = now or datetime.now(UTC)
-    with feed_leases(rt).renewing() as leases:
-        states = load_states(store, [f.id for f in feeds])
-        due = [f for f in feeds if not only_due or states[f.id].is_due(now)]  # only those need a lease
-        granted = {f.id for f in claim_feeds(leases, due, summary)}
-        elsewhere = {f.id for f in due} - granted
-        # The not-due feeds go on to be counted not_due. The states were read before the leases were taken: a
-        # runner that committed and let go in between makes this one poll with an older state, which costs a
-        # fetch and finds its articles already indexed (duplicates), never loses or doubles one.
-        mine = [f for f in feeds if f.id not in elsewhere]
-        return _ingest_leased(rt, tools, mine, summary, store, states, now=now, only_due=only_due)
-
-
-def _ingest_leased(
-    rt: Runtime,
-    tools: PassTools,
-    feeds: Sequence[FeedSpec],
-    summary: PassSummary,
-    store: EsFeedStateStore,
-    states: dict[str, FeedState],
-    *,
-    now: datetime,
-    only_due: bool,
-) -> list[str]:
-    from ingest.collect import CollectOptions, collect
-    from search.bulk import index_articles
-    from search.known import existing_ids
-
-    s = rt.settings
-    with summary.timed(Step.COLLECT):
-        batch = collect(
-            feeds,
-            {f.id: states[f.id] for f in feeds},
-            fetcher=tools.fetcher,
-            pool=tools.pool,
-            known_ids=lambda ids: existing_ids(rt.es, rt.names, ids),
-            now=now,
-            options=CollectOptions(
-                max_entries=s.feed_max_entries,
-                max_parse_entries=s.feed_max_parse_entries,
-                gone_after_404s=s.feed_gone_after_404s,
-                min_chars=s.extract_min_chars,
-                max_backoff_s=s.feed_max_backoff_s,
-                only_due=only_due,
-                max_extract_attempts=s.extract_max_attempts,
-            ),
-        )
-    with summary.timed(Step.TAG):
-        tags = tools.tagger.tag_groups([a.text for a in batch.articles], [a.language for a in batch.articles])
-    with summary.timed(Step.STORIES):
-        stories = story_fields_for(rt.es, rt.names, batch.articles)
-    docs = [article_document(a, t, stories.get(a.id)) for a, t in zip(batch.articles, tags, strict=True)]
-    with summary.timed(Step.INDEX):
-        report = index_articles(
-            rt.es,
-            rt.names,
-            docs,
-            chunk_docs=s.es_bulk_chunk_docs,
-            chunk_bytes=s.es_bulk_chunk_bytes,
-            max_retries=s.es_max_retries,
-            backoff_s=s.es_backoff_s,
-            max_backoff_s=s.es_max_backoff_s,
-        )
-    written = set(report.durable)
-    # Documents the index refused for good (a 4xx other than 429): retrying cannot help, so their entries settle
-    # as failed and their feeds' states move on instead of being polled and re-extracted every pass.
-    refused = set(report.permanent)
-    with summary.timed(Step.COMMIT):
-        store.save(batch.states_to_commit(written | refused))
-    _record_batch(summary, batch, written, report.failed, refused)
-    return sorted(written)
-
-
-def _record_batch(
-    summary: PassSummary, batch: IngestBatch, written: set[str], errors: dict[str, str], refused: set[str]
-) -> None:
-    for poll in batch.polls:
-        summary.feeds[poll.status] += 1
-        if poll.status == "failed":
-            summary.fail(Step.POLL, poll.spec.id, poll.error or "failed", transient=not poll.permanent)
-    if batch.not_due:
-        summary.feeds["not_due"] += len(batch.not_due)
-    summary.offered += batch.offered
-    for outcome in batch.finish(written, errors, refused):
-        summary.entries[outcome.state] += 1
-        if outcome.state == "skipped":
-            summary.skipped_rules[(outcome.detail or "skipped").split(":")[0]] += 1
-        elif outcome.state == "failed":
-            summary.fail(Step.COLLECT, outcome.url, outcome.detail or "failed", transient=outcome.transient)
 
 
 # --- alerts ---------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from wirewatch.engine.core import Engine
@@ -35,6 +36,7 @@ def run_engine(
     only_due: bool = True,
     channels: dict[str, Any] | None = None,
     options: EngineOptions | None = None,
+    now: Callable[[], datetime] | None = None,
 ) -> PassSummary:
     """Run ``feeds`` (the due ones, unless ``only_due`` is False) through the engine once.
 
@@ -42,7 +44,8 @@ def run_engine(
     abandoned, their state not committed, and named in ``summary.abandoned``. ``stop_event`` set from
     outside ends the pass the same way. Indices must exist (``pipeline.ensure_indices``). Never raises for
     bad input; an Elasticsearch outage longer than ``es_outage_patience_s`` makes the summary ``fatal``.
-    ``channels`` are used and not closed (default: the runtime's, closed at the end).
+    ``channels`` are used and not closed (default: the runtime's, closed at the end). ``now`` is the clock
+    polls and feed states are dated by (tests move it forward).
     """
     from search.errors import SearchError
 
@@ -52,7 +55,7 @@ def run_engine(
     deadline = time.monotonic() + limit if limit else None
     owned = channels is None
     chans = rt.channels() if channels is None else channels
-    engine = Engine(rt, tools, options=opts, summary=summary, channels=chans)
+    engine = Engine(rt, tools, options=opts, summary=summary, channels=chans, now=now)
     stop = stop_event or threading.Event()
     last = [0.0]
 
@@ -63,8 +66,8 @@ def run_engine(
 
     try:
         engine.load_states([f.id for f in feeds])
-        now = engine.now()
-        due = [f for f in feeds if not only_due or engine.states.get(f.id) is None or engine.states[f.id].is_due(now)]
+        at = engine.now()
+        due = [f for f in feeds if not only_due or engine.states.get(f.id) is None or engine.states[f.id].is_due(at)]
         if len(feeds) > len(due):
             summary.feeds["not_due"] += len(feeds) - len(due)
         engine.start()
