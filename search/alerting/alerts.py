@@ -18,7 +18,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from elasticsearch import ConflictError, Elasticsearch
 
@@ -96,7 +96,7 @@ def create_alerts(
             if match.content_hash:  # later copies in this same batch join this one
                 earlier.setdefault(key, (aid, match.article_id))
             docs.append((aid, _alert_doc(aid, match, now)))
-    _bulk_create(es, names, docs, report)
+    create_alert_docs(es, names, docs, report)
     for aid in [a for a in report.created if a in copies]:
         report.created.remove(aid)
         report.attached.append(aid)
@@ -202,14 +202,30 @@ def _copy_doc(aid: str, match: Match, first_id: str, now: datetime) -> dict[str,
     return {**_base_doc(aid, match, now), "attached_to": first_id, "deliveries": []}
 
 
-def _bulk_create(
-    es: Elasticsearch, names: IndexNames, docs: list[tuple[str, dict[str, Any]]], report: CreateReport
+class CreatedTally(Protocol):
+    """What a create-only bulk of alert documents reports into (``CreateReport``, spikes' report)."""
+
+    created: list[str]
+    existing: int
+    failed: dict[str, str]
+
+
+def create_alert_docs(
+    es: Elasticsearch,
+    names: IndexNames,
+    docs: list[tuple[str, dict[str, Any]]],
+    report: CreatedTally,
+    *,
+    action: str = "creating alerts",
 ) -> None:
+    """Write alert documents with ``op_type=create`` (invariant 3: a conflict means the alert exists already)
+    and tally each: created, existing, failed. Raises SearchUnavailable (with the partial report) when some
+    were refused for overload: the caller runs again, and what was created is recognised as existing."""
     operations: list[dict[str, Any]] = []
     for aid, doc in docs:
         operations += [{"create": {"_index": names.alerts, "_id": aid}}, doc]
     # refreshed: the next batch's same-story lookup must see these alerts
-    with es_errors("creating alerts"):
+    with es_errors(action):
         result = es.bulk(operations=operations, refresh=True)
     overloaded = 0
     for item in result["items"]:

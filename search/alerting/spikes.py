@@ -22,6 +22,7 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
+from search.alerting.alerts import create_alert_docs
 from search.alerting.watches import Watch
 from search.client import es_errors
 from search.names import IndexNames
@@ -174,17 +175,4 @@ def _spike_doc(watch: Watch, check: SpikeCheck, now: datetime) -> dict[str, Any]
 
 
 def _create(es: Elasticsearch, names: IndexNames, docs: list[dict[str, Any]], report: SpikeReport) -> None:
-    operations: list[dict[str, Any]] = []
-    for doc in docs:
-        operations += [{"create": {"_index": names.alerts, "_id": doc["id"]}}, doc]
-    with es_errors("creating spike alerts"):
-        result = es.bulk(operations=operations, refresh=True)
-    for item in result["items"]:
-        outcome = item["create"]
-        status = int(outcome.get("status", 500))
-        if status in (200, 201):
-            report.created.append(outcome["_id"])
-        elif status == 409:
-            report.existing += 1
-        else:
-            report.failed[outcome["_id"]] = str(outcome.get("error", {}).get("reason", status))
+    create_alert_docs(es, names, [(str(d["id"]), d) for d in docs], report, action="creating spike alerts")
