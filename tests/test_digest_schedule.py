@@ -179,7 +179,7 @@ def _runtime(es_url: str, prefix: str, site: StoriesSite, now_hook: str, digest_
     settings = load_settings(
         es_url=es_url, es_index_prefix=prefix, feeds_file=feeds, channels_file=channels,
         http_allow_loopback=True, delivery_allow_loopback=True, http_respect_robots=False,
-        extract_workers=1, ner_enabled=False, delivery_backoff_s=0.01, feeds_per_batch=3,
+        extract_workers=1, ner_enabled=False, delivery_backoff_s=0.01,
     )  # fmt: skip
     return build_runtime(settings)
 

@@ -48,7 +48,7 @@ def runner_env(
         "WIREWATCH_HTTP_ALLOW_LOOPBACK": "true",
         "WIREWATCH_DELIVERY_ALLOW_LOOPBACK": "true",
         "WIREWATCH_CHANNELS_FILE": str(tmp / "channels.yaml"),
-        "WIREWATCH_FEEDS_PER_BATCH": "2",  # many rounds, so the two runners interleave
+        "WIREWATCH_ES_BULK_CHUNK_DOCS": "2",  # many micro-batches, so the two runners interleave
         "WIREWATCH_DELIVERY_PARALLEL": "1",
         "WIREWATCH_EXTRACT_WORKERS": "1",
         "WIREWATCH_NER_ENABLED": "false",

@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -28,7 +29,9 @@ def site() -> Iterator[StoriesSite]:
         yield running
 
 
-def _runtime(es_url: str, prefix: str, site: StoriesSite, receiver: Receiver, tmp: Path, per_batch: int) -> Runtime:
+def _runtime(
+    es_url: str, prefix: str, site: StoriesSite, receiver: Receiver, tmp: Path, batching: dict[str, Any]
+) -> Runtime:
     feeds = tmp / "feeds.yaml"
     feeds.write_text(yaml.safe_dump({"feeds": site.feeds}))
     channels = tmp / "channels.yaml"
@@ -36,17 +39,21 @@ def _runtime(es_url: str, prefix: str, site: StoriesSite, receiver: Receiver, tm
     settings = load_settings(
         es_url=es_url, es_index_prefix=prefix, feeds_file=feeds, channels_file=channels,
         http_allow_loopback=True, delivery_allow_loopback=True, http_respect_robots=False,
-        extract_workers=1, ner_enabled=False, delivery_backoff_s=0.01, feeds_per_batch=per_batch,
+        extract_workers=1, ner_enabled=False, delivery_backoff_s=0.01, **batching,
     )  # fmt: skip
     return build_runtime(settings)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("per_batch", [1, 3], ids=["copies-in-later-batches", "copies-in-one-batch"])
+# the engine's bulk writer: one article per micro-batch, or all three in one (it waits 2 s to fill it)
+@pytest.mark.parametrize(
+    "batching", [{"es_bulk_chunk_docs": 1}, {"engine_flush_age_s": 2.0}],
+    ids=["copies-in-later-batches", "copies-in-one-batch"],
+)
 def test_three_copies_make_one_story_and_one_alert_per_group(
-    es_url: str, index_prefix: str, site: StoriesSite, receiver: Receiver, tmp_path: Path, per_batch: int
+    es_url: str, index_prefix: str, site: StoriesSite, receiver: Receiver, tmp_path: Path, batching: dict[str, Any]
 ) -> None:
-    rt = _runtime(es_url, index_prefix, site, receiver, tmp_path, per_batch)
+    rt = _runtime(es_url, index_prefix, site, receiver, tmp_path, batching)
     try:
         with rt.tools(ner=False) as tools:
             summary = run_pass(rt, tools).to_dict()

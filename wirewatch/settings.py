@@ -137,7 +137,6 @@ class Settings(BaseSettings):
     schedule: str = Field(
         "*/15 * * * *", description="Ingest DAG schedule: cron, preset or @continuous; empty: triggered runs only"
     )
-    feeds_per_batch: int = Field(5, description="Feeds per round of a pass (a CLI pass or an Airflow shard)")
     summary_file: Path = Field(PROJECT_ROOT / "run" / "last-pass.json", description="Last pass summary (JSON)")
     pass_deadline_s: float | None = Field(
         840.0, description="A pass abandons the feeds unfinished after this (state not committed); none: no limit"
