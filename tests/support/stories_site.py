@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 from email.utils import format_datetime
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -45,11 +46,15 @@ class StoriesSite:
         self.published = published  # one datetime per site: the order they first publish the story
         self.paragraphs = paragraphs or seed_paragraphs()
         self.pages: dict[str, bytes] = {}
+        # seconds the server waits before answering a site's story page: makes copies arrive in a known order
+        self.page_delays: dict[int, float] = {}
         site = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                body = site.pages.get(urlsplit(self.path).path)
+                path = urlsplit(self.path).path
+                body = site.pages.get(path)
+                time.sleep(site.delay_for(path))
                 ctype = "application/rss+xml" if self.path.endswith(".xml") else "text/html; charset=utf-8"
                 self.send_response(200 if body is not None else 404)
                 self.send_header("Content-Type", ctype)
@@ -82,6 +87,12 @@ class StoriesSite:
             f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>{escape(SITES[n])}</title>'
             f"<link>{self.base}/site{n}/</link><description>news</description>{item}</channel></rss>"
         ).encode()
+
+    def delay_for(self, path: str) -> float:
+        for n, delay in self.page_delays.items():
+            if path == f"/site{n}/story.html":
+                return delay
+        return 0.0
 
     def _edited(self, n: int) -> list[str]:
         if n == 1:
