@@ -31,6 +31,7 @@ from bench.server import CorpusServer
 from enrich.ner import DEFAULT_MODEL
 from enrich.watchlist import load_watchlist
 from search.client import make_client
+from wirewatch.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "latest.json"
@@ -131,7 +132,7 @@ def run_benchmark(
                 pages,
                 watchlist=watchlist,
                 model=DEFAULT_MODEL,
-                batch_size=32,
+                batch_size=Settings.model_fields["ner_batch_size"].default,  # the pass's batches
                 cores=machine["cores"],
                 tick=lambda n: progress.advance(task, n),
             )

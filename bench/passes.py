@@ -22,6 +22,7 @@ import yaml
 from elasticsearch import Elasticsearch
 
 from bench.measure import CpuClock, ProcessTree, RssSampler, wait_until_idle
+from enrich.stories import signature
 from enrich.tagger import Tagger
 from enrich.tags import Tags
 from ingest.extract import PageInput
@@ -202,6 +203,7 @@ def _timed_pass(
         MarkedTagger(clock, ner_first=ner_first, **tagger_args) as tagger,
     ):
         tagger.warm_up()
+        signature(WARM_PAGE)  # the story clustering's permutations, made once per process
         ExtractPool.run(pool, [_warm_page()] * s.extract_workers)  # each worker imports trafilatura now
         wait_until_idle(tree)  # a pool worker may still be loading the model after warm_up returned
         clock.mark(None)

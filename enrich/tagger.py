@@ -12,6 +12,7 @@ loading a model once, on its first text in that language.
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -40,10 +41,11 @@ class Tagger:
         *,
         watchlist: Watchlist,
         model: str = DEFAULT_MODEL,
-        batch_size: int = 32,
+        batch_size: int = 8,
         ner: bool = True,
         workers: int = 1,
         models: Mapping[str, str] | None = None,
+        worker_nice: int = 0,
     ) -> None:
         if batch_size < 1 or workers < 1:
             raise ValueError("batch_size and workers must be at least 1")
@@ -54,6 +56,7 @@ class Tagger:
         self.ner = ner
         self.workers = workers
         self.models = {**(DEFAULT_MODELS if models is None else models), "en": model}
+        self.worker_nice = worker_nice  # added to the NER processes' nice value: they yield the CPU first
         self._pool: ProcessPoolExecutor | None = None
 
     # --- the gazetteer ------------------------------------------------------------------------------------
@@ -135,13 +138,15 @@ class Tagger:
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=load_ner,
-                initargs=(self.model,),
+                initializer=_start_worker,
+                initargs=(self.model, self.worker_nice),
             )
         return self._pool
 
     def warm_up(self) -> None:
-        """Load the English model now (in every worker with a pool) instead of on the first batch."""
+        """Load the English model now (in every worker with a pool) and the language identifier (in this
+        process) instead of on the first batch: a first article is not held up by a second of loading."""
+        self.tag_groups(["warm up"])
         if self.ner and self.workers == 1:
             load_ner(self.model)
         elif self.ner:
@@ -162,6 +167,15 @@ class Tagger:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def _start_worker(model: str, nice: int) -> None:
+    """A NER process: lower its CPU priority by ``nice`` (NER is background work: fetching, extraction,
+    indexing and alerts on the same cores go first, and NER still takes every cycle they leave), then load
+    the model."""
+    if nice > 0 and hasattr(os, "nice"):
+        os.nice(nice)
+    load_ner(model)
 
 
 def _inside_any(match: GroupMatch, spans: list[tuple[int, int]]) -> bool:

@@ -29,11 +29,17 @@ class Pending:
     language: str | None = None  # the stored language picks the NER model
 
 
-def articles_waiting_for_entities(es: Elasticsearch, names: IndexNames, *, limit: int = 500) -> list[Pending]:
-    """Up to ``limit`` articles indexed with ``ner_done: false``, oldest first, with their content hash."""
+def articles_waiting_for_entities(
+    es: Elasticsearch, names: IndexNames, *, limit: int = 500, exclude: Sequence[str] = ()
+) -> list[Pending]:
+    """Up to ``limit`` articles indexed with ``ner_done: false``, oldest first, with their content hash;
+    ``exclude``: ids left out (being tagged already)."""
+    query: dict[str, Any] = {"bool": {"filter": [{"term": {"ner_done": False}}]}}
+    if exclude:
+        query["bool"]["must_not"] = [{"ids": {"values": list(exclude)}}]
     with es_errors("listing articles that still need entities"):
         found = es.search(
-            index=names.articles, query={"term": {"ner_done": False}},
+            index=names.articles, query=query,
             source_includes=["text", "content_hash", "language"], sort=[{"indexed_at": "asc"}, {"id": "asc"}],
             size=limit,
         )  # fmt: skip

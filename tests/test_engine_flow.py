@@ -31,11 +31,12 @@ RSS = "application/rss+xml"
 def make_runtime(es_url: str, prefix: str, feeds_file: Path, hook_url: str, tmp_path: Path, **extra: Any) -> Runtime:
     channels = tmp_path / "channels.yaml"
     channels.write_text(yaml.safe_dump({"channels": [{"name": "hook", "type": "webhook", "url": hook_url}]}))
-    settings = load_settings(
+    values: dict[str, Any] = dict(
         es_url=es_url, es_index_prefix=prefix, feeds_file=feeds_file, http_allow_loopback=True,
         delivery_allow_loopback=True, channels_file=channels, extract_workers=1, ner_enabled=False,
-        http_read_timeout_s=60, http_total_deadline_s=90, delivery_backoff_s=0.01, **extra,
+        http_read_timeout_s=60, http_total_deadline_s=90, delivery_backoff_s=0.01,
     )  # fmt: skip
+    settings = load_settings(**{**values, **extra})
     return build_runtime(settings)
 
 

@@ -193,6 +193,7 @@ class Runtime:
             batch_size=s.ner_batch_size,
             ner=s.ner_enabled if ner is None else ner,
             workers=s.ner_workers if workers is None else workers,
+            worker_nice=s.ner_nice,
         )
 
     @contextmanager

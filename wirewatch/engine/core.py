@@ -102,7 +102,7 @@ class Engine:
         self._spawn("match", self.alerter.match_loop, 1)
         self._spawn("deliver", self.alerter.deliver_loop, 1)
         if self.tools.tagger.ner:
-            self._spawn("ner", self.ner.run, 1)
+            self._spawn("ner", self.ner.run, self.opts.ner_consumers)
         self._renewing = self.leases.renewing()  # renewed every third of their ttl; released when stopped
         self._renewing.__enter__()
 

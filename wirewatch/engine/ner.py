@@ -3,7 +3,8 @@ and extraction go on, writing entities in micro-batches.
 
 Its queue is bounded and never blocks the writer: when NER falls behind (it is most of the CPU), the
 articles it had no room for stay ``ner_done: false`` in the index and are read back from there
-(``search.reuse.articles_waiting_for_entities``) once the queue has room, as are any a crash left. Group alerts
+(``search.reuse.articles_waiting_for_entities``) once the queue has room, as are any a crash left. Several
+consumers share the queue, so the NER processes never wait while one consumer writes its entities. Group alerts
 never wait for it. A copy whose text was tagged before takes its entities (``wirewatch.reuse``): NER runs once
 per distinct text, with the model of the article's language.
 """
@@ -23,14 +24,24 @@ if TYPE_CHECKING:
     from wirewatch.engine.core import Engine
 
 
+RECENT_DONE = 2_000  # ids tagged lately, kept out of the index's backlog until a refresh has surely shown them
+
+
 class NerStage:
+    """``consumers`` threads (the engine runs one more than there are NER processes, so a worker always has a
+    batch queued while another consumer writes its entities) take ``ner_batch`` articles each: one task per
+    NER process, small enough that the last batches of a pass end together."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._cond = threading.Condition()
         self._todo: collections.deque[Pending] = collections.deque()
         self._overflowed = False  # articles were left in the index for later
         self._closed = False
-        self._tried: set[str] = set()  # read back from the index by this engine (a failure is not retried forever)
+        self._refilling = threading.Lock()  # one consumer reads the index's backlog at a time
+        self._tried: set[str] = set()  # read back from the index (a failure is not retried forever)
+        self._in_flight: set[str] = set()  # being tagged by a consumer
+        self._recent: collections.OrderedDict[str, None] = collections.OrderedDict()  # tagged lately
 
     @property
     def backlog(self) -> int:
@@ -53,41 +64,70 @@ class NerStage:
             self._cond.notify_all()
 
     def run(self) -> None:
-        """Until closed: tag what is queued; when the queue ran dry after an overflow, read the index's
-        backlog. Once closed: drain the index's backlog (this pass's overflow, a crash's leftovers)."""
+        """One consumer, until closed: tag what is queued; when the queue ran dry after an overflow, refill
+        it from the index's backlog. Once closed: drain the index's backlog (this pass's overflow, a crash's
+        leftovers), then return."""
         engine = self.engine
         while not engine.halt.is_set():
             batch = self._take()
             if batch:
-                self.tag(batch)
+                self._tag_tracked(batch)
                 continue
             with self._cond:
                 closed, overflowed = self._closed, self._overflowed
-                self._overflowed = False
-            if closed or overflowed:
-                drained = self.from_index()
-                if closed and not drained:
-                    return
+            if not (closed or overflowed):
+                continue
+            if not self._refilling.acquire(blocking=False):
+                with self._cond:  # another consumer is reading the index: wait for what it queues
+                    self._cond.wait(timeout=0.2)
+                continue
+            try:
+                refilled = self.refill()
+            finally:
+                self._refilling.release()
+            if closed and not refilled and not self._todo:
+                return
 
     def _take(self) -> list[Pending]:
         with self._cond:
             if not self._todo and not self._closed and not self._overflowed:
                 self._cond.wait(timeout=0.5)
             size = self.engine.opts.ner_batch
-            return [self._todo.popleft() for _ in range(min(size, len(self._todo)))]
+            batch = [self._todo.popleft() for _ in range(min(size, len(self._todo)))]
+            self._in_flight.update(p.id for p in batch)
+            return batch
 
-    def from_index(self) -> int:
+    def _tag_tracked(self, batch: list[Pending]) -> None:
+        try:
+            self.tag(batch)
+        finally:
+            with self._cond:
+                for p in batch:
+                    self._in_flight.discard(p.id)
+                    self._recent[p.id] = None
+                while len(self._recent) > RECENT_DONE:
+                    self._recent.popitem(last=False)
+
+    def refill(self) -> int:
+        """Queue up to a batch per consumer from the index's backlog (articles not being or lately tagged);
+        0 when it is empty."""
         from search.reuse import articles_waiting_for_entities
 
         engine, rt = self.engine, self.engine.rt
+        with self._cond:
+            self._overflowed = False
+            skip = sorted(self._tried | self._in_flight | set(self._recent))
         engine.gate.call(lambda: rt.es.indices.refresh(index=rt.names.articles))
-        todo = engine.gate.call(lambda: articles_waiting_for_entities(rt.es, rt.names, limit=engine.opts.ner_batch))
-        todo = [p for p in todo if p.id not in self._tried]
-        if not todo:
-            self._tried.clear()
-            return 0
-        self._tried.update(p.id for p in todo)
-        self.tag(todo)
+        limit = engine.opts.ner_batch * max(1, engine.opts.ner_consumers)
+        todo = engine.gate.call(lambda: articles_waiting_for_entities(rt.es, rt.names, limit=limit, exclude=skip))
+        with self._cond:
+            if not todo:
+                self._tried.clear()
+                return 0
+            self._tried.update(p.id for p in todo)
+            self._todo.extend(todo)
+            self._overflowed = True  # there may be more behind these: read again when they are done
+            self._cond.notify_all()
         return len(todo)
 
     def tag(self, batch: list[Pending]) -> None:

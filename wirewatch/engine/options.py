@@ -29,7 +29,8 @@ class EngineOptions:
     bulk_max_retries: int = 3
     # alerts and NER
     dedup_window_s: float = 48 * 3600
-    ner_batch: int = 64
+    ner_batch: int = 8  # articles per NER task (one process's batch)
+    ner_consumers: int = 3  # threads feeding the NER processes: one more than there are processes
     outbox_batch: int = 500
     # time
     pass_deadline_s: float | None = None  # unfinished feeds are abandoned after it (state not committed)
@@ -49,14 +50,17 @@ class EngineOptions:
             page_queue=max(8, 4 * s.http_max_connections),
             # pages wait unfetched rather than fetched: a fetched page is extracted (and alerted) at once
             extract_queue=max(2, s.extract_workers),
-            write_queue=max(16, 2 * s.es_bulk_chunk_docs),
+            # extracted articles wait here for the writer: kept short, so a burst of pages waits unfetched
+            # (its alert clock not yet started) rather than extracted behind hundreds of others
+            write_queue=max(16, 4 * s.extract_workers),
             ner_queue=max(16, 4 * s.ner_batch_size * max(1, s.ner_workers)),
             flush_docs=s.es_bulk_chunk_docs,
             flush_bytes=s.es_bulk_chunk_bytes,
             flush_age_s=s.engine_flush_age_s,
             bulk_max_retries=s.es_max_retries,
             dedup_window_s=float(s.alert_dedup_window_s),
-            ner_batch=max(1, s.ner_batch_size * max(1, s.ner_workers)),
+            ner_batch=max(1, s.ner_batch_size),
+            ner_consumers=max(1, s.ner_workers) + 1,
             pass_deadline_s=s.pass_deadline_s,
             es_patience_s=s.es_outage_patience_s,
             es_max_backoff_s=s.es_outage_max_backoff_s,
