@@ -22,11 +22,11 @@ import yaml
 from elasticsearch import Elasticsearch
 
 from bench.measure import CpuClock, ProcessTree, RssSampler, wait_until_idle
-from enrich.stories import signature
 from enrich.tagger import Tagger
 from enrich.tags import Tags
 from ingest.extract import PageInput
 from ingest.pool import ExtractPool, PageOutcome
+from wirewatch.early import EarlyTagging
 from wirewatch.pipeline import add_entities, deliver_alerts, ensure_indices, run_pass, sync_watches
 from wirewatch.runtime import PassTools, Runtime, build_runtime
 from wirewatch.settings import load_settings
@@ -199,11 +199,12 @@ def _timed_pass(
     clock = CpuClock(tree)
     with (
         rt.fetcher() as fetcher,
-        MarkedPool(clock, workers=s.extract_workers, deadline_s=s.extract_deadline_s) as pool,
+        MarkedPool(
+            clock, workers=s.extract_workers, deadline_s=s.extract_deadline_s, after=EarlyTagging(rt.watchlist())
+        ) as pool,
         MarkedTagger(clock, ner_first=ner_first, **tagger_args) as tagger,
     ):
         tagger.warm_up()
-        signature(WARM_PAGE)  # the story clustering's permutations, made once per process
         ExtractPool.run(pool, [_warm_page()] * s.extract_workers)  # each worker imports trafilatura now
         wait_until_idle(tree)  # a pool worker may still be loading the model after warm_up returned
         clock.mark(None)

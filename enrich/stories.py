@@ -156,6 +156,8 @@ class NewArticle:
     id: str
     text: str
     seen_at: datetime | None = None
+    # ``signature(text)`` with the default parameters when it was computed already (in another process)
+    signature: bytes | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -196,7 +198,7 @@ def assign_stories(
     """
     params = params or Clustering()
     ordered = sorted(articles, key=_first_seen_order)
-    sigs = {a.id: signature(a.text, num_perm=params.num_perm, shingle_words=params.shingle_words) for a in ordered}
+    sigs = {a.id: _signature_of(a, params) for a in ordered}
     keys = {aid: band_keys(sig, bands=params.bands) for aid, sig in sigs.items()}
     batch_ids = [a.id for a in ordered]
     all_keys = sorted({k for ks in keys.values() for k in ks})
@@ -221,6 +223,16 @@ def assign_stories(
         member = StoredMember(article_id=article.id, story_id=story_id, signature=encoded, story_first_seen=first_seen)
         known.add(member, own_keys)
     return out
+
+
+def _signature_of(article: NewArticle, params: Clustering) -> np.ndarray:
+    """The precomputed signature when it was made with these parameters, else computed now."""
+    defaults = params.num_perm == NUM_PERM and params.shingle_words == SHINGLE_WORDS
+    if article.signature is not None and defaults:
+        sig = decode_signature(article.signature)
+        if len(sig) == NUM_PERM:
+            return sig
+    return signature(article.text, num_perm=params.num_perm, shingle_words=params.shingle_words)
 
 
 def _first_seen_order(article: NewArticle) -> tuple[float, str]:

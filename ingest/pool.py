@@ -16,7 +16,7 @@ import multiprocessing
 import signal
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -38,13 +38,24 @@ class PageOutcome:
     skipped: str | None = None
     error: str | None = None
     transient: bool = False
+    extra: object | None = None  # what the pool's ``after`` step made of the article (None: not run, or failed)
 
 
-def _worker_main(conn: Connection) -> None:
+# Work the caller wants done on each article in the worker process, right after extraction: a picklable
+# callable (it is sent to each worker when the worker starts). It may have a ``warm_up()`` method.
+AfterExtract = Callable[[Article], object]
+
+
+def _worker_main(conn: Connection, after: AfterExtract | None = None) -> None:
     # Ctrl-C in a terminal reaches the whole process group: the parent decides when workers stop (it closes
     # their pipes), so a worker neither dies mid-page nor prints a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     import trafilatura  # noqa: F401  (warm the import before the first page so it is not billed to a page)
+
+    warm_up = getattr(after, "warm_up", None)
+    if callable(warm_up):
+        with contextlib.suppress(Exception):  # a step that cannot start fails per article: the caller does it
+            warm_up()
 
     while True:
         try:
@@ -54,7 +65,8 @@ def _worker_main(conn: Connection) -> None:
         if page is None:
             return
         try:
-            outcome = PageOutcome(article=extract_article(page))
+            article = extract_article(page)
+            outcome = PageOutcome(article=article, extra=_after(after, article))
         except TooShort as exc:
             outcome = PageOutcome(skipped=str(exc))
         except ExtractionError as exc:
@@ -62,6 +74,17 @@ def _worker_main(conn: Connection) -> None:
         except Exception as exc:  # anything else is this page's failure, not the worker's
             outcome = PageOutcome(error=f"extraction crashed: {type(exc).__name__}: {exc}")
         conn.send(outcome)
+
+
+def _after(after: AfterExtract | None, article: Article) -> object | None:
+    """The ``after`` step's result; None when there is none or it failed (the caller then does that work
+    itself: a bug there must not cost the article)."""
+    if after is None:
+        return None
+    try:
+        return after(article)
+    except Exception:
+        return None
 
 
 @dataclass
@@ -75,12 +98,15 @@ class _Worker:
 class ExtractPool:
     """``run(pages)`` extracts pages on ``workers`` processes; one PageOutcome per page, in order.
 
-    A streaming caller uses ``submit(key, page)`` while ``free`` and ``results(timeout)`` instead."""
+    A streaming caller uses ``submit(key, page)`` while ``free`` and ``results(timeout)`` instead. ``after``
+    runs on each article in the worker too (its result in ``PageOutcome.extra``): per-article CPU work moved
+    off the caller's process, which runs the network threads and the writer under one interpreter lock."""
 
-    def __init__(self, *, workers: int = 2, deadline_s: float = 20.0) -> None:
+    def __init__(self, *, workers: int = 2, deadline_s: float = 20.0, after: AfterExtract | None = None) -> None:
         if workers < 1:
             raise ValueError("an extraction pool needs at least one worker")
         self.deadline_s = deadline_s
+        self.after = after  # run on each article in the worker (``PageOutcome.extra``)
         self._ctx = multiprocessing.get_context("spawn")
         self._workers = [self._start_worker() for _ in range(workers)]
         self.replaced = 0  # workers killed or dead and replaced, for the pass summary
@@ -93,7 +119,9 @@ class ExtractPool:
 
     def _start_worker(self) -> _Worker:
         parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(target=_worker_main, args=(child,), daemon=True, name="wirewatch-extract")
+        process = self._ctx.Process(
+            target=_worker_main, args=(child, self.after), daemon=True, name="wirewatch-extract"
+        )
         process.start()
         child.close()
         return _Worker(process, parent)

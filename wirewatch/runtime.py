@@ -151,13 +151,16 @@ class Runtime:
 
         return Fetcher(self.fetch_policy())
 
-    def extract_pool(self, *, max_workers: int | None = None) -> ExtractPool:
-        """The extraction processes; ``max_workers`` caps them (no more workers than pages to extract)."""
+    def extract_pool(self, *, max_workers: int | None = None, early: bool = False) -> ExtractPool:
+        """The extraction processes; ``max_workers`` caps them (no more workers than pages to extract);
+        ``early`` also tags groups and signs stories there (``wirewatch.early``; the engine's pool)."""
         from ingest.pool import ExtractPool
+        from wirewatch.early import EarlyTagging
 
         s = self.settings
         workers = s.extract_workers if max_workers is None else max(1, min(s.extract_workers, max_workers))
-        return ExtractPool(workers=workers, deadline_s=s.extract_deadline_s)
+        after = EarlyTagging(self.watchlist()) if early else None
+        return ExtractPool(workers=workers, deadline_s=s.extract_deadline_s, after=after)
 
     def feeds(self) -> list[FeedSpec]:
         from ingest.errors import IngestError
@@ -200,7 +203,7 @@ class Runtime:
     def tools(self, *, ner: bool | None = None) -> Iterator[PassTools]:
         """Fetcher, extraction pool and tagger for one or more passes, closed on exit."""
         tagger = self.tagger(ner=ner)
-        with self.fetcher() as fetcher, self.extract_pool() as pool, tagger:
+        with self.fetcher() as fetcher, self.extract_pool(early=True) as pool, tagger:
             yield PassTools(fetcher=fetcher, pool=pool, tagger=tagger)
 
     # --- notify -------------------------------------------------------------------------------------------

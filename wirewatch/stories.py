@@ -6,7 +6,7 @@ Elasticsearch for earlier articles sharing a band key, and the returned fields g
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -16,12 +16,18 @@ if TYPE_CHECKING:
     from search.names import IndexNames
 
 
-def story_fields_for(es: Elasticsearch, names: IndexNames, articles: Sequence[Article]) -> dict[str, dict[str, Any]]:
+def story_fields_for(
+    es: Elasticsearch, names: IndexNames, articles: Sequence[Article], signatures: Mapping[str, bytes] | None = None
+) -> dict[str, dict[str, Any]]:
     """{article id: story fields of the article document} for ``articles`` (first seen: published, else
-    fetched)."""
+    fetched); ``signatures`` are MinHash signatures already made (by article id)."""
     from enrich.stories import NewArticle, assign_stories
     from search.stories import EsStoryStore, story_fields
 
-    batch = [NewArticle(id=a.id, text=a.text, seen_at=a.published_at or a.fetched_at) for a in articles]
+    signatures = signatures or {}
+    batch = [
+        NewArticle(id=a.id, text=a.text, seen_at=a.published_at or a.fetched_at, signature=signatures.get(a.id))
+        for a in articles
+    ]
     assigned = assign_stories(batch, EsStoryStore(es, names))
     return {a.article_id: story_fields(a.story_id, a.story_first_seen, a.band_keys, a.signature) for a in assigned}

@@ -7,6 +7,7 @@ import time
 from typing import TYPE_CHECKING
 
 from ingest.pool import PageOutcome
+from wirewatch.early import Early
 from wirewatch.engine.jobs import ArticleJob, ExtractJob
 from wirewatch.steps import Step
 
@@ -46,4 +47,5 @@ def settle_one(engine: Engine, job: ExtractJob, outcome: PageOutcome) -> None:
     if article is None:
         engine.check_done([work])
         return
-    engine.articles.put(ArticleJob(work, item, article))
+    early = outcome.extra if isinstance(outcome.extra, Early) else None
+    engine.articles.put(ArticleJob(work, item, article, early))

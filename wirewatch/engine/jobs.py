@@ -9,6 +9,7 @@ if TYPE_CHECKING:
     from ingest.extract import Article, PageInput
     from ingest.feeds import FeedItem
     from ingest.feedwork import FeedWork
+    from wirewatch.early import Early
 
 
 @dataclass(frozen=True)
@@ -29,3 +30,4 @@ class ArticleJob:
     work: FeedWork
     item: FeedItem
     article: Article
+    early: Early | None = None  # tags and story signature made in the extraction process

@@ -14,6 +14,7 @@ import time
 from functools import partial
 from typing import TYPE_CHECKING
 
+from enrich.tags import Tags
 from search.bulksend import BulkReport
 from search.errors import SearchError
 from search.reuse import Pending
@@ -87,10 +88,12 @@ class BulkWriter:
         engine, rt = self.engine, self.engine.rt
         articles = [j.article for j in jobs]
         # Stories first (one terms query for the batch): copies of an earlier story join it; an outage waits.
-        stories = engine.gate.call(lambda: story_fields_for(rt.es, rt.names, articles))
+        # Signatures and tags made in the extraction processes are used as they are (``wirewatch.early``).
+        signatures = {j.article.id: j.early.signature for j in jobs if j.early is not None}
+        stories = engine.gate.call(lambda: story_fields_for(rt.es, rt.names, articles, signatures))
         tagger = engine.tools.tagger
         try:
-            tags = tagger.tag_groups([a.text for a in articles], [a.language for a in articles])
+            tags = self._group_tags(jobs)
             return {a.id: article_document(a, t, stories.get(a.id)) for a, t in zip(articles, tags, strict=True)}
         except Exception:  # find the article at fault: one at a time
             pass
@@ -103,6 +106,16 @@ class BulkWriter:
                 reason = f"crashed while tagging: {type(exc).__name__}: {exc}"
                 self._settle([job], BulkReport(transient={a.id: reason}))
         return docs
+
+    def _group_tags(self, jobs: list[ArticleJob]) -> list[Tags]:
+        """Each article's tracked groups: made in its extraction process, else here (one call for the rest)."""
+        todo = [j for j in jobs if j.early is None]
+        made = iter(
+            self.engine.tools.tagger.tag_groups([j.article.text for j in todo], [j.article.language for j in todo])
+            if todo
+            else []
+        )
+        return [j.early.tags if j.early is not None else next(made) for j in jobs]
 
     def _accepted(self, job: ArticleJob, already_indexed: bool) -> bool:
         work, engine = job.work, self.engine
