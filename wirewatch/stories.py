@@ -17,10 +17,16 @@ if TYPE_CHECKING:
 
 
 def story_fields_for(
-    es: Elasticsearch, names: IndexNames, articles: Sequence[Article], signatures: Mapping[str, bytes] | None = None
+    es: Elasticsearch,
+    names: IndexNames,
+    articles: Sequence[Article],
+    signatures: Mapping[str, bytes] | None = None,
+    *,
+    refresh: bool = True,
 ) -> dict[str, dict[str, Any]]:
     """{article id: story fields of the article document} for ``articles`` (first seen: published, else
-    fetched); ``signatures`` are MinHash signatures already made (by article id)."""
+    fetched); ``signatures`` are MinHash signatures already made (by article id); ``refresh=False`` when the
+    caller made earlier writes searchable itself."""
     from enrich.stories import NewArticle, assign_stories
     from search.stories import EsStoryStore, story_fields
 
@@ -29,5 +35,5 @@ def story_fields_for(
         NewArticle(id=a.id, text=a.text, seen_at=a.published_at or a.fetched_at, signature=signatures.get(a.id))
         for a in articles
     ]
-    assigned = assign_stories(batch, EsStoryStore(es, names))
+    assigned = assign_stories(batch, EsStoryStore(es, names, refresh=refresh))
     return {a.article_id: story_fields(a.story_id, a.story_first_seen, a.band_keys, a.signature) for a in assigned}

@@ -73,7 +73,7 @@ class Alerter:
 
         engine, rt = self.engine, self.engine.rt
         watches = self._current_watches()
-        engine.gate.call(lambda: rt.es.indices.refresh(index=rt.names.articles))
+        engine.refresh_articles()
         report = engine.gate.call(
             lambda: alert_on_articles(rt.es, rt.names, ids, watches=watches, dedup_window_s=engine.opts.dedup_window_s)
         )

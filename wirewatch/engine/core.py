@@ -72,6 +72,10 @@ class Engine:
         self.idle = threading.Condition(self.lock)  # notified whenever a feed finishes
         self.fatal_error: BaseException | None = None
         self.stage_busy: dict[str, float] = {}
+        self._refresh_lock = threading.Lock()  # guards the two counters below
+        self._refreshing = threading.Lock()  # one refresh at a time; a second caller then finds it done
+        self._written = 0  # bulk writes of articles finished
+        self._refreshed = 0  # writes made searchable by a refresh
         self._threads: list[threading.Thread] = []
         from wirewatch.engine.alerting import Alerter
         from wirewatch.engine.committing import Committer
@@ -309,6 +313,24 @@ class Engine:
             elif outcome.state == "indexed":
                 self.progress.indexed += 1
         work.reported = len(work.outcomes)
+
+    # --- one refresh per write: the writer's story lookup and the matcher both need the last write visible ---
+    def wrote_articles(self) -> None:
+        """A bulk write of articles finished: the next ``refresh_articles`` refreshes."""
+        with self._refresh_lock:
+            self._written += 1
+
+    def refresh_articles(self) -> None:
+        """Make every finished write searchable, unless a refresh since the last write already did."""
+        with self._refreshing:
+            with self._refresh_lock:
+                target = self._written
+                if self._refreshed >= target:
+                    return
+            rt = self.rt
+            self.gate.call(lambda: rt.es.indices.refresh(index=rt.names.articles))
+            with self._refresh_lock:
+                self._refreshed = max(self._refreshed, target)
 
     def busy(self, stage: str, seconds: float) -> None:
         with self.lock:

@@ -75,6 +75,8 @@ class BulkWriter:
                 raise  # outage beyond patience, or the index is missing: the engine stops with the reason
             except Exception as exc:  # anything else fails this batch's entries (tried again next pass)
                 report = BulkReport(transient={j.article.id: f"{type(exc).__name__}: {exc}" for j in to_write})
+            finally:
+                engine.wrote_articles()  # even a failed bulk may have written some: the next refresh shows them
             languages = {aid: str(doc["language"]) if doc.get("language") else None for aid, doc in docs.items()}
             self._settle(to_write, report, languages)
         engine.check_done([j.work for j in batch])
@@ -90,7 +92,8 @@ class BulkWriter:
         # Stories first (one terms query for the batch): copies of an earlier story join it; an outage waits.
         # Signatures and tags made in the extraction processes are used as they are (``wirewatch.early``).
         signatures = {j.article.id: j.early.signature for j in jobs if j.early is not None}
-        stories = engine.gate.call(lambda: story_fields_for(rt.es, rt.names, articles, signatures))
+        engine.refresh_articles()  # the previous micro-batch's articles are candidates (once per write)
+        stories = engine.gate.call(lambda: story_fields_for(rt.es, rt.names, articles, signatures, refresh=False))
         tagger = engine.tools.tagger
         try:
             tags = self._group_tags(jobs)
