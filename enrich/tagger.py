@@ -69,10 +69,22 @@ class Tagger:
             raise ValueError("texts and hints must have the same length")
         return [self._tag_groups_one(text, hints[i] if hints else None) for i, text in enumerate(texts)]
 
+    def groups_of(self, texts: Sequence[str], languages: Sequence[str | None]) -> list[Tags]:
+        """:meth:`tag_groups` for texts whose language was identified already (an indexed article's): the
+        gazetteer runs, the language is taken as given; a text whose language is None is identified."""
+        if len(languages) != len(texts):
+            raise ValueError("texts and languages must have the same length")
+        return [
+            Tags(groups=self._groups_in(text), language=language) if language else self._tag_groups_one(text, None)
+            for text, language in zip(texts, languages, strict=True)
+        ]
+
     def _tag_groups_one(self, text: str, hint: str | None) -> Tags:
+        return Tags(groups=self._groups_in(text), language=detect_language(text, hint=hint))
+
+    def _groups_in(self, text: str) -> tuple[GroupTag, ...]:
         furniture = boilerplate_spans(text)
-        matches = [m for m in self.matcher.find(text) if not _inside_any(m, furniture)]
-        return Tags(groups=self._group_tags(matches), language=detect_language(text, hint=hint))
+        return self._group_tags([m for m in self.matcher.find(text) if not _inside_any(m, furniture)])
 
     def _group_tags(self, matches: list[GroupMatch]) -> tuple[GroupTag, ...]:
         mentions: dict[str, list[Mention]] = {}

@@ -204,3 +204,12 @@ def test_importing_enrich_loads_neither_spacy_nor_ahocorasick() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_groups_of_an_identified_text_take_its_language_as_given(watchlist: Watchlist) -> None:
+    tagger = Tagger(watchlist=watchlist, ner=False)
+    identified = tagger.tag_groups([TEXT])[0]
+    # the NER phase passes the language stored with the article: the gazetteer runs, no new guess is made
+    given = tagger.groups_of([TEXT, TEXT], ["fr", None])
+    assert given[0].groups == identified.groups and given[0].language == "fr"
+    assert given[1] == identified  # no language stored: identified as tag_groups would

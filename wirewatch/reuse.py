@@ -41,7 +41,9 @@ def entity_updates(es: Elasticsearch, names: IndexNames, tagger: Tagger, todo: l
             if pending.content_hash:
                 first_of[pending.content_hash] = pending
             to_tag.append(pending)
-    tags = tagger.tag([p.text for p in to_tag], [p.language for p in to_tag])
+    # the language was identified when the article was written: the model is picked by it, not by a new guess
+    texts = [p.text for p in to_tag]
+    tags = tagger.add_entities(texts, tagger.groups_of(texts, [p.language for p in to_tag]))
     for pending, tag in zip(to_tag, tags, strict=True):
         plan.updates[pending.id] = entity_update(tag)
     plan.tagged = len(to_tag)
