@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from elasticsearch import Elasticsearch
 
-from bench.measure import CpuClock, ProcessTree, RssSampler, wait_until_idle
+from bench.measure import CpuClock, ProcessTree, RssSampler, elasticsearch_cpu_seconds, wait_until_idle
 from enrich.tagger import Tagger
 from enrich.tags import Tags
 from ingest.extract import PageInput
@@ -97,8 +97,12 @@ class PassResult:
     latency_from_write_s: list[float] = field(default_factory=list)
     latency_from_pass_start_s: list[float] = field(default_factory=list)
     latency_from_fetch_s: list[float] = field(default_factory=list)  # the article's page fetch -> webhook
+    # the same alerts' latency in three legs: page fetched -> bulk write started (extraction and the writer's
+    # queue), write -> alert created (write, refresh, matching), created -> webhook arrival (the outbox)
+    legs_s: dict[str, list[float]] = field(default_factory=dict)
     failures: int = 0
     pipeline_stage_wall_s: dict[str, float] = field(default_factory=dict)
+    es_cpu_s: float = 0.0  # Elasticsearch's CPU in the timed window (when it runs on this machine)
 
     @property
     def articles_per_s(self) -> float:
@@ -216,11 +220,12 @@ def _timed_pass(
             on_step(f"{step.label} {detail}".strip())
 
         with RssSampler(tree) as rss:
-            began = time.perf_counter()
+            began, es_began = time.perf_counter(), elasticsearch_cpu_seconds()
             summary = run_pass(rt, tools, only_due=False, on_step=step)
             _drain_backlogs(rt, tools, summary, step)
             wall = time.perf_counter() - began
             clock.mark(None)
+            es_cpu = elasticsearch_cpu_seconds() - es_began
     if summary.fatal:
         raise RuntimeError(f"the pass could not run: {summary.fatal}")
     result = PassResult(
@@ -235,6 +240,7 @@ def _timed_pass(
         delivered=summary.deliveries["delivered"],
         failures=len(summary.failures),
         pipeline_stage_wall_s=dict(summary.stage_seconds),
+        es_cpu_s=es_cpu,
     )
     _add_latencies(rt, result, receipts(), summary.started_at)
     return result
@@ -259,7 +265,7 @@ def _add_latencies(rt: Runtime, result: PassResult, received: dict[str, float], 
     """Per alert: webhook receipt minus the article's bulk write (``indexed_at``), minus its page fetch
     (``fetched_at``: the engine stamps it when the fetch completes) and minus the pass start."""
     found = rt.es.search(
-        index=rt.names.alerts, size=10_000, source_includes=["id", "indexed_at", "article_id"],
+        index=rt.names.alerts, size=10_000, source_includes=["id", "indexed_at", "article_id", "created_at"],
         query={"match_all": {}},
     )  # fmt: skip
     hits = [h["_source"] for h in found["hits"]["hits"]]
@@ -273,6 +279,13 @@ def _add_latencies(rt: Runtime, result: PassResult, received: dict[str, float], 
         result.latency_from_pass_start_s.append(when - pass_start)
         if doc.get("article_id") in fetched:
             result.latency_from_fetch_s.append(when - fetched[doc["article_id"]])
+            created = datetime.fromisoformat(doc["created_at"]).astimezone(UTC).timestamp()
+            for leg, value in (
+                ("fetch_to_write", written - fetched[doc["article_id"]]),
+                ("write_to_alert", created - written),
+                ("alert_to_webhook", when - created),
+            ):
+                result.legs_s.setdefault(leg, []).append(value)
 
 
 def _fetched_at(rt: Runtime, ids: list[str]) -> dict[str, float]:

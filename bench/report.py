@@ -35,6 +35,8 @@ def latency_figures(result: PassResult) -> dict[str, Any]:
         "from_pass_start_p95_s": _r(percentile(result.latency_from_pass_start_s, 0.95)),
         "from_fetch_p50_s": _r(percentile(result.latency_from_fetch_s, 0.5)),
         "from_fetch_p95_s": _r(percentile(result.latency_from_fetch_s, 0.95)),
+        "legs_p50_s": {leg: _r(percentile(values, 0.5)) for leg, values in result.legs_s.items()},
+        "legs_p95_s": {leg: _r(percentile(values, 0.95)) for leg, values in result.legs_s.items()},
     }
 
 
@@ -110,6 +112,9 @@ def cpu_figures(main: PassResult, naive: NaiveResult, cores: int) -> dict[str, A
         "pass_machine_share": _r(main.machine_share(cores)),
         "uncontended_articles_per_s_estimate": _r(cores / pass_cpu, 2),
         "uncontended_speedup_vs_naive_estimate": _r((cores / pass_cpu) / (1 / naive_cpu), 2),
+        # Elasticsearch on the same cores (0 when it runs elsewhere): the limit leaves its work out
+        "es_cpu_s_per_article": _r(main.es_cpu_s / max(1, main.articles), 4),
+        "es_machine_share": _r(main.es_cpu_s / (main.wall_s * cores) if main.wall_s else 0.0),
     }
 
 
