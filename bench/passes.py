@@ -204,7 +204,10 @@ def _timed_pass(
     with (
         rt.fetcher() as fetcher,
         MarkedPool(
-            clock, workers=s.extract_workers, deadline_s=s.extract_deadline_s, after=EarlyTagging(rt.watchlist())
+            clock,
+            workers=s.extract_workers,
+            deadline_s=s.extract_deadline_s,
+            after=EarlyTagging(rt.watchlist()) if s.extract_early_tags else None,
         ) as pool,
         MarkedTagger(clock, ner_first=ner_first, **tagger_args) as tagger,
     ):

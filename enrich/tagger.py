@@ -156,7 +156,9 @@ class Tagger:
         return self._pool
 
     def warm_up(self) -> None:
-        """Load the English model now (in every worker with a pool) instead of on the first batch."""
+        """Load the English model now (in every worker with a pool) and the language identifier (in this
+        process) instead of on the first batch: a first article is not held up by a second of loading."""
+        self.tag_groups(["warm up"])
         if self.ner and self.workers == 1:
             load_ner(self.model)
         elif self.ner:

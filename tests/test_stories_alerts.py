@@ -47,8 +47,9 @@ def _runtime(
 @pytest.mark.slow
 # the engine's bulk writer: one article per micro-batch, or all three in one (it waits 2 s to fill it)
 @pytest.mark.parametrize(
-    "batching", [{"es_bulk_chunk_docs": 1}, {"engine_flush_age_s": 2.0}],
-    ids=["copies-in-later-batches", "copies-in-one-batch"],
+    "batching",
+    [{"es_bulk_chunk_docs": 1}, {"engine_flush_age_s": 2.0}, {"engine_flush_age_s": 2.0, "extract_early_tags": True}],
+    ids=["copies-in-later-batches", "copies-in-one-batch", "tags-and-signatures-made-in-extraction"],
 )
 def test_three_copies_make_one_story_and_one_alert_per_group(
     es_url: str, index_prefix: str, site: StoriesSite, receiver: Receiver, tmp_path: Path, batching: dict[str, Any]

@@ -7,6 +7,10 @@ article (and its alert) behind the ones before. In the extraction processes it r
 with the writer. The writer uses what comes back (``Early``) and does the work itself for an article that has
 none (an ``after`` step that failed, or a pool made without it), so nothing depends on it being there.
 
+It is a setting (``extract_early_tags``, off by default) because it is a trade: each extraction process then
+holds the language identifier, the gazetteer and the MinHash code (about 90 MB), and on the benchmark the
+memory target wins; with memory to spare, it cuts the alerts' wait in a burst (bench/README.md, "The flow").
+
 ``EarlyTagging`` is sent to each extraction process when it starts (pickled: the watchlist travels with it);
 its tagger is built there once, NER off (NER has its own processes).
 """

@@ -203,7 +203,8 @@ class Runtime:
     def tools(self, *, ner: bool | None = None) -> Iterator[PassTools]:
         """Fetcher, extraction pool and tagger for one or more passes, closed on exit."""
         tagger = self.tagger(ner=ner)
-        with self.fetcher() as fetcher, self.extract_pool(early=True) as pool, tagger:
+        early = self.settings.extract_early_tags
+        with self.fetcher() as fetcher, self.extract_pool(early=early) as pool, tagger:
             yield PassTools(fetcher=fetcher, pool=pool, tagger=tagger)
 
     # --- notify -------------------------------------------------------------------------------------------
