@@ -10,7 +10,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup es-fetch airflow-db browser run test lint bench bench-full clean-node
+.PHONY: help setup es-fetch airflow-db browser run test lint screenshots bench bench-full clean-node
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -51,6 +51,9 @@ test: setup lint  ## lint, then the whole test suite against a real local node
 lint: $(STAMP)  ## ruff and mypy
 	$(BIN)/ruff check .
 	$(BIN)/mypy wirewatch ingest enrich search notify netsafe seeds dags
+
+screenshots: setup  ## refresh docs/img/ from the browser tests (real Chromium, server and node)
+	WIREWATCH_SCREENSHOTS=$(CURDIR)/docs/img $(BIN)/python -m pytest tests/test_web_browser.py
 
 bench: setup  ## benchmarks on the quick corpus -> bench/results/latest.json
 	$(BIN)/python -m bench --size quick

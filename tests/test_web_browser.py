@@ -1,12 +1,14 @@
 """The workbench in real Chromium (Debian's package, driven by Playwright through ``executable_path``), against a
 real uvicorn server and the real node: the analyst's path from a search to a saved watch, signing in, a viewer
-refused, the hostile article inert, and every page at desktop and phone widths. Screenshots go to
-``docs/img/`` (``WIREWATCH_SCREENSHOTS`` elsewhere) and the README shows them."""
+refused, the hostile article inert, and every page at desktop and phone widths. Screenshots go to a temporary
+folder, or to ``WIREWATCH_SCREENSHOTS`` when set: ``make screenshots`` sets it to ``docs/img/`` (the README shows
+them), so a test run never changes tracked files."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +21,7 @@ from tests.support.web import PASSWORD, WebServer, add_users, corpus_without_see
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-SHOTS = Path(os.environ.get("WIREWATCH_SCREENSHOTS", Path(__file__).resolve().parent.parent / "docs" / "img"))
+SHOTS = Path(os.environ.get("WIREWATCH_SCREENSHOTS") or Path(tempfile.gettempdir()) / "wirewatch-screenshots")
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
