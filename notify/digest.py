@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from netsafe import Backoff
 from notify.errors import ChannelConfigError, PermanentDeliveryError, TransientDeliveryError
-from notify.render import MAX_SLACK_TEXT, slack_escape
+from notify.render import MAX_SLACK_TEXT, safe_href, slack_escape
 
 log = logging.getLogger("wirewatch.notify")
 
@@ -215,11 +215,6 @@ def _about(story: DigestStory) -> str:
     return f"{story.sources} source{'s' if story.sources != 1 else ''}, first seen {when}"
 
 
-def _safe_href(url: str) -> str | None:
-    # only web links become clickable: a javascript: or data: URL from a feed stays inert text
-    return url if url.lower().startswith(("http://", "https://")) else None
-
-
 def digest_text(digest: Digest) -> str:
     lines = [digest_subject(digest), ""]
     for section in digest.sections:
@@ -241,7 +236,7 @@ def digest_html(digest: Digest) -> str:
         parts.append(f"<h3>{html.escape(section.watch)}</h3><ul>")
         for story in section.stories:
             title = html.escape(story.title)
-            href = _safe_href(story.url)
+            href = safe_href(story.url)
             heading = f'<a href="{html.escape(href, quote=True)}">{title}</a>' if href else title
             parts.append(f"<li>{heading}<br><small>{html.escape(_about(story))}</small></li>")
         parts.append("</ul>")
@@ -257,7 +252,7 @@ def digest_slack(digest: Digest) -> str:
         lines.append(f"*{slack_escape(section.watch)}*")
         for story in section.stories:
             title = slack_escape(" ".join(story.title.split())).replace("|", "¦")  # '|' ends the link text
-            href = _safe_href(story.url)
+            href = safe_href(story.url)
             link = f"<{slack_escape(href)}|{title}>" if href else title
             lines.append(f"• {link} · {slack_escape(_about(story))}")
     if digest.waiting:

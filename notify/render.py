@@ -54,7 +54,7 @@ def _html_passage(passage: str) -> str:
     return escaped.replace(HIGHLIGHT_START, "<mark>").replace(HIGHLIGHT_END, "</mark>")
 
 
-def _safe_href(url: str) -> str | None:
+def safe_href(url: str) -> str | None:
     # only web links become clickable: a javascript: or data: URL from a feed stays inert text
     return url if url.lower().startswith(("http://", "https://")) else None
 
@@ -63,7 +63,7 @@ def html_body(alerts: Sequence[Alert]) -> str:
     parts = ["<!DOCTYPE html><html><body>"]
     for alert in alerts:
         title = html.escape(alert.title)
-        href = _safe_href(alert.url)
+        href = safe_href(alert.url)
         heading = f'<a href="{html.escape(href, quote=True)}">{title}</a>' if href else title
         parts.append(f"<h3>{heading}</h3><p>")
         parts.append(f"<b>Watch:</b> {html.escape(alert.watch_name)}<br>")
@@ -94,7 +94,7 @@ def _slack_passage(passage: str) -> str:
 
 def _slack_block(alert: Alert) -> str:
     title = slack_escape(alert.title).replace("|", "¦")  # '|' would end the link text early
-    href = _safe_href(alert.url)
+    href = safe_href(alert.url)
     link = f"<{slack_escape(href)}|{title}>" if href else title
     head = f"*{slack_escape(alert.watch_name)}*: {link}"
     meta = f"{slack_escape(alert.source or '-')} · {slack_escape(alert.published_at or '-')}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -94,6 +95,25 @@ def _error(request: Request, status: int, title: str, message: str, hint: str = 
     return ctx.page(request, "error.html", status_code=status, title=title, message=message, hint=hint)
 
 
+# Our errors -> (status, title, what to do next); one page or JSON body for each (``_error``). A subclass finds
+# its own entry first (SearchUnavailable and IndexMissing are SearchErrors).
+ERROR_PAGES: dict[type[Exception], tuple[int, str, str]] = {
+    Forbidden: (403, "forbidden", ""),
+    WebStateError: (400, "bad request", ""),
+    SearchUnavailable: (503, "Elasticsearch unavailable", "try again in a moment"),
+    IndexMissing: (503, "indices missing", "run `wirewatch es setup` once"),
+    WatchNotFound: (404, "not found", ""),
+    SearchError: (400, "request refused", ""),
+}
+
+
+def _error_page(status: int, title: str, hint: str) -> Callable[[Request, Exception], Response]:
+    def handler(request: Request, exc: Exception) -> Response:
+        return _error(request, status, title, str(exc), hint)
+
+    return handler
+
+
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     def login_required(request: Request, exc: LoginRequired) -> Response:
@@ -107,29 +127,8 @@ def _add_error_handlers(app: FastAPI) -> None:
 
         return RedirectResponse("/login?" + urlencode({"next": login_redirect_target(request)}), status_code=303)
 
-    @app.exception_handler(Forbidden)
-    def forbidden(request: Request, exc: Forbidden) -> Response:
-        return _error(request, 403, "forbidden", str(exc))
-
-    @app.exception_handler(WebStateError)
-    def bad_state(request: Request, exc: WebStateError) -> Response:
-        return _error(request, 400, "bad request", str(exc))
-
-    @app.exception_handler(SearchUnavailable)
-    def unavailable(request: Request, exc: SearchUnavailable) -> Response:
-        return _error(request, 503, "Elasticsearch unavailable", str(exc), "try again in a moment")
-
-    @app.exception_handler(IndexMissing)
-    def missing(request: Request, exc: IndexMissing) -> Response:
-        return _error(request, 503, "indices missing", str(exc), "run `wirewatch es setup` once")
-
-    @app.exception_handler(WatchNotFound)
-    def no_watch(request: Request, exc: WatchNotFound) -> Response:
-        return _error(request, 404, "not found", str(exc))
-
-    @app.exception_handler(SearchError)
-    def search_error(request: Request, exc: SearchError) -> Response:
-        return _error(request, 400, "request refused", str(exc))
+    for error, (status, title, hint) in ERROR_PAGES.items():
+        app.add_exception_handler(error, _error_page(status, title, hint))
 
     @app.exception_handler(RequestValidationError)
     def invalid(request: Request, exc: RequestValidationError) -> Response:
