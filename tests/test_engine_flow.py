@@ -7,8 +7,7 @@ Order is observed through the servers' own state (a response still held open), n
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from elasticsearch import ApiError, Elasticsearch, NotFoundError
 
 from ingest.urls import article_id, canonical_url
 from tests.support.alerting import Receiver
-from tests.support.flow import feed_list, held, page, rss, serve
+from tests.support.flow import feed_list, held, page, rss, serve, wait_until
 from tests.support.ingest_servers import FaultServer
 from wirewatch.pipeline import run_pass
 from wirewatch.runtime import PassTools, Runtime, build_runtime
@@ -38,15 +37,6 @@ def make_runtime(es_url: str, prefix: str, feeds_file: Path, hook_url: str, tmp_
     )  # fmt: skip
     settings = load_settings(**{**values, **extra})
     return build_runtime(settings)
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 60.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def exists(es: Elasticsearch, index: str, doc_id: str) -> bool:

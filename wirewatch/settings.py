@@ -154,6 +154,9 @@ class Settings(BaseSettings):
         840.0, description="A pass abandons the feeds unfinished after this (state not committed); none: no limit"
     )
     engine_flush_age_s: float = Field(0.25, description="The bulk writer flushes a micro-batch this old, seconds")
+    engine_fetch_ahead: int | None = Field(
+        None, ge=0, description="Pages fetched, not yet being written, at most; none: 4 x extract_workers; 0: no bound"
+    )
     es_outage_patience_s: float = Field(
         120.0, description="A pass ends (exit 4) after Elasticsearch is unreachable this long; `run` waits it out"
     )

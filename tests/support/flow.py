@@ -6,7 +6,8 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,16 @@ def held(route: Route, release: threading.Event, arrived: threading.Event | None
         route(h)
 
     return hold
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 60.0) -> bool:
+    """Poll ``condition`` until it holds (True) or ``timeout`` seconds pass (its last answer)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
 
 
 def serve(body: bytes, ctype: str) -> Route:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ingest.feedwork import Claims, FeedWork
 from ingest.state import FeedState
+from wirewatch.engine.ahead import FetchAhead
 from wirewatch.engine.gate import EsGate, Halted
 from wirewatch.engine.jobs import ArticleJob, ExtractJob, PageJob
 from wirewatch.engine.options import EngineOptions
@@ -63,6 +64,7 @@ class Engine:
         self.claims = Claims()
         self.progress = Progress()
         self.http_slots = threading.BoundedSemaphore(self.opts.http_connections)  # connections in total
+        self.ahead = FetchAhead(self.opts.fetch_ahead, slow_s=self.opts.fetch_slow_s, halt=self.halt)
         self.feeds: Stage[FeedSpec] = Stage(1_000_000, self.halt)  # specs are small; the list is in memory
         self.pages: Stage[PageJob] = Stage(self.opts.page_queue, self.halt)
         self.extracts: Stage[ExtractJob] = Stage(self.opts.extract_queue, self.halt)

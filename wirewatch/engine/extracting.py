@@ -45,7 +45,9 @@ def settle_one(engine: Engine, job: ExtractJob, outcome: PageOutcome) -> None:
     with engine.lock:
         engine.progress.extracted += 1
     if article is None:
+        if job.ticket is not None:
+            job.ticket.release()
         engine.check_done([work])
         return
     early = outcome.extra if isinstance(outcome.extra, Early) else None
-    engine.articles.put(ArticleJob(work, item, article, early))
+    engine.articles.put(ArticleJob(work, item, article, early, job.ticket))

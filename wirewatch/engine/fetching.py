@@ -16,6 +16,7 @@ from wirewatch.engine.jobs import ExtractJob, PageJob
 from wirewatch.steps import Step
 
 if TYPE_CHECKING:
+    from wirewatch.engine.ahead import Ticket
     from wirewatch.engine.core import Engine
 
 
@@ -62,21 +63,27 @@ def _already_indexed(engine: Engine, work: FeedWork, candidates: list[FeedItem],
 
 def fetch_loop(engine: Engine) -> None:
     while (job := engine.pages.get()) is not None:
+        ticket = engine.ahead.ticket()  # waits while enough pages are fetched and not yet written
         began = time.perf_counter()
-        page = fetch_one(engine, job)
+        page = fetch_one(engine, job, ticket)
         engine.busy("fetch", time.perf_counter() - began)
         if page is not None:
-            engine.extracts.put(ExtractJob(job.work, job.item, page))
+            engine.extracts.put(ExtractJob(job.work, job.item, page, ticket))
         else:
+            ticket.release()
             engine.check_done([job.work])
 
 
-def fetch_one(engine: Engine, job: PageJob) -> PageInput | None:
+def fetch_one(engine: Engine, job: PageJob, ticket: Ticket | None = None) -> PageInput | None:
     """The page ready for extraction, or None when the entry settled here (a named failure)."""
     work, item = job.work, job.item
     try:
         with engine.http_slots:
-            result = engine.tools.fetcher.fetch(item.link, kind="page")
+            try:
+                result = engine.tools.fetcher.fetch(item.link, kind="page")
+            finally:
+                if ticket is not None:
+                    ticket.fetched()
         page = page_input(item, result, fetched_at=engine.now(), min_chars=engine.opts.min_chars)
     except FetchError as exc:
         reason, transient = exc.reason, exc.transient

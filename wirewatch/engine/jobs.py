@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from ingest.feeds import FeedItem
     from ingest.feedwork import FeedWork
     from wirewatch.early import Early
+    from wirewatch.engine.ahead import Ticket
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class ExtractJob:
     work: FeedWork
     item: FeedItem
     page: PageInput
+    ticket: Ticket | None = None  # the page's place under the fetch-ahead bound (released once written)
 
 
 @dataclass(frozen=True)
@@ -31,3 +33,4 @@ class ArticleJob:
     item: FeedItem
     article: Article
     early: Early | None = None  # tags and story signature made in the extraction process
+    ticket: Ticket | None = None

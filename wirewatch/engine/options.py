@@ -22,6 +22,8 @@ class EngineOptions:
     extract_queue: int = 16
     write_queue: int = 256
     ner_queue: int = 256
+    fetch_ahead: int = 8  # pages fetched (or being fetched, while young), not yet in a write; 0: no bound
+    fetch_slow_s: float = 0.5  # a fetch running longer stops counting against fetch_ahead
     # the bulk writer flushes on size or age
     flush_docs: int = 200
     flush_bytes: int = 5_000_000
@@ -53,6 +55,8 @@ class EngineOptions:
             # extracted articles wait here for the writer: kept short, so a burst of pages waits unfetched
             # (its alert clock not yet started) rather than extracted behind hundreds of others
             write_queue=max(16, 4 * s.extract_workers),
+            # a burst waits unfetched (its alert clock not started) rather than fetched and queued
+            fetch_ahead=4 * max(1, s.extract_workers) if s.engine_fetch_ahead is None else s.engine_fetch_ahead,
             ner_queue=max(16, 4 * s.ner_batch_size * max(1, s.ner_workers)),
             flush_docs=s.es_bulk_chunk_docs,
             flush_bytes=s.es_bulk_chunk_bytes,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from typing import Generic, TypeVar
 
 from wirewatch.engine.gate import Halted
@@ -40,15 +41,15 @@ class Stage(Generic[T]):
 
     def get(self, timeout: float | None = None) -> T | None:
         """The next item; None when closed and drained, halted, or (with ``timeout``) nothing came in time."""
-        waited = 0.0
+        ends = None if timeout is None else time.monotonic() + timeout
         while not self._halt.is_set():
+            wait = POLL_S if ends is None else min(POLL_S, ends - time.monotonic())
             try:
-                return self._q.get(timeout=POLL_S)
+                return self._q.get(timeout=max(0.0, wait))
             except queue.Empty:
                 if self._closed.is_set() and self._q.empty():
                     return None
-                waited += POLL_S
-                if timeout is not None and waited >= timeout:
+                if ends is not None and time.monotonic() >= ends:
                     return None
         return None
 

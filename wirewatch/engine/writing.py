@@ -25,6 +25,9 @@ from wirewatch.steps import Step
 if TYPE_CHECKING:
     from wirewatch.engine.core import Engine
 
+# a batch closes early after this long without a new article while fetching waits for the write
+QUIET_S = 0.03
+
 
 class BulkWriter:
     def __init__(self, engine: Engine) -> None:
@@ -37,12 +40,16 @@ class BulkWriter:
                 return
             if batch:
                 began = time.perf_counter()
+                for job in batch:  # in the write now: the next pages are fetched and extracted meanwhile
+                    if job.ticket is not None:
+                        job.ticket.release()
                 self.write(batch)
                 self.engine.busy("index", time.perf_counter() - began)
 
     def _next_batch(self) -> list[ArticleJob] | None:
-        """Up to flush_docs/flush_bytes articles, closed when the first has waited flush_age_s; None at the end."""
-        opts, queue = self.engine.opts, self.engine.articles
+        """Up to flush_docs/flush_bytes articles, closed when the first has waited flush_age_s, or sooner when
+        fetching waits for this write (nothing more is coming until it is done); None at the end."""
+        opts, queue, ahead = self.engine.opts, self.engine.articles, self.engine.ahead
         first = queue.get()
         if first is None:
             return None
@@ -52,9 +59,11 @@ class BulkWriter:
             left = closes - time.monotonic()
             if left <= 0:
                 break
-            job = queue.get(timeout=left)
+            job = queue.get(timeout=min(left, QUIET_S))
             if job is None:
-                break
+                if ahead.blocking or queue.closed_and_empty or self.engine.halt.is_set():
+                    break
+                continue
             batch.append(job)
             size += len(job.article.text)
         return batch
