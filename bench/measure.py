@@ -46,6 +46,20 @@ class ProcessTree:
             self._last_cpu[proc.pid] = times.user + times.system
         return sum(self._last_cpu.values())
 
+    def cpu_by_role(self) -> dict[str, float]:
+        """CPU seconds so far of the main process, the extraction workers and the NER workers (the children
+        running niced: ``ner_nice``; with it 0 every worker counts as extraction). With one NER worker the
+        tagger runs NER in the main process, and it is billed there."""
+        roles = {"main": 0.0, "extraction": 0.0, "ner": 0.0}
+        for proc in self.members():
+            try:
+                times, nice = proc.cpu_times(), proc.nice()
+            except psutil.Error:
+                continue
+            role = "main" if proc.pid == self.root.pid else "ner" if nice > self.root.nice() else "extraction"
+            roles[role] += times.user + times.system
+        return roles
+
     def rss_bytes(self) -> int:
         total = 0
         for proc in self.members():

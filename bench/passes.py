@@ -103,6 +103,7 @@ class PassResult:
     failures: int = 0
     pipeline_stage_wall_s: dict[str, float] = field(default_factory=dict)
     es_cpu_s: float = 0.0  # Elasticsearch's CPU in the timed window (when it runs on this machine)
+    cpu_by_process_s: dict[str, float] = field(default_factory=dict)  # main process, extraction, NER workers
 
     @property
     def articles_per_s(self) -> float:
@@ -199,6 +200,7 @@ def _timed_pass(
         "model": s.ner_model,
         "batch_size": s.ner_batch_size,
         "workers": s.ner_workers,
+        "worker_nice": s.ner_nice,  # as the runtime builds it: NER yields the cores to the alert path
     }
     clock = CpuClock(tree)
     with (
@@ -223,12 +225,13 @@ def _timed_pass(
             on_step(f"{step.label} {detail}".strip())
 
         with RssSampler(tree) as rss:
-            began, es_began = time.perf_counter(), elasticsearch_cpu_seconds()
+            began, es_began, roles_began = time.perf_counter(), elasticsearch_cpu_seconds(), tree.cpu_by_role()
             summary = run_pass(rt, tools, only_due=False, on_step=step)
             _drain_backlogs(rt, tools, summary, step)
             wall = time.perf_counter() - began
             clock.mark(None)
             es_cpu = elasticsearch_cpu_seconds() - es_began
+            roles = {k: v - roles_began.get(k, 0.0) for k, v in tree.cpu_by_role().items()}
     if summary.fatal:
         raise RuntimeError(f"the pass could not run: {summary.fatal}")
     result = PassResult(
@@ -244,6 +247,7 @@ def _timed_pass(
         failures=len(summary.failures),
         pipeline_stage_wall_s=dict(summary.stage_seconds),
         es_cpu_s=es_cpu,
+        cpu_by_process_s=roles,
     )
     _add_latencies(rt, result, receipts(), summary.started_at)
     return result

@@ -84,6 +84,7 @@ def build_results(
         },
         "naive": {"sample_articles": naive.articles, "sampled": naive_sampled, "wall_s": _r(naive.wall_s, 2)},
         "cpu": cpu_figures(main, naive, limit.cores),
+        "ceilings": ceilings(main, limit, naive),
         "main_pass": {
             "articles": main.articles,
             "offered": main.offered,
@@ -114,7 +115,23 @@ def cpu_figures(main: PassResult, naive: NaiveResult, cores: int) -> dict[str, A
         "uncontended_speedup_vs_naive_estimate": _r((cores / pass_cpu) / (1 / naive_cpu), 2),
         # Elasticsearch on the same cores (0 when it runs elsewhere): the limit leaves its work out
         "es_cpu_s_per_article": _r(main.es_cpu_s / max(1, main.articles), 4),
+        # where the pass's CPU went: the main process (fetching, the writer, matching, delivery, feeding NER),
+        # the extraction workers and the NER workers
+        "by_process_s_per_article": {k: _r(v / max(1, main.articles), 4) for k, v in main.cpu_by_process_s.items()},
         "es_machine_share": _r(main.es_cpu_s / (main.wall_s * cores) if main.wall_s else 0.0),
+    }
+
+
+def ceilings(main: PassResult, limit: LimitResult, naive: NaiveResult) -> dict[str, Any]:
+    """The best any pass could do on these cores while Elasticsearch does the work it did in this one: the
+    limit's work (extraction + tagging) plus the node's, nothing else, on every core all the time. A target
+    above its ceiling cannot be met on this machine with the node beside the pass, whatever the pipeline does."""
+    es_cpu = main.es_cpu_s / max(1, main.articles)
+    rate = limit.cores / (limit.cpu_s_per_article + es_cpu)
+    return {
+        "articles_per_s": _r(rate, 2),
+        "fraction_of_limit": _r(rate / limit.articles_per_s),
+        "speedup_vs_naive": _r(rate / naive.articles_per_s, 2),
     }
 
 
@@ -176,4 +193,11 @@ def print_table(results: dict[str, Any], console: Console) -> None:
         f"(load average {load['load_average_at_start']} at start, {load.get('load_average_at_end')} at end). "
         f"Uncontended estimate: {cpu['uncontended_articles_per_s_estimate']} articles/s, "
         f"{cpu['uncontended_speedup_vs_naive_estimate']}x naive."
+    )
+    by = ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in cpu["by_process_s_per_article"].items())
+    top = results["ceilings"]
+    console.print(
+        f"CPU per article by process: {by}; Elasticsearch {cpu['es_cpu_s_per_article'] * 1000:.1f} ms. "
+        f"Ceiling with the node on these cores: {top['articles_per_s']} articles/s, "
+        f"{top['fraction_of_limit']} of the limit, {top['speedup_vs_naive']}x naive."
     )

@@ -149,6 +149,21 @@ class InMemoryStore:
         return list(found.values())
 
 
+class CombinedStore:
+    """The union of several stores (the first to name an article wins): the index, and what a writer knows
+    it wrote that the index may not show yet."""
+
+    def __init__(self, *stores: StoryStore) -> None:
+        self.stores = stores
+
+    def members_sharing(self, keys: Sequence[str], *, exclude: Sequence[str] = ()) -> list[Member]:
+        found: dict[str, Member] = {}
+        for store in self.stores:
+            for member in store.members_sharing(keys, exclude=exclude):
+                found.setdefault(member.article_id, member)
+        return list(found.values())
+
+
 @dataclass(frozen=True, kw_only=True)
 class NewArticle:
     """An article to assign: its id, its text and when it was first seen (published, else fetched)."""

@@ -101,6 +101,12 @@ def test_a_tiny_run_reports_every_figure(es_url: str, tmp_path: Path) -> None:
     for order in ("gazetteer_first", "ner_first"):
         assert results["alert_latency"][order]["alerts_delivered"] >= 2
     assert results["machine"]["cores"] >= 1 and results["machine"]["cpu_model"]
+    by_process = results["cpu"]["by_process_s_per_article"]
+    assert set(by_process) == {"main", "extraction", "ner"}, by_process
+    # with one worker NER runs in the main process (no NER processes); extraction always has its own
+    assert by_process["main"] > 0 and by_process["extraction"] > 0 and by_process["ner"] == 0.0, by_process
+    top = results["ceilings"]  # the limit's work plus the node's on every core
+    assert top["articles_per_s"] > 0 and top["fraction_of_limit"] <= 1.0 and top["speedup_vs_naive"] > 0
     targets = {"fraction_of_limit", "speedup_vs_naive", "peak_rss_mb", "alert_latency_from_fetch_p95_s"}
     assert set(results["targets"]) == targets
     assert "Wirewatch benchmark" in console.file.getvalue()  # type: ignore[attr-defined]

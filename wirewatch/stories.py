@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
+    from enrich.stories import StoryStore
     from ingest.extract import Article
     from search.names import IndexNames
 
@@ -23,11 +24,13 @@ def story_fields_for(
     signatures: Mapping[str, bytes] | None = None,
     *,
     refresh: bool = True,
+    unsearchable: StoryStore | None = None,
 ) -> dict[str, dict[str, Any]]:
     """{article id: story fields of the article document} for ``articles`` (first seen: published, else
     fetched); ``signatures`` are MinHash signatures already made (by article id); ``refresh=False`` when the
-    caller made earlier writes searchable itself."""
-    from enrich.stories import NewArticle, assign_stories
+    caller made earlier writes searchable itself, or holds the ones a search may not show yet in
+    ``unsearchable`` (consulted beside the index)."""
+    from enrich.stories import CombinedStore, NewArticle, assign_stories
     from search.stories import EsStoryStore, story_fields
 
     signatures = signatures or {}
@@ -35,5 +38,8 @@ def story_fields_for(
         NewArticle(id=a.id, text=a.text, seen_at=a.published_at or a.fetched_at, signature=signatures.get(a.id))
         for a in articles
     ]
-    assigned = assign_stories(batch, EsStoryStore(es, names, refresh=refresh))
+    store: StoryStore = EsStoryStore(es, names, refresh=refresh)
+    if unsearchable is not None:
+        store = CombinedStore(store, unsearchable)
+    assigned = assign_stories(batch, store)
     return {a.article_id: story_fields(a.story_id, a.story_first_seen, a.band_keys, a.signature) for a in assigned}

@@ -1,6 +1,7 @@
 """The engine: stages joined by bounded queues, and the bookkeeping they share.
 
     feeds ─▶ [poll × C] ─▶ pages ─▶ [fetch × C] ─▶ extract ─▶ [extraction pool] ─▶ articles ─▶ [bulk writer]
+                                        └── at most fetch_ahead pages fetched and not yet in a write ──┘
                                                                                                   │ flushed
                feed state ◀─ [committer] ◀─ feeds done ◀──────────────────────────────────────────┤
                                                   [matcher: alerts] ◀─ written ids ◀──────────────┤
@@ -30,6 +31,7 @@ from wirewatch.engine.jobs import ArticleJob, ExtractJob, PageJob
 from wirewatch.engine.options import EngineOptions
 from wirewatch.engine.progress import Progress
 from wirewatch.engine.queues import Stage
+from wirewatch.engine.recent import RecentlyWritten
 from wirewatch.steps import Step
 from wirewatch.summary import PassSummary
 
@@ -77,6 +79,7 @@ class Engine:
         self._refresh_lock = threading.Lock()  # guards the two counters below
         self._refreshing = threading.Lock()  # one refresh at a time; a second caller then finds it done
         self._written = 0  # bulk writes of articles finished
+        self.recent = RecentlyWritten()  # their story state until a refresh makes them searchable
         self._refreshed = 0  # writes made searchable by a refresh
         self._threads: list[threading.Thread] = []
         from wirewatch.engine.alerting import Alerter
@@ -316,11 +319,13 @@ class Engine:
                 self.progress.indexed += 1
         work.reported = len(work.outcomes)
 
-    # --- one refresh per write: the writer's story lookup and the matcher both need the last write visible ---
-    def wrote_articles(self) -> None:
-        """A bulk write of articles finished: the next ``refresh_articles`` refreshes."""
+    # --- one refresh per write, made by the matcher (which must search the batch); the writer's story lookup
+    # reads the writes no finished refresh covers yet from ``self.recent`` instead of waiting for one ---------
+    def wrote_articles(self) -> int:
+        """A bulk write of articles finished: the next ``refresh_articles`` refreshes. Returns its number."""
         with self._refresh_lock:
             self._written += 1
+            return self._written
 
     def refresh_articles(self) -> None:
         """Make every finished write searchable, unless a refresh since the last write already did."""
@@ -333,6 +338,7 @@ class Engine:
             self.gate.call(lambda: rt.es.indices.refresh(index=rt.names.articles))
             with self._refresh_lock:
                 self._refreshed = max(self._refreshed, target)
+            self.recent.searchable_up_to(target)
 
     def busy(self, stage: str, seconds: float) -> None:
         with self.lock:

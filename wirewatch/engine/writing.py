@@ -81,11 +81,12 @@ class BulkWriter:
             try:
                 report = engine.gate.call(lambda: self._index(list(docs.values())))
             except SearchError:
+                engine.wrote_articles()  # even a failed bulk may have written some: the next refresh shows them
                 raise  # outage beyond patience, or the index is missing: the engine stops with the reason
             except Exception as exc:  # anything else fails this batch's entries (tried again next pass)
                 report = BulkReport(transient={j.article.id: f"{type(exc).__name__}: {exc}" for j in to_write})
-            finally:
-                engine.wrote_articles()  # even a failed bulk may have written some: the next refresh shows them
+            number = engine.wrote_articles()
+            engine.recent.add(number, {aid: docs[aid] for aid in report.durable if aid in docs})
             languages = {aid: str(doc["language"]) if doc.get("language") else None for aid, doc in docs.items()}
             self._settle(to_write, report, languages)
         engine.check_done([j.work for j in batch])
@@ -99,10 +100,12 @@ class BulkWriter:
         engine, rt = self.engine, self.engine.rt
         articles = [j.article for j in jobs]
         # Stories first (one terms query for the batch): copies of an earlier story join it; an outage waits.
+        # The writes no finished refresh covers yet come from ``engine.recent``: no refresh to wait for here.
         # Signatures and tags made in the extraction processes are used as they are (``wirewatch.early``).
         signatures = {j.article.id: j.early.signature for j in jobs if j.early is not None}
-        engine.refresh_articles()  # the previous micro-batch's articles are candidates (once per write)
-        stories = engine.gate.call(lambda: story_fields_for(rt.es, rt.names, articles, signatures, refresh=False))
+        stories = engine.gate.call(
+            lambda: story_fields_for(rt.es, rt.names, articles, signatures, refresh=False, unsearchable=engine.recent)
+        )
         tagger = engine.tools.tagger
         try:
             tags = self._group_tags(jobs)
