@@ -110,6 +110,9 @@ def test_no_bound_when_the_setting_is_zero() -> None:
 
 
 PAGES = 10
+# A batch waits this long for more articles unless fetching waits for it: without the bound nothing makes the
+# writer write before the whole burst is fetched; with it, the first write comes as soon as fetching stops.
+FLUSH_AGE_S = 3.0
 
 
 def _burst(es_url: str, prefix: str, tmp_path: Path, fetch_ahead: int) -> tuple[list[tuple[int, int]], Any]:
@@ -141,6 +144,7 @@ def _burst(es_url: str, prefix: str, tmp_path: Path, fetch_ahead: int) -> tuple[
         settings = load_settings(
             es_url=es_url, es_index_prefix=prefix, feeds_file=feeds, http_allow_loopback=True,
             extract_workers=1, ner_enabled=False, http_max_per_host=PAGES, channels_file=tmp_path / "none.yaml",
+            engine_flush_age_s=FLUSH_AGE_S,
         )  # fmt: skip
         rt = build_runtime(settings)
         try:
