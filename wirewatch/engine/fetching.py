@@ -63,7 +63,7 @@ def _already_indexed(engine: Engine, work: FeedWork, candidates: list[FeedItem],
 
 def fetch_loop(engine: Engine) -> None:
     while (job := engine.pages.get()) is not None:
-        ticket = engine.ahead.ticket()  # waits while enough pages are fetched and not yet written
+        ticket = engine.ahead.ticket()  # waits while enough fetched pages wait for a write
         began = time.perf_counter()
         page = fetch_one(engine, job, ticket)
         engine.busy("fetch", time.perf_counter() - began)
