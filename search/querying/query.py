@@ -23,6 +23,7 @@ from search.mappings import ENTITY_TYPES, LANGUAGE_SUBFIELDS
 from search.names import IndexNames
 from search.querying.querylang import parse_query
 from search.querying.results import (
+    RESULT_WINDOW,
     SearchResult,
     StoryInfo,
     decode_cursor,
@@ -86,6 +87,7 @@ def search_articles(es: Elasticsearch, names: IndexNames, req: SearchRequest) ->
     offset = 0
     if req.collapse:
         offset = decode_offset_cursor(req.after, req.sort) if req.after else 0
+        limit = body["size"] = min(limit, RESULT_WINDOW - offset)  # from + size may not pass the window
         add_story_collapse(body, offset)
     elif req.after:
         body["search_after"] = decode_cursor(req.after, req.sort, len(_SORTS[req.sort]))
@@ -136,7 +138,7 @@ def collapsed_result(
             )  # fmt: skip
             hit = replace(hit, story=story)
         hits.append(hit)
-    more = len(raw_hits) == limit
+    more = len(raw_hits) == limit and offset + limit < RESULT_WINDOW
     return SearchResult(
         total=int(response["hits"]["total"]["value"]),
         hits=hits,

@@ -13,6 +13,8 @@ from search.errors import InvalidCursor
 from search.mappings import ENTITY_TYPES, LANGUAGE_SUBFIELDS
 
 MAX_PASSAGES = 3
+MAX_CURSOR = 512  # characters of an encoded cursor; ours hold a score, a date and an article id (~150)
+RESULT_WINDOW = 10_000  # Elasticsearch's index.max_result_window: how deep offset paging (collapsed) can go
 _TAG = re.compile(r"</?em>")
 # highlighted fields, best first: the exact match, then English, then the other languages' subfields
 _TITLE_FIELDS = ("title.exact", "title", *(f"title.{lang}" for lang in LANGUAGE_SUBFIELDS))
@@ -169,13 +171,19 @@ def decode_offset_cursor(cursor: str, sort: str) -> int:
     offset = data.get("o")
     if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
         raise InvalidCursor("the --after cursor is from a search with --no-collapse: page with the same options")
+    if offset >= RESULT_WINDOW:
+        raise InvalidCursor(f"the --after cursor points past the {RESULT_WINDOW:,}th story, the deepest a page goes")
     return offset
 
 
 def _cursor_data(cursor: str, sort: str) -> dict[str, Any]:
+    # a cursor we print is a flat object of a few short values: anything longer is refused before decoding,
+    # and deep nesting (which makes json.loads recurse until RecursionError) with it
+    if len(cursor) > MAX_CURSOR:
+        raise InvalidCursor(f"the --after cursor is longer than any this command prints ({MAX_CURSOR} characters)")
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError) as exc:
+    except (binascii.Error, ValueError, RecursionError) as exc:
         raise InvalidCursor("the --after cursor is not one this command printed") from exc
     if not isinstance(data, dict):
         raise InvalidCursor("the --after cursor is not one this command printed")
