@@ -13,6 +13,7 @@ import os
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import yaml
 from pydantic import Field, SecretStr, ValidationError
@@ -23,21 +24,41 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # scheme://userinfo@ ; the greedy userinfo backtracks to the last "@" of the authority, as URL parsers read it
 _USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^\s/?#]*)@")
+# a query (or fragment, or matrix) parameter: its name, then its value up to the next separator or quote
+# (punctuation that ends a sentence around a URL in a message stays out of the value)
+_PARAM = re.compile(
+    r"(?P<lead>[?&;#])(?P<name>[^=&;#\s?'\"<>]{1,100})=(?P<value>[^&;#\s'\"<>]*?)(?=[.,:)\]]*(?:[&;#\s'\"<>]|$))"
+)
+# parameter names that carry a credential, read without case and separators (api_key, apiKey, access_token,
+# X-Amz-Signature, client_secret, sessionid...): the name ends with one of these words
+_SECRET_NAME = re.compile(
+    r"(key|token|secret|passw(or)?d|passphrase|pass|pwd|sig|signature|auth|authorization|credentials?|"
+    r"session(id)?|sid|jwt)$"
+)
 MASK = "****"
 
 
 def masked_url(text: str) -> str:
-    """``text`` with the password of every URL in it masked (``http://elastic:****@host``).
+    """``text`` with the credentials of every URL in it masked: the password of ``user:password@``
+    (``http://elastic:****@host``) and the value of every parameter whose name says it holds a key
+    (``?api_key=****``, ``&token=****``, ``access_token``, ``X-Amz-Signature``, ``secret``...).
 
-    Use it wherever a URL from the settings is shown: ``es_url`` may carry ``user:password@``. A lone user
-    part is masked whole, since it is often a token (``https://TOKEN@host``). Works on whole messages too.
+    The one masking function: use it wherever a URL from the settings or the feed list is shown (CLI, pages,
+    API). A lone user part is masked whole, since it is often a token (``https://TOKEN@host``). Works on whole
+    messages too. A name written with percent-escapes (``api%5Fkey``) is read unescaped.
     """
 
-    def mask(match: re.Match[str]) -> str:
+    def mask_userinfo(match: re.Match[str]) -> str:
         user, colon, _secret = match.group("userinfo").partition(":")
         return f"{match.group('scheme')}{user}:{MASK}@" if colon else f"{match.group('scheme')}{MASK}@"
 
-    return _USERINFO.sub(mask, text)
+    def mask_param(match: re.Match[str]) -> str:
+        name = re.sub(r"[\W_]", "", unquote(match.group("name"))).lower()
+        if not match.group("value") or not _SECRET_NAME.search(name):
+            return match.group(0)
+        return f"{match.group('lead')}{match.group('name')}={MASK}"
+
+    return _PARAM.sub(mask_param, _USERINFO.sub(mask_userinfo, text))
 
 
 class SettingsError(Exception):

@@ -17,6 +17,8 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
+from wirewatch.settings import masked_url
+
 ENTRY_STATES = ("indexed", "duplicate", "not_modified", "skipped", "failed")
 
 
@@ -65,7 +67,11 @@ class PassSummary:
             self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + time.perf_counter() - start
 
     def fail(self, stage: str, subject: str, reason: str, *, transient: bool = False) -> None:
-        self.failures.append(Failure(stage=stage, subject=subject, reason=reason, transient=transient))
+        # a subject is often a feed or page URL, which may hold user:pass@ or a key: the summary is printed,
+        # written to a file and shown, so it keeps them masked
+        self.failures.append(
+            Failure(stage=stage, subject=masked_url(subject), reason=masked_url(reason), transient=transient)
+        )
 
     def merge(self, other: PassSummary) -> None:
         """Adds another partial summary (one Airflow mapped batch) into this one."""
