@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from wirewatch.runtime import Runtime, build_runtime
-from wirewatch.settings import Settings
+from wirewatch.settings import Settings, masked_url
 from wirewatch.web.backend import IndexMissing, SearchError, SearchUnavailable, WatchNotFound, setup_all
 from wirewatch.web.context import CTX, HERE, WebContext, build_context
 from wirewatch.web.routers import alerts, articles, auth, feeds, saved, search, watches
@@ -109,9 +111,40 @@ ERROR_PAGES: dict[type[Exception], tuple[int, str, str]] = {
 
 def _error_page(status: int, title: str, hint: str) -> Callable[[Request, Exception], Response]:
     def handler(request: Request, exc: Exception) -> Response:
-        return _error(request, status, title, str(exc), hint)
+        message = str(exc)
+        if isinstance(exc, SearchError):
+            # the stage's errors quote the client's, which name the node (host, port, URL): those are for the
+            # server's log, never for the page a viewer reads
+            shown = without_addresses(message, request.app.state.ctx.settings.es_url)
+            if shown != message:
+                log.warning("%s %s: %s", request.method, request.url.path, masked_url(message))
+            message = shown
+        return _error(request, status, title, message, hint)
 
     return handler
+
+
+HIDDEN = "(address hidden)"
+_ADDRESSES = (
+    re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+"),  # any URL
+    re.compile(r"\b(?:host|port)=(?:'[^']*'|\"[^\"]*\"|[^\s,)]+)"),  # urllib3's HTTPConnection(host=..., port=...)
+    re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?\b"),  # IPv4, with a port
+    re.compile(r"\[[0-9A-Fa-f]*:[0-9A-Fa-f.]*:[0-9A-Fa-f:.%\w]*\](?::\d{1,5})?"),  # [IPv6] (2+ colons), a port
+)
+
+
+def without_addresses(message: str, es_url: str | None) -> str:
+    """``message`` without any address of the Elasticsearch node: URLs, ``host=``/``port=``, IP addresses,
+    and the configured node's host name and port."""
+    for pattern in _ADDRESSES:
+        message = pattern.sub(HIDDEN, message)
+    parts = urlsplit(es_url or "")
+    if parts.hostname:
+        port = f"(?::{parts.port})?" if parts.port else ""
+        message = re.sub(rf"(?i)\b{re.escape(parts.hostname)}{port}\b", HIDDEN, message)
+    if parts.port:
+        message = re.sub(rf"(?<![\d.]){parts.port}(?![\d.])", HIDDEN, message)
+    return message
 
 
 def _add_error_handlers(app: FastAPI) -> None:
