@@ -14,7 +14,8 @@
     ├── QuerySyntaxError           the analyst query does not parse (also a ValueError; has a position)
     ├── InvalidCursor              a ``search_after`` cursor cannot be decoded (also a ValueError)
     ├── WatchNotFound              no watch by that name (also a LookupError)
-    └── WatchExists                a watch by that name exists already
+    ├── WatchExists                a watch by that name exists already
+    └── InvalidWatch               a watch's name, query or channels are out of bounds (also a ValueError)
 
 Third-party errors (elasticsearch, subprocess, OS) are wrapped at the boundary with ``raise ... from exc``
 (``search.client.es_errors`` maps the client's errors in one place).
@@ -96,3 +97,8 @@ class WatchNotFound(SearchError, LookupError):
 
 class WatchExists(SearchError):
     """A watch with that name already exists: remove it first, or pick another name."""
+
+
+class InvalidWatch(SearchError, ValueError):
+    """A watch's name, query or channel list is empty, too long or holds control characters: the bounds are
+    ``search.alerting.watches.WATCH_BOUNDS``, the same for the CLI, the workbench's forms and its API."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,12 +25,48 @@ from typing import Any, Literal
 from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 
 from search.client import es_errors
-from search.errors import SearchError, WatchExists, WatchNotFound
+from search.errors import InvalidWatch, SearchError, WatchExists, WatchNotFound
 from search.names import IndexNames
 from search.querying.querylang import parse_query
 
 Kind = Literal["group", "query"]
 MAX_WATCHES = 10_000  # a listing reads them all in one search; far above any real watch list
+
+
+@dataclass(frozen=True)
+class WatchBounds:
+    """What a query watch may hold. Every door that makes one (``wirewatch watch add``, the workbench's form
+    and its API) is held to these, through ``check_watch``; the API's schema states them too."""
+
+    name: int = 200  # characters
+    query: int = 2000  # characters
+    channels: int = 50  # channel names in one watch (each at most ``name`` characters)
+
+
+WATCH_BOUNDS = WatchBounds()
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def check_watch(name: str, query_text: str, channels: Sequence[str]) -> tuple[str, tuple[str, ...]]:
+    """The name (stripped) and the channels (repeats dropped) of a new query watch; InvalidWatch when any is
+    out of ``WATCH_BOUNDS``. The channels' existence is the caller's to check (it knows the configured ones)."""
+    bounds = WATCH_BOUNDS
+    name = name.strip()
+    if not name:
+        raise InvalidWatch("a watch needs a name")
+    if len(name) > bounds.name:
+        raise InvalidWatch(f"a watch name has at most {bounds.name} characters (this one has {len(name)})")
+    if _CONTROL.search(name):
+        raise InvalidWatch("a watch name cannot hold control characters (line breaks, tabs...)")
+    if not query_text.strip():
+        raise InvalidWatch("a watch needs a query")
+    if len(query_text) > bounds.query:
+        raise InvalidWatch(f"a watch query has at most {bounds.query} characters (this one has {len(query_text)})")
+    if len(channels) > bounds.channels:
+        raise InvalidWatch(f"a watch names at most {bounds.channels} channels (this one names {len(channels)})")
+    if any(not c or len(c) > bounds.name or _CONTROL.search(c) for c in channels):
+        raise InvalidWatch(f"a channel name is 1-{bounds.name} characters without control characters")
+    return name, tuple(dict.fromkeys(channels))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,14 +153,13 @@ def add_query_watch(
     channels: Sequence[str],
     now: datetime | None = None,
 ) -> Watch:
-    """Compile and store an analyst query watch. Raises QuerySyntaxError (bad query) or WatchExists."""
-    name = name.strip()
-    if not name:
-        raise ValueError("a watch needs a name")
+    """Compile and store an analyst query watch. Raises InvalidWatch (out of ``WATCH_BOUNDS``),
+    QuerySyntaxError (bad query) or WatchExists."""
+    name, unique_channels = check_watch(name, query_text, channels)
     query = parse_query(query_text)
     stamp = _now_iso(now)
     watch = Watch(
-        id=query_watch_id(name), name=name, kind="query", query=query, channels=tuple(channels),
+        id=query_watch_id(name), name=name, kind="query", query=query, channels=unique_channels,
         created_at=stamp, query_text=query_text,
     )  # fmt: skip
     with es_errors(f"storing watch {name!r}"):

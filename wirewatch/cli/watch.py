@@ -57,9 +57,13 @@ def _channel_names(rt: Any) -> list[str]:
 @click.pass_context
 def add(ctx: click.Context, name: str, query_text: str, channels: tuple[str, ...]) -> None:
     """Add a query watch. It alerts on articles indexed from now on (see `watch test` for the history)."""
-    from search.alerting.watches import add_query_watch
-    from search.errors import QuerySyntaxError, WatchExists
+    from search.alerting.watches import WATCH_BOUNDS, add_query_watch, check_watch
+    from search.errors import InvalidWatch, QuerySyntaxError, WatchExists
 
+    try:
+        check_watch(name, query_text, channels)  # the bounds the workbench's form and API hold to as well
+    except InvalidWatch as exc:
+        fail(escape(str(exc)), hint=f"names up to {WATCH_BOUNDS.name} characters, queries up to {WATCH_BOUNDS.query}")
     with _session(ctx) as rt:
         known = _channel_names(rt)
         unknown = sorted(set(channels) - set(known))

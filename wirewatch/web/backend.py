@@ -14,14 +14,24 @@ from typing import Any
 
 from elasticsearch import Elasticsearch, NotFoundError
 
-from search.alerting.alerts import list_alerts, would_raise
+from search.alerting.alerts import existing_alert_ids, list_alerts, would_raise
 from search.alerting.indices import setup_alert_indices
 from search.alerting.matching import run_watch
-from search.alerting.watches import Watch, add_query_watch, get_watch, list_watches, query_watch_id, remove_watch
+from search.alerting.watches import (
+    WATCH_BOUNDS,
+    Watch,
+    add_query_watch,
+    check_watch,
+    get_watch,
+    list_watches,
+    query_watch_id,
+    remove_watch,
+)
 from search.client import es_errors
 from search.errors import (
     IndexMissing,
     InvalidCursor,
+    InvalidWatch,
     QuerySyntaxError,
     SearchError,
     SearchUnavailable,
@@ -36,10 +46,13 @@ from search.querying.querylang import parse_query
 from search.querying.results import SearchResult, merge_passages
 
 __all__ = [
+    "MAX_ALERT_ID",
     "MAX_LIMIT",
+    "WATCH_BOUNDS",
     "IndexMissing",
     "IndexNames",
     "InvalidCursor",
+    "InvalidWatch",
     "QuerySyntaxError",
     "SearchError",
     "SearchRequest",
@@ -49,8 +62,10 @@ __all__ = [
     "WatchExists",
     "WatchNotFound",
     "add_query_watch",
+    "alert_exists",
     "alerts_for_article",
     "attention",
+    "check_watch",
     "disable_watch",
     "ensure_plain_index",
     "es_errors",
@@ -71,6 +86,12 @@ __all__ = [
 ]
 
 MAX_DAYS = 366  # longer windows are drawn per week, so the chart stays readable and the query bounded
+MAX_ALERT_ID = 128  # alert ids are 32 hex digits; anything much longer is not one, and is not looked up
+
+
+def alert_exists(es: Elasticsearch, names: IndexNames, alert_id: str) -> bool:
+    """Whether an alert has this id (an acknowledgement is only stored for one that does)."""
+    return 0 < len(alert_id) <= MAX_ALERT_ID and alert_id in existing_alert_ids(es, names, [alert_id])
 
 
 def parse_query_check(text: str) -> None:
@@ -177,7 +198,9 @@ def preview_watch(
     es: Elasticsearch, names: IndexNames, name: str, query_text: str, *, days: int, limit: int
 ) -> list[dict[str, Any]]:
     """What a query watch would have raised on the articles indexed in the last ``days`` days (``watch test``
-    before the watch exists). Raises QuerySyntaxError for a malformed query. Sends nothing, stores nothing."""
+    before the watch exists). Raises InvalidWatch (out of the bounds a watch has) or QuerySyntaxError for a
+    malformed query. Sends nothing, stores nothing."""
+    check_watch(name or "preview", query_text, ())
     since = (datetime.now(UTC) - timedelta(days=days)).isoformat()
     scoped = {"bool": {"must": [parse_query(query_text)], "filter": [{"range": {"indexed_at": {"gte": since}}}]}}
     watch = Watch(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from wirewatch.web import backend
@@ -55,7 +55,7 @@ def acknowledge_form(
     user: User = ANALYST,
     ctx: WebContext = CTX,
 ) -> Response:
-    ctx.store.acknowledge(user.username, alert_id)
+    acknowledge(ctx, user, alert_id)
     target = back if back.startswith("/alerts") else "/alerts"
     return RedirectResponse(target, status_code=303)
 
@@ -76,5 +76,14 @@ def alerts_api(
 
 @router.post("/api/v1/alerts/{alert_id}/acknowledge", summary="Acknowledge an alert", tags=["alerts"])
 def acknowledge_api(alert_id: str, user: User = ANALYST, ctx: WebContext = CTX) -> dict[str, Any]:
-    """Marks the alert as dealt with by the calling user: `{"alert_id", "username", "at"}`."""
+    """Marks the alert as dealt with by the calling user: `{"alert_id", "username", "at"}`; 404 when no alert
+    has that id."""
+    return acknowledge(ctx, user, alert_id)
+
+
+def acknowledge(ctx: WebContext, user: User, alert_id: str) -> dict[str, Any]:
+    """The form's and the API's one way to acknowledge: only an alert that exists (ids are looked up, and
+    none longer than ``MAX_ALERT_ID`` is), so the store holds no acknowledgement of nothing."""
+    if not backend.alert_exists(ctx.es, ctx.names, alert_id):
+        raise HTTPException(404, f"no alert with id {alert_id[:40]!r}: the inbox lists the alerts")
     return ctx.store.acknowledge(user.username, alert_id)

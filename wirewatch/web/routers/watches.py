@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from wirewatch.cli.watch import _watch_row as watch_row
 from wirewatch.runtime import ConfigError
 from wirewatch.web import backend
-from wirewatch.web.backend import QuerySyntaxError, WatchExists
+from wirewatch.web.backend import InvalidWatch, QuerySyntaxError, WatchExists
 from wirewatch.web.context import CTX, WebContext
 from wirewatch.web.security import ANALYST, VIEWER
 from wirewatch.web.store import User, WebStateError
@@ -30,20 +30,24 @@ def channel_names(ctx: WebContext) -> list[str]:
 
 
 def create_watch(ctx: WebContext, name: str, query: str, channels: list[str]) -> dict[str, Any]:
+    """The form's and the API's one way to add a watch; InvalidWatch past the bounds every door shares."""
+    backend.check_watch(name, query, channels)  # first: a list past the bounds is not compared nor echoed
     known = channel_names(ctx)
     unknown = sorted(set(channels) - set(known))
     if unknown:
         raise WebStateError(f"unknown channel(s): {', '.join(unknown)}; configured: {', '.join(known)}")
-    if not name.strip():
-        raise WebStateError("a watch needs a name")
     watch = backend.add_query_watch(ctx.es, ctx.names, name, query, channels=channels or known)
     return watch_row(watch)
 
 
 @router.get("/watches", include_in_schema=False)
-def watches_page(request: Request, user: User = VIEWER, ctx: WebContext = CTX) -> Response:
+def watches_page(request: Request, saved: str = "", user: User = VIEWER, ctx: WebContext = CTX) -> Response:
     rows = [watch_row(w) for w in backend.list_watches(ctx.es, ctx.names)]
-    return ctx.page(request, "watches.html", rows=rows)
+    # "Saved watch X" names a watch that exists, as stored: the URL's text is never shown (a link could say
+    # anything in our voice)
+    key = saved.strip().casefold()
+    saved_name = next((r["name"] for r in rows if key and r["name"].casefold() == key), None)
+    return ctx.page(request, "watches.html", rows=rows, saved_name=saved_name)
 
 
 @router.get("/watches/new", include_in_schema=False)
@@ -67,6 +71,8 @@ def new_watch_page(
             values["matches"] = backend.preview_watch(ctx.es, ctx.names, name, q, days=days, limit=PREVIEW_LIMIT)
         except QuerySyntaxError as exc:
             values["error"] = {"message": exc.reason, "position": exc.position}
+        except InvalidWatch as exc:
+            values["error"] = {"message": str(exc), "position": None}
     return ctx.page(request, "watch_new.html", **values)
 
 
@@ -100,15 +106,20 @@ def remove_form(name: str = Form(...), user: User = ANALYST, ctx: WebContext = C
     return RedirectResponse("/watches", status_code=303)
 
 
+BOUNDS = backend.WATCH_BOUNDS  # the CLI's and the form's too (search.alerting.watches.check_watch)
+
+
 class WatchIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    query: str = Field(min_length=1, max_length=2000)
-    channels: list[str] = Field(default_factory=list, description="Channel names; empty means all")
+    name: str = Field(min_length=1, max_length=BOUNDS.name)
+    query: str = Field(min_length=1, max_length=BOUNDS.query)
+    channels: list[str] = Field(
+        default_factory=list, max_length=BOUNDS.channels, description="Channel names; empty means all"
+    )
 
 
 class PreviewIn(BaseModel):
-    query: str = Field(min_length=1, max_length=2000)
-    name: str = ""
+    query: str = Field(min_length=1, max_length=BOUNDS.query)
+    name: str = Field("", max_length=BOUNDS.name)
     days: int = Field(30, ge=1, le=3650)
     limit: int = Field(20, ge=1, le=500)
 
@@ -130,6 +141,8 @@ def create_api(body: WatchIn, user: User = ANALYST, ctx: WebContext = CTX) -> An
         return create_watch(ctx, body.name, body.query, body.channels)
     except QuerySyntaxError as exc:
         return _bad_query(exc)
+    except InvalidWatch as exc:
+        return JSONResponse({"error": "invalid watch", "message": str(exc)}, status_code=400)
     except WatchExists as exc:
         return JSONResponse({"error": "exists", "message": str(exc)}, status_code=409)
 
@@ -142,6 +155,8 @@ def preview_api(body: PreviewIn, user: User = ANALYST, ctx: WebContext = CTX) ->
         return backend.preview_watch(ctx.es, ctx.names, body.name, body.query, days=body.days, limit=body.limit)
     except QuerySyntaxError as exc:
         return _bad_query(exc)
+    except InvalidWatch as exc:
+        return JSONResponse({"error": "invalid watch", "message": str(exc)}, status_code=400)
 
 
 @router.get("/api/v1/watches/{name}/test", summary="Test a saved watch", tags=["watches"])
