@@ -42,7 +42,9 @@ def logout(request: Request, user: User = VIEWER, ctx: WebContext = CTX) -> Resp
     if session:
         ctx.store.end_session(session)
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    # deleted with the flags it was set with (Path, HttpOnly, SameSite=Strict, Secure over https): the stock
+    # deletion goes out as SameSite=Lax without Secure or HttpOnly, weaker than the cookie it replaces
+    set_cookie(response, request, SESSION_COOKIE, "", max_age=0)
     return response
 
 
