@@ -96,7 +96,7 @@ def test_watches_have_the_same_bounds_through_the_form_the_api_and_the_cli(
     ana: httpx.Client, es: Elasticsearch, names: IndexNames, env: dict[str, str]
 ) -> None:
     csrf = csrf_of(ana.get("/watches/new").text)
-    long_name = "n" * 40_000
+    long_name = "n" * 30_000  # under the keyword limit: stored before these bounds
     form = ana.post("/watches", data={"name": long_name, "q": "attack", "csrf_token": csrf})
     assert form.status_code == 400 and "at most 200 characters" in form.text
     many = ana.post("/watches", data={"name": "many", "q": "attack", "channel": ["file"] * 51, "csrf_token": csrf})
@@ -178,3 +178,18 @@ def test_logout_deletes_the_session_cookie_with_its_own_flags(server: WebServer,
     assert flags(session) == flags(deleted) == {"httponly", "path", "samesite", "secure"}
     assert "Max-Age=0" in deleted and "SameSite=strict" in deleted and "Path=/" in deleted
     assert send("GET", "/api/v1/me").status_code == 401  # and the session is over
+
+
+def test_the_one_masking_function_masks_keys_not_ordinary_parameters() -> None:
+    from wirewatch.settings import masked_url
+    from wirewatch.summary import PassSummary
+
+    assert masked_url("https://h/f?q=keyword&keywords=a&postcode=1&page=2") == "https://h/f?q=keyword&keywords=a&postcode=1&page=2"
+    assert masked_url("https://h/f?api%5Fkey=s3&apiKey=k&X-Amz-Signature=a&X-Amz-Date=1&client_secret=c") == (
+        "https://h/f?api%5Fkey=****&apiKey=****&X-Amz-Signature=****&X-Amz-Date=1&client_secret=****"
+    )
+    assert masked_url("failed (see https://h/?access_token=abc).") == "failed (see https://h/?access_token=****)."
+    summary = PassSummary()
+    summary.fail("poll", FEED_URL, f"HTTP 401 for {FEED_URL}")  # the pass's summary, printed and written to a file
+    shown = json.dumps(summary.to_dict())
+    assert "api_key=****" in shown and not any(secret in shown for secret in SECRETS)
