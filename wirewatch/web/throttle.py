@@ -81,6 +81,16 @@ class LoginThrottle:
         self._count(client_key, self.free * CLIENT_FACTOR, now)
         return Ticket(username=username, client=client, client_locked_before=client_locked_before)
 
+    def failed(self, ticket: Ticket) -> None:
+        """The delay an attempt set when it was let in counts from now, when its check has ended (a check can
+        take longer than the first delay on a busy machine)."""
+        now = self._clock()
+        for name, free in ((_name("user", ticket.username), self.free),
+                           (_name("client", ticket.client), self.free * CLIENT_FACTOR)):  # fmt: skip
+            key = self._keys.get(name)
+            if key is not None and key.attempts > free:
+                key.locked_until = max(key.locked_until, now + self._delay(key.attempts - free))
+
     def succeeded(self, ticket: Ticket) -> None:
         self._keys.pop(_name("user", ticket.username), None)
         client_key = self._keys.get(_name("client", ticket.client))
@@ -110,7 +120,10 @@ class LoginThrottle:
         key.last = now
         beyond = key.attempts - free
         if beyond > 0:  # this attempt is let in; the next one waits, longer each time
-            key.locked_until = now + min(self.max_delay_s, self.delay_s * 2 ** min(beyond - 1, 60))
+            key.locked_until = now + self._delay(beyond)
+
+    def _delay(self, beyond: int) -> float:
+        return min(self.max_delay_s, self.delay_s * 2 ** min(beyond - 1, 60))
 
     def _key(self, kind: str, value: str, now: float) -> _Key:
         name = _name(kind, value)

@@ -45,6 +45,7 @@ async def login(
         log.warning("sign-in refused: too many password checks waiting (user %r from %s)", name[:64], client)
         return _throttled(request, ctx, next, 1.0)
     if user is None:
+        ctx.logins.failed(ticket)
         log.info("sign-in failed: user %r from %s", name[:64], client)
         return ctx.page(request, "login.html", status_code=401, next=safe_next(next), failed=True)
     ctx.logins.succeeded(ticket)
