@@ -206,6 +206,17 @@ class Settings(BaseSettings):
     web_page_size: int = Field(20, description="Search results per page in the workbench")
     web_export_max: int = Field(5000, description="Cap on the articles one CSV/JSON export streams")
     web_preview_days: int = Field(30, description="Days of history a watch preview looks at by default")
+    web_max_body_bytes: int = Field(
+        2_097_152, ge=1024, description="Cap on a request body, bytes: larger ones get 413 before being read"
+    )
+    web_login_concurrency: int = Field(
+        2, ge=1, description="Password checks running at once (argon2 takes 64 MiB each); others wait their turn"
+    )
+    web_login_free_attempts: int = Field(
+        5, ge=1, description="Sign-ins one username may try before delays start (a client gets four times as many)"
+    )
+    web_login_delay_s: float = Field(1.0, gt=0, description="First delay after the free sign-ins; doubles each try")
+    web_login_max_delay_s: float = Field(300.0, gt=0, description="Cap on the delay between two sign-in attempts")
 
     @property
     def es_url_or_local(self) -> str:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -18,6 +22,8 @@ from tests.support.search_docs import make_doc, seed_doc
 from wirewatch.settings import Settings, load_settings
 from wirewatch.web.app import create_app
 from wirewatch.web.store import WebStore
+
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 PASSWORD = "correct horse battery"
 HOSTILE_TITLE = '<script>window.__pwned=1</script>Breaking <img src=x onerror="window.__pwned=2">'
@@ -171,3 +177,53 @@ def csrf_of(html: str) -> str:
     marker = '<meta name="csrf-token" content="'
     start = html.index(marker) + len(marker)
     return html[start : html.index('"', start)]
+
+
+class ServeProcess:
+    """``wirewatch serve`` as a process of its own on a free loopback port, so its memory can be measured apart
+    from the test's; ``settings`` are passed as ``WIREWATCH_*`` environment variables."""
+
+    def __init__(self, settings: dict[str, str]) -> None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        self.env = {**os.environ, "PYTHONPATH": str(ROOT), **{f"WIREWATCH_{k.upper()}": v for k, v in settings.items()}}
+        self.proc: subprocess.Popen[str] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ServeProcess:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", "from wirewatch.cli import main; main()", "serve", "--port", str(self.port)],
+            env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{self.url}/login", timeout=5)
+                return self
+            except httpx.TransportError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"wirewatch serve stopped: {self.proc.communicate()[0]}") from None
+                if time.monotonic() > deadline:
+                    raise RuntimeError("wirewatch serve did not answer within 60 s") from None
+                time.sleep(0.2)
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.communicate()
+
+    def memory_mib(self, field: str = "VmHWM") -> float:
+        """The process's resident memory from /proc: its peak so far (VmHWM) or now (VmRSS), MiB."""
+        assert self.proc is not None
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError(f"no {field} in /proc/{self.proc.pid}/status")

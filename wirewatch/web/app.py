@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -24,8 +24,9 @@ from wirewatch.runtime import Runtime, build_runtime
 from wirewatch.settings import Settings, masked_url
 from wirewatch.web.backend import IndexMissing, SearchError, SearchUnavailable, WatchNotFound, setup_all
 from wirewatch.web.context import CTX, HERE, WebContext, build_context
+from wirewatch.web.limits import BodyGuard
 from wirewatch.web.routers import alerts, articles, auth, feeds, saved, search, watches
-from wirewatch.web.security import VIEWER, Forbidden, LoginRequired, SecurityHeaders, login_redirect_target
+from wirewatch.web.security import VIEWER, Forbidden, LoginRequired, SecurityHeaders, login_required_response
 from wirewatch.web.store import User, WebStateError, setup_web_indices
 
 log = logging.getLogger("wirewatch.web")
@@ -57,6 +58,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None, setup: boo
         openapi_url=None,
     )
     app.state.ctx = ctx
+    # innermost first: bodies are bounded and their senders identified before any route reads them
+    app.add_middleware(BodyGuard, max_bytes=settings.web_max_body_bytes)
     app.add_middleware(SecurityHeaders)
     hosts = list(LOOPBACK_NAMES) if is_loopback(settings.web_host) else ["*"]
     # a page on another site that rebinds its DNS name to 127.0.0.1 is refused by Host
@@ -150,15 +153,7 @@ def without_addresses(message: str, es_url: str | None) -> str:
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     def login_required(request: Request, exc: LoginRequired) -> Response:
-        if _wants_json(request):
-            return JSONResponse(
-                {"error": "unauthorized", "message": "sign in, or send Authorization: Bearer <API token>"},
-                status_code=401,
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        from urllib.parse import urlencode
-
-        return RedirectResponse("/login?" + urlencode({"next": login_redirect_target(request)}), status_code=303)
+        return login_required_response(request)
 
     for error, (status, title, hint) in ERROR_PAGES.items():
         app.add_exception_handler(error, _error_page(status, title, hint))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from wirewatch.settings import Settings
 from wirewatch.web.backend import IndexNames
 from wirewatch.web.render import safe_url, snippet
 from wirewatch.web.store import User, WebStore
+from wirewatch.web.throttle import LoginThrottle
 
 HERE = Path(__file__).resolve().parent
 
@@ -39,6 +41,9 @@ class WebContext:
     runtime: Runtime
     store: WebStore
     templates: jinja2.Environment
+    logins: LoginThrottle
+    # signs the CSRF tokens; per process, so a restart makes open forms ask for a reload
+    csrf_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 
     @property
     def settings(self) -> Settings:
@@ -52,7 +57,14 @@ class WebContext:
     def names(self) -> IndexNames:
         return self.runtime.names
 
-    def page(self, request: Request, template: str, status_code: int = 200, **values: Any) -> HTMLResponse:
+    def page(
+        self,
+        request: Request,
+        template: str,
+        status_code: int = 200,
+        headers: dict[str, str] | None = None,
+        **values: Any,
+    ) -> HTMLResponse:
         """A rendered page; the signed-in user and the CSRF token are always there for the layout."""
         user: User | None = getattr(request.state, "user", None)
         body = self.templates.get_template(template).render(
@@ -62,11 +74,18 @@ class WebContext:
             csrf_token=getattr(request.state, "csrf", ""),
             **values,
         )
-        return HTMLResponse(body, status_code=status_code)
+        return HTMLResponse(body, status_code=status_code, headers=headers)
 
 
 def build_context(runtime: Runtime) -> WebContext:
-    return WebContext(runtime=runtime, store=WebStore(runtime.es, runtime.names), templates=_environment())
+    settings = runtime.settings
+    logins = LoginThrottle(
+        concurrency=settings.web_login_concurrency, free=settings.web_login_free_attempts,
+        delay_s=settings.web_login_delay_s, max_delay_s=settings.web_login_max_delay_s,
+    )  # fmt: skip
+    return WebContext(
+        runtime=runtime, store=WebStore(runtime.es, runtime.names), templates=_environment(), logins=logins
+    )
 
 
 def get_context(request: Request) -> WebContext:

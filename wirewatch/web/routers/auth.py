@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from wirewatch.web.context import CTX, WebContext
-from wirewatch.web.security import ADMIN, SESSION_COOKIE, VIEWER, csrf_only, safe_next, set_cookie
+from wirewatch.web.security import ADMIN, SESSION_COOKIE, VIEWER, csrf_only, new_client_id, safe_next, set_cookie
 from wirewatch.web.store import ROLES, Role, User, WebStateError
+from wirewatch.web.throttle import Busy, Ticket, retry_after
 
+log = logging.getLogger("wirewatch.web")
 router = APIRouter()
 
 
@@ -20,20 +24,42 @@ def login_page(request: Request, next: str = "/", ctx: WebContext = CTX) -> Resp
 
 
 @router.post("/login", include_in_schema=False, dependencies=[Depends(csrf_only)])
-def login(
+async def login(
     request: Request,
     username: str = Form(...),
     password: str = Form(...),
     next: str = Form("/"),
     ctx: WebContext = CTX,
 ) -> Response:
-    user = ctx.store.check_password(username.strip(), password)
+    """Async on purpose: an attempt waiting for its turn to check a password waits on the event loop, not in
+    a worker thread other users' requests need (``throttle.py``)."""
+    name, client = username.strip(), request.client.host if request.client else "unknown"
+    ticket = ctx.logins.admit(name, client)
+    if not isinstance(ticket, Ticket):
+        log.warning("sign-in throttled: user %r from %s, next attempt in %.0f s", name[:64], client, ticket)
+        return _throttled(request, ctx, next, ticket)
+    try:
+        async with ctx.logins.checking():
+            user = await run_in_threadpool(ctx.store.check_password, name, password)
+    except Busy:
+        log.warning("sign-in refused: too many password checks waiting (user %r from %s)", name[:64], client)
+        return _throttled(request, ctx, next, 1.0)
     if user is None:
+        ctx.logins.failed(ticket)
+        log.info("sign-in failed: user %r from %s", name[:64], client)
         return ctx.page(request, "login.html", status_code=401, next=safe_next(next), failed=True)
-    token = ctx.store.create_session(user, ctx.settings.web_session_hours)
+    ctx.logins.succeeded(ticket)
+    token = await run_in_threadpool(ctx.store.create_session, user, ctx.settings.web_session_hours)
     response = RedirectResponse(safe_next(next), status_code=303)
     set_cookie(response, request, SESSION_COOKIE, token, max_age=int(ctx.settings.web_session_hours * 3600))
+    new_client_id(request)  # with the new session, every CSRF token seen before signing in is worthless
     return response
+
+
+def _throttled(request: Request, ctx: WebContext, next: str, wait_s: float) -> Response:
+    seconds = retry_after(wait_s)
+    return ctx.page(request, "login.html", status_code=429, headers={"Retry-After": seconds}, next=safe_next(next),
+                    failed=False, wait=seconds)  # fmt: skip
 
 
 @router.post("/logout", include_in_schema=False)
