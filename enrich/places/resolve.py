@@ -26,6 +26,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from enrich.normalize import normalize_form
 from enrich.places.automaton import NameMatch, PlaceAutomaton
@@ -83,7 +84,8 @@ class PlaceResolver:
             if place is None:
                 continue
             chosen[place.id] = place
-            mentions.setdefault(place.id, []).append(Mention(cand.match.start, cand.match.end, text[cand.match.start : cand.match.end]))
+            start, end = cand.match.start, cand.match.end
+            mentions.setdefault(place.id, []).append(Mention(start, end, text[start:end]))
         return tuple(PlaceTag(chosen[pid], tuple(found)) for pid, found in mentions.items())
 
     def _candidate(
@@ -157,6 +159,12 @@ def _score(cand: _Candidate, place: Place, countries: set[str], near: bool) -> f
     score += 4.0 if place.country in countries and place.kind != "country" else 0.0
     score += 3.0 if near else 0.0
     return score
+
+
+@lru_cache(maxsize=1)
+def default_resolver() -> PlaceResolver:
+    """The resolver over the project's table, built once per process."""
+    return PlaceResolver()
 
 
 def distance_km(a: Place, b: Place) -> float:
