@@ -3,7 +3,8 @@
 Names go through the group gazetteer's normalisation (``enrich.normalize``: case, accents, dashes, Arabic
 spelling variants) and its boundary and Arabic prefix rules (``enrich.gazetteer``: "وطرابلس", "بطرابلس",
 "لليبيا"), so "Tombouctou", "Timbuktu" and "تمبكتو" are found the same way group names are. A Latin-script
-match must start with a capital letter in the text ("reading" is not Reading). Names that are ordinary words
+match must start with a capital letter in the text ("reading" is not Reading); an Arabic name without the
+article does not match after it ("المالي" is "the Malian" or "the financial", not Mali). Names that are ordinary words
 of English or French (spaCy's stop-word lists, and a few more) and one- or two-letter names are never keys.
 """
 
@@ -64,6 +65,14 @@ def _km(a: Place, b: Place) -> float:
     return abs(a.lat - b.lat) * 111 + abs(a.lon - b.lon) * 111 * 0.8
 
 
+def _after_article(text: str, start: int, key: str) -> bool:
+    """True for an Arabic name without the article written with it ("المالي": the Malian, the financial):
+    a place name never takes ال unless it has it ("الجزائر"), so that is an adjective, not the place."""
+    if start < 2 or text[start - 2 : start] != "ال" or key.startswith("ال"):
+        return False
+    return start == 2 or not text[start - 3].isalnum() or text[start - 3] in "وفبكل"
+
+
 @dataclass(frozen=True, slots=True)
 class NameMatch:
     """A place name in the text: ``text[start:end]``, and the ids of every place it names."""
@@ -98,7 +107,7 @@ class PlaceAutomaton:
         found = []
         for last, (length, key) in self._automaton.iter(norm.text):
             start, end = last - length + 1, last + 1
-            if not on_boundaries(norm.text, start, end):
+            if not on_boundaries(norm.text, start, end) or _after_article(norm.text, start, key):
                 continue
             o_start, o_end = norm.to_original(start, end)
             first = text[o_start]

@@ -17,7 +17,8 @@ checked against the NER spans when the text had NER:
 Homonyms are scored by context (:func:`_score`): the countries the article names and the countries of its
 unambiguous places, other places within ``NEAR_KM``, population, a country or capital over a town of the
 same name, a canonical name over a variant, and the region of interest. Names that are also ordinary words
-(the table's ``weak`` names, such as الزاوية "the corner") count only with such context.
+(the table's ``weak`` names, such as الزاوية "the corner" or مالي "financial") count only with such context or
+right after an Arabic locative word or prefix ("في مالي", "بمالي").
 """
 
 from __future__ import annotations
@@ -39,6 +40,13 @@ _STRONG_KINDS = frozenset({"country", "capital"})
 _WATER_BEFORE = re.compile(r"(?:\b(?:[Rr]iver|[Ff]leuve|[Ll]ake|[Ll]ac)|نهر|بحيرة)\s*(?:du\s+|de\s+la\s+|the\s+)?$")
 _WATER_AFTER = re.compile(r"^\s+(?:[Rr]iver|[Bb]asin|[Dd]elta)\b")
 _NEXT_WORD = re.compile(r"^ ([A-Z][a-z]+)\b")
+_TITLE_BEFORE = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Mme|Mlle|M|Sir|Lady|Mister|Madame|Monsieur)\.?\s+$")
+# an Arabic word that says a place follows: a weak name after it is the place ("في مالي": in Mali)
+_LOCATIVE_BEFORE = re.compile(
+    "(?:^|[\\s،,.:؛])(?:[وف]?(?:في|الى|إلى|إلي|من|شمال|جنوب|شرق|غرب|وسط|دولة|دوله|جمهورية|حكومة|عاصمة|"
+    "حدود|بين|داخل|خارج|مدينة|بلدة|منطقة|شمالي|جنوبي|شرقي|غربي))\\s+$"
+)
+_LOCATIVE_PREFIX = frozenset("بل")  # "بمالي" (in Mali), "لمالي" (to/of Mali)
 _NOT_NAME_WORDS = frozenset(
     {"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "January", "February",
      "March", "April", "May", "June", "July", "August", "September", "October", "November", "December",
@@ -61,6 +69,7 @@ class _Candidate:
     places: list[Place]
     ner_geo: bool  # NER labelled this very span a place
     conditional: frozenset[str]  # ids of places that count only with context (a country or a place near)
+    locative: bool = False  # an Arabic locative word or prefix is attached or right before it
 
 
 class PlaceResolver:
@@ -103,12 +112,19 @@ class PlaceResolver:
             return None
         if not ner_geo and not is_arabic(text[start]) and self._followed_by_name(text, end):
             return None
+        if _TITLE_BEFORE.search(text[max(0, start - 12) : start]):
+            return None  # "Mr Gao", "M. Chad": a person
         places = [p for pid in match.place_ids if (p := self.table.places.get(pid)) is not None]
         ner_other = bool(exact) and not ner_geo
         strong = [p for p in places if p.kind in _STRONG_KINDS or p.focus]
         others = [] if ner_other else [p for p in places if p not in strong]
         conditional = frozenset(p.id for p in others if not ner_geo)
-        return _Candidate(match, strong + others, ner_geo, conditional) if strong or others else None
+        if not (strong or others):
+            return None
+        locative = bool(_LOCATIVE_BEFORE.search(text[max(0, start - 16) : start])) or (
+            start > 0 and text[start - 1] in _LOCATIVE_PREFIX and (start < 2 or not text[start - 2].isalnum())
+        )
+        return _Candidate(match, strong + others, ner_geo, conditional, locative)
 
     def _followed_by_name(self, text: str, end: int) -> bool:
         """True when a capitalised word follows that is not a country, capital or town of the region:
@@ -142,9 +158,10 @@ def _best(cand: _Candidate, countries: set[str], anchors: list[Place]) -> Place 
     options = []
     for place in cand.places:
         near = place.kind != "country" and any(distance_km(a, place) <= NEAR_KM for a in anchors)
-        in_context = place.country in countries and place.kind != "country"
-        needs_context = _is_weak(cand) or place.id in cand.conditional
-        if needs_context and not (near or in_context):
+        in_context = place.country in countries
+        if place.id in cand.conditional and not (near or in_context):
+            continue
+        if _is_weak(cand) and not (near or in_context or cand.locative):
             continue
         options.append((_score(cand, place, countries, near), place.id, place))
     return max(options)[2] if options else None
