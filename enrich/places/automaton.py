@@ -31,10 +31,11 @@ _NOT_NAMES = frozenset(
 
 
 def _stop_words() -> frozenset[str]:
+    from spacy.lang.ar.stop_words import STOP_WORDS as AR
     from spacy.lang.en.stop_words import STOP_WORDS as EN
     from spacy.lang.fr.stop_words import STOP_WORDS as FR
 
-    return frozenset(normalize_form(w) for w in (*EN, *FR))
+    return frozenset(normalize_form(w) for w in (*EN, *FR, *AR))
 
 
 def name_index(table: PlaceTable) -> dict[str, tuple[str, ...]]:

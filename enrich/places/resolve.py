@@ -43,8 +43,8 @@ _NEXT_WORD = re.compile(r"^ ([A-Z][a-z]+)\b")
 _TITLE_BEFORE = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Mme|Mlle|M|Sir|Lady|Mister|Madame|Monsieur)\.?\s+$")
 # an Arabic word that says a place follows: a weak name after it is the place ("في مالي": in Mali)
 _LOCATIVE_BEFORE = re.compile(
-    "(?:^|[\\s،,.:؛])(?:[وف]?(?:في|الى|إلى|إلي|من|شمال|جنوب|شرق|غرب|وسط|دولة|دوله|جمهورية|حكومة|عاصمة|"
-    "حدود|بين|داخل|خارج|مدينة|بلدة|منطقة|شمالي|جنوبي|شرقي|غربي))\\s+$"
+    "(?:^|[\\s،,.:؛])(?:[وف]?(?:في|الى|إلى|إلي|شمال|جنوب|شرق|غرب|وسط|دولة|دوله|جمهورية|حكومة|عاصمة|"
+    "حدود|مدينة|بلدة|منطقة|شمالي|جنوبي|شرقي|غربي))\\s+$"
 )
 _LOCATIVE_PREFIX = frozenset("بل")  # "بمالي" (in Mali), "لمالي" (to/of Mali)
 _NOT_NAME_WORDS = frozenset(
@@ -150,6 +150,13 @@ def _context(candidates: list[_Candidate]) -> tuple[set[str], list[Place]]:
     return countries, anchors
 
 
+def _near(anchor: Place, place: Place) -> bool:
+    """An anchor supports a place near it, and a country it lies in ("Kasserine ... تونس" is Tunisia)."""
+    if place.kind == "country":
+        return anchor.country == place.country
+    return distance_km(anchor, place) <= NEAR_KM
+
+
 def _is_weak(cand: _Candidate) -> bool:
     return any(cand.match.key in {normalize_form(w) for w in p.weak} for p in cand.places)
 
@@ -157,7 +164,7 @@ def _is_weak(cand: _Candidate) -> bool:
 def _best(cand: _Candidate, countries: set[str], anchors: list[Place]) -> Place | None:
     options = []
     for place in cand.places:
-        near = place.kind != "country" and any(distance_km(a, place) <= NEAR_KM for a in anchors)
+        near = any(_near(a, place) for a in anchors)
         in_context = place.country in countries
         if place.id in cand.conditional and not (near or in_context):
             continue
@@ -173,7 +180,7 @@ def _score(cand: _Candidate, place: Place, countries: set[str], near: bool) -> f
     canonical = {normalize_form(n) for n in (place.name, place.name_fr, place.name_ar) if n}
     score += 2.0 if cand.match.key in canonical else 0.0
     score += 1.0 if place.focus else 0.0
-    score += 4.0 if place.country in countries and place.kind != "country" else 0.0
+    score += 4.0 if place.country in countries else 0.0
     score += 3.0 if near else 0.0
     return score
 
