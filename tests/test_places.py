@@ -20,13 +20,14 @@ from enrich.places.table import FOCUS, load_places
 from enrich.tagger import Tagger
 from enrich.tags import Tags
 from enrich.watchlist import load_watchlist
-from search.bulk import index_articles
+from search.bulk import index_articles, update_entities
 from search.indices import setup_indices
 from search.names import IndexNames
 from search.querying.query import SearchRequest, search_articles
 from tests.golden_places.score import HERE, Gold, Score, parse
 from tests.support.search_docs import make_doc
 from wirewatch.cli import cli
+from wirewatch.documents import entity_update
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGUAGES = ("en", "fr", "ar")
@@ -179,6 +180,19 @@ def test_three_languages_one_place_found_by_one_filter(
     within = {"geo_distance": {"distance": "100km", "places.location": {"lat": 16.0, "lon": 2.3}}}
     near = es.search(index=index_names.articles, query={"nested": {"path": "places", "query": within}})
     assert sorted(h["_id"] for h in near["hits"]["hits"]) == ["ar", "en", "fr"]
+
+
+def test_the_ner_phase_writes_the_places(tagger: Tagger, es: Elasticsearch, index_names: IndexNames) -> None:
+    """Articles are indexed with groups first; the NER phase's partial update adds the places."""
+    setup_indices(es, index_names)
+    assert index_articles(es, index_names, [make_doc("fr", text=THREE_REPORTS["fr"], language="fr")]).failed == {}
+    tags = tagger.tag([THREE_REPORTS["fr"]], ["fr"])[0]
+    assert update_entities(es, index_names, {"fr": entity_update(tags)}).failed == {}
+    es.indices.refresh(index=index_names.articles)
+    found = search_articles(es, index_names, SearchRequest(places=["gn:2453514"], collapse=False))
+    assert [h.id for h in found.hits] == ["fr"]
+    stored = es.get(index=index_names.articles, id="fr")["_source"]
+    assert stored["place_ids"] == ["gn:2453514", "gn:2453866"] and stored["places"][0]["admin1"] == "Gao"
 
 
 def test_tag_json_shows_places_with_coordinates(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,6 +18,8 @@ from enrich.normalize import normalize, normalize_form
 from enrich.places.table import Place, PlaceTable, is_arabic
 
 _DISTRICT_KM = 60.0
+_WORLD_VARIANTS = 4
+_NON_ARABIC_LETTERS = frozenset("یکگپچژٹڈڑںھەېۆۇۈۋ")  # Persian, Urdu, Kurdish, Uyghur spellings
 # capitalised words of news text that are also the name of some place in the table
 _NOT_NAMES = frozenset(
     {"police", "mobile", "reading", "nice", "split", "mission", "surprise", "independence", "sale", "van",
@@ -47,7 +49,7 @@ def name_index(table: PlaceTable) -> dict[str, tuple[str, ...]]:
     stop = _stop_words() | _NOT_NAMES
     by_key: dict[str, list[Place]] = {}
     for place in table.places.values():
-        for name in place.names():
+        for name in _indexed_names(place):
             key = normalize_form(name)
             if len(key) < 3 or key in stop or (not is_arabic(name) and len(key) < 4 and place.kind == "town"):
                 continue
@@ -60,6 +62,20 @@ def name_index(table: PlaceTable) -> dict[str, tuple[str, ...]]:
         kept = [p for p in places if p in owners or not any(_km(p, o) <= _DISTRICT_KM for o in owners)]
         index[key] = tuple(p.id for p in kept)
     return index
+
+
+def _indexed_names(place: Place) -> list[str]:
+    """Every name of a country, a capital or a place of the region of interest; for other cities of the world
+    the canonical names and the spellings of the same name (same first letters: "Mogadiscio", "Marseilles"),
+    not GeoNames' every transliteration: three quarters fewer keys, a table that loads in well under a second."""
+    names = place.names()
+    if place.kind in {"country", "capital"} or place.focus:
+        return names
+    own = normalize_form(place.name)[:2]
+    canonical = [n for n in (place.name, place.name_fr, place.name_ar) if n]
+    latin = [v for v in place.variants if not is_arabic(v) and normalize_form(v)[:2] == own][:_WORLD_VARIANTS]
+    arabic = [v for v in place.variants if is_arabic(v) and not set(v) & _NON_ARABIC_LETTERS][:_WORLD_VARIANTS]
+    return list(dict.fromkeys([*canonical, *latin, *arabic]))
 
 
 def _km(a: Place, b: Place) -> float:

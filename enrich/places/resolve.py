@@ -158,7 +158,13 @@ def _near(anchor: Place, place: Place) -> bool:
 
 
 def _is_weak(cand: _Candidate) -> bool:
-    return any(cand.match.key in {normalize_form(w) for w in p.weak} for p in cand.places)
+    return any(cand.match.key in _keys_of(p.weak) for p in cand.places if p.weak)
+
+
+@lru_cache(maxsize=65536)
+def _keys_of(names: frozenset[str] | tuple[str, ...]) -> frozenset[str]:
+    """Normalised keys of a few names (cached: the same places come back article after article)."""
+    return frozenset(normalize_form(n) for n in names if n)
 
 
 def _best(cand: _Candidate, countries: set[str], anchors: list[Place]) -> Place | None:
@@ -177,8 +183,7 @@ def _best(cand: _Candidate, countries: set[str], anchors: list[Place]) -> Place 
 def _score(cand: _Candidate, place: Place, countries: set[str], near: bool) -> float:
     score = math.log10(place.population + 10)
     score += {"country": 3.0, "capital": 1.5}.get(place.kind, 0.0)
-    canonical = {normalize_form(n) for n in (place.name, place.name_fr, place.name_ar) if n}
-    score += 2.0 if cand.match.key in canonical else 0.0
+    score += 2.0 if cand.match.key in _keys_of((place.name, place.name_fr, place.name_ar)) else 0.0
     score += 1.0 if place.focus else 0.0
     score += 4.0 if place.country in countries else 0.0
     score += 3.0 if near else 0.0

@@ -14,7 +14,6 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 TABLE_PATH = Path(__file__).resolve().parent.parent / "data" / "places.tsv.gz"
 NAMES_PATH = TABLE_PATH.with_name("place_names.tsv.gz")  # normalised name -> place ids (the automaton's keys)
@@ -86,13 +85,10 @@ class PlaceTable:
 
 
 def _row(cells: list[str]) -> Place:
-    data: dict[str, Any] = dict(zip(COLUMNS, cells, strict=True))
+    pid, kind, name, name_fr, name_ar, country, admin1, lat, lon, population, variants, weak = cells
     return Place(
-        id=data["id"], kind=data["kind"], name=data["name"], name_fr=data["name_fr"], name_ar=data["name_ar"],
-        country=data["country"], admin1=data["admin1"], lat=float(data["lat"]), lon=float(data["lon"]),
-        population=int(data["population"]),
-        variants=tuple(v for v in data["variants"].split("|") if v),
-        weak=frozenset(v for v in data["weak"].split("|") if v),
+        pid, kind, name, name_fr, name_ar, country, admin1, float(lat), float(lon), int(population),
+        tuple(variants.split("|")) if variants else (), frozenset(weak.split("|")) if weak else frozenset(),
     )  # fmt: skip
 
 
