@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -71,9 +72,30 @@ class Place:
         return localized or self.name
 
 
+class Rows(Mapping[str, Place]):
+    """id -> :class:`Place`, each row parsed the first time it is asked for: an article names a few dozen
+    places, so a process parses a few hundred rows, not 8,700 (half the table's load time)."""
+
+    def __init__(self, lines: dict[str, str]) -> None:
+        self._lines = lines
+        self._parsed: dict[str, Place] = {}
+
+    def __getitem__(self, place_id: str) -> Place:
+        place = self._parsed.get(place_id)
+        if place is None:
+            place = self._parsed[place_id] = _row(self._lines[place_id].split("\t"))
+        return place
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._lines)
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+
 @dataclass(frozen=True, slots=True)
 class PlaceTable:
-    places: dict[str, Place]
+    places: Rows
     countries: dict[str, Place]  # ISO code -> the country's row
     names: dict[str, tuple[str, ...]]  # normalised name -> ids (empty while the table is being built)
 
@@ -106,11 +128,8 @@ def read_table(path: Path = TABLE_PATH, names_path: Path | None = NAMES_PATH) ->
     lines = _lines(path)
     if not lines or tuple(lines[0].split("\t")) != COLUMNS:
         raise ValueError(f"{path} is not a place table of this version: rebuild it with `make places`")
-    places = {}
-    for line in lines[1:]:
-        place = _row(line.split("\t"))
-        places[place.id] = place
-    countries = {p.country: p for p in places.values() if p.kind == "country"}
+    places = Rows({line.partition("\t")[0]: line for line in lines[1:]})
+    countries = {p.country: p for line in lines[1:] if "\tcountry\t" in line and (p := places[line.partition("\t")[0]])}
     names: dict[str, tuple[str, ...]] = {}
     if names_path is not None:
         for line in _lines(names_path):
