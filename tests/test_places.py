@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from click.testing import CliRunner
 from elasticsearch import Elasticsearch
@@ -26,6 +27,7 @@ from search.names import IndexNames
 from search.querying.query import SearchRequest, search_articles
 from tests.golden_places.score import HERE, Gold, Score, parse
 from tests.support.search_docs import make_doc
+from tests.support.web import WebServer, fill, web_settings
 from wirewatch.cli import cli
 from wirewatch.documents import entity_update
 
@@ -193,6 +195,27 @@ def test_the_ner_phase_writes_the_places(tagger: Tagger, es: Elasticsearch, inde
     assert [h.id for h in found.hits] == ["fr"]
     stored = es.get(index=index_names.articles, id="fr")["_source"]
     assert stored["place_ids"] == ["gn:2453514", "gn:2453866"] and stored["places"][0]["admin1"] == "Gao"
+
+
+def test_the_api_filters_and_facets_by_place(
+    tagger: Tagger, es: Elasticsearch, es_url: str, index_prefix: str, tmp_path: Path
+) -> None:
+    """The HTTP API (a real server on loopback, no login: the local admin) takes ``place`` and ``country``."""
+    names = IndexNames(prefix=index_prefix)
+    setup_indices(es, names)
+    tags = tagger.tag(list(THREE_REPORTS.values()), list(THREE_REPORTS))
+    docs = [_document(lang, lang, THREE_REPORTS[lang], tag) for lang, tag in zip(THREE_REPORTS, tags, strict=True)]
+    fill(es, names, [*docs, make_doc("elsewhere", text="Nothing happened today.")])
+    server = WebServer(web_settings(es_url, index_prefix, tmp_path, auth=False))
+    with server, httpx.Client(base_url=server.url, timeout=30) as client:
+        got = client.get("/api/v1/search", params={"place": "gn:2453514", "collapse": "0"}).json()
+        by_country = client.get("/api/v1/search", params={"country": "ML", "collapse": "0"}).json()
+        page = client.get("/search", params={"place": "gn:2453514"})
+    assert sorted(h["id"] for h in got["hits"]) == ["ar", "en", "fr"] and by_country["total"] == 3
+    assert got["facets"]["places"][0]["value"] in {"gn:2453514", "gn:2453866"}
+    assert {f["value"] for f in got["facets"]["places"]} == {"gn:2453514", "gn:2453866"}
+    assert page.status_code == 200 and "place=gn%3A2453514" in page.text  # the filter stays in the page's links
+    assert THREE_REPORTS["en"][:40] in page.text and "Nothing happened" not in page.text
 
 
 def test_tag_json_shows_places_with_coordinates(monkeypatch: pytest.MonkeyPatch) -> None:
