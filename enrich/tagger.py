@@ -20,7 +20,7 @@ from dataclasses import replace
 from types import TracebackType
 
 from enrich.boilerplate import boilerplate_spans
-from enrich.entities import RawEntity, build_entities
+from enrich.entities import RawEntity, build_entities, trim_mention
 from enrich.errors import TaggingError
 from enrich.gazetteer import GroupMatch, GroupMatcher
 from enrich.language import detect_language
@@ -122,10 +122,10 @@ class Tagger:
         done = []
         for index, (text, tags) in enumerate(zip(texts, partial, strict=True)):
             blocked = [(m.start, m.end) for g in tags.groups for m in g.mentions] + boilerplate_spans(text)
-            entities = build_entities(text, raw.get(index, []), blocked)
+            tags = self._with_places(text, tags, raw.get(index, []))
+            entities = build_entities(text, places_as_gpe(text, raw.get(index, []), tags), blocked)
             model = self.model_for(tags.language)
             skipped = None if model else f"no NER model for language {tags.language!r}"
-            tags = self._with_places(text, tags, raw.get(index, []))
             done.append(replace(tags, entities=entities, ner_done=True, ner_model=model, ner_skipped=skipped))
         return done
 
@@ -200,6 +200,20 @@ def _start_worker(model: str, nice: int) -> None:
     if nice > 0 and hasattr(os, "nice"):
         os.nice(nice)
     load_ner(model)
+
+
+def places_as_gpe(text: str, raw: list[RawEntity], tags: Tags) -> list[RawEntity]:
+    """``raw`` with every span that names a resolved place labelled GPE, whatever the model said: the small
+    English model calls Mali, Gao and Goundam PERSON and Bamako ORG, and the analyst's facets follow it."""
+    places = {(m.start, m.end) for p in tags.places for m in p.mentions}
+    if not places:
+        return raw
+    out = []
+    for span in raw:
+        trimmed = trim_mention(text, span.start, span.end)
+        is_place = trimmed is not None and (trimmed.start, trimmed.end) in places
+        out.append(RawEntity("GPE", span.start, span.end) if is_place and span.label != "LOC" else span)
+    return out
 
 
 def _inside_any(match: GroupMatch, spans: list[tuple[int, int]]) -> bool:
