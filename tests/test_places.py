@@ -74,6 +74,7 @@ def test_the_table_is_complete_for_the_region_and_the_world() -> None:
     assert {("Beirut", "LB"), ("Paris", "FR"), ("Mogadishu", "SO"), ("Tripoli", "LB")} <= by_name
     gao = table.places[GAO_MALI]
     assert (gao.admin1, gao.name_fr, gao.name_ar) == ("Gao", "Gao", "غاو") and 16 < gao.lat < 17
+    assert table.places["gn:2507480"].admin1 == "Alger"  # not Tipaza, where Algiers' GeoNames region code points
     libya = table.countries["LY"]
     assert (libya.name, libya.name_fr, libya.name_ar) == ("Libya", "Libye", "ليبيا") and 20 < libya.lat < 33
 

