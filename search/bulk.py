@@ -20,7 +20,10 @@ from search.errors import IndexMissing
 from search.names import IndexNames
 
 MGET_BATCH = 1000
-ENTITY_FIELDS = frozenset({"entities", "entity_names", "ner_done", "ner_model", "ner_skipped"})
+# the NER phase writes the places too: their resolution uses the NER spans
+ENTITY_FIELDS = frozenset(
+    {"entities", "entity_names", "places", "place_ids", "place_countries", "ner_done", "ner_model", "ner_skipped"}
+)
 
 __all__ = ["BulkReport", "index_articles", "stored_hashes", "update_entities"]
 
@@ -79,7 +82,7 @@ def update_entities(
 ) -> BulkReport:
     """The NER phase: partial updates {article id: {"entities", "entity_names", "ner_done", ...}} by id.
 
-    Only the ``ENTITY_FIELDS`` may change (the NER model used, or why none ran, too); ``ner_done`` defaults
+    Only the ``ENTITY_FIELDS`` may change (the places, the NER model used, or why none ran, too); ``ner_done`` defaults
     to True. An id that is not indexed is a
     permanent failure (``document_missing_exception``): an update never creates a document.
     """

@@ -78,12 +78,41 @@ def articles_mappings() -> dict[str, Any]:
                 }
             },
             "group_ids": _KEYWORD,
+            **place_mappings(),
             "content_hash": _KEYWORD,
             "ner_done": {"type": "boolean"},
             **story_mappings(),
             "ner_model": _KEYWORD,  # the spaCy model that found the entities (null: none, see ner_skipped)
             "ner_skipped": _KEYWORD,  # why NER did not run (no model for the article's language)
         },
+    }
+
+
+def place_mappings() -> dict[str, Any]:
+    """The places of an article (enrich.tags.place_record): nested, so a filter or facet on one place's id,
+    country and region reads that place's fields together; ``location`` is the geo_point of distance and
+    bounding-box filters. ``place_ids`` and ``place_countries`` are the flat copies plain filters use."""
+    return {
+        "places": {
+            "type": "nested",
+            "properties": {
+                "id": _KEYWORD,
+                "name": _KEYWORD,
+                "name_fr": _KEYWORD,
+                "name_ar": _KEYWORD,
+                "kind": _KEYWORD,
+                "country": _KEYWORD,
+                "admin1": _KEYWORD,
+                "lat": {"type": "float"},
+                "lon": {"type": "float"},
+                "location": {"type": "geo_point"},
+                "surface_forms": _KEYWORD,
+                "count": {"type": "integer"},
+                "mentions": _NOT_INDEXED,
+            },
+        },
+        "place_ids": _KEYWORD,
+        "place_countries": _KEYWORD,
     }
 
 

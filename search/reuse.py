@@ -17,6 +17,7 @@ from search.client import es_errors
 from search.names import IndexNames
 
 HASHES_PER_QUERY = 1000
+_PLACE_FIELDS = ("places", "place_ids", "place_countries")  # the same text names the same places
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,8 +56,8 @@ def articles_waiting_for_entities(
 
 
 def entities_by_content_hash(es: Elasticsearch, names: IndexNames, hashes: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """{content hash: {"entities", "entity_names", "ner_model", "ner_skipped"}} of an article with that hash
-    whose NER is done."""
+    """{content hash: {"entities", "entity_names", "places", "place_ids", "place_countries", "ner_model",
+    "ner_skipped"}} of an article with that hash whose NER is done."""
     unique = sorted(set(hashes))
     out: dict[str, dict[str, Any]] = {}
     for start in range(0, len(unique), HASHES_PER_QUERY):
@@ -65,7 +66,8 @@ def entities_by_content_hash(es: Elasticsearch, names: IndexNames, hashes: Seque
         with es_errors("looking up entities of identical texts"):
             found = es.search(
                 index=names.articles, query=query, size=len(chunk), collapse={"field": "content_hash"},
-                source_includes=["content_hash", "entities", "entity_names", "ner_model", "ner_skipped"],
+                source_includes=["content_hash", "entities", "entity_names", *_PLACE_FIELDS, "ner_model",
+                                 "ner_skipped"],
                 track_total_hits=False,
             )  # fmt: skip
         for hit in found["hits"]["hits"]:
@@ -73,6 +75,7 @@ def entities_by_content_hash(es: Elasticsearch, names: IndexNames, hashes: Seque
             out[src["content_hash"]] = {
                 "entities": src.get("entities") or [],
                 "entity_names": src.get("entity_names") or {},
+                **{field: src.get(field) or [] for field in _PLACE_FIELDS},
                 "ner_model": src.get("ner_model"),
                 "ner_skipped": src.get("ner_skipped"),
             }

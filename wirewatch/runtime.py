@@ -187,6 +187,7 @@ class Runtime:
     def tagger(self, *, ner: bool | None = None, workers: int | None = None) -> Tagger:
         """The tagger; ``ner=False`` gives one that only matches tracked groups (no model load), ``workers``
         overrides ``ner_workers`` (one process for one text)."""
+        from enrich.places.resolve import default_resolver
         from enrich.tagger import Tagger
 
         s = self.settings
@@ -197,6 +198,7 @@ class Runtime:
             ner=s.ner_enabled if ner is None else ner,
             workers=s.ner_workers if workers is None else workers,
             worker_nice=s.ner_nice,
+            places=default_resolver() if s.places_enabled else None,
         )
 
     @contextmanager

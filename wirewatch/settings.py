@@ -149,6 +149,9 @@ class Settings(BaseSettings):
         description="Added to the NER processes' nice value: the alert path (fetch, extract, index, match, deliver) "
         "gets the CPU first and NER takes what is left",
     )  # fmt: skip
+    places_enabled: bool = Field(
+        True, description="Resolve place mentions to the place table (about 60 MB and a second per tagging process)"
+    )
 
     # --- Alerts and delivery --------------------------------------------------------------------------
     channels_file: Path | None = Field(None, description="YAML list of alert channels; none = a JSONL file")

@@ -56,6 +56,8 @@ class SearchRequest:
     groups: Sequence[str] = ()
     entities: Sequence[str] = ()
     sources: Sequence[str] = ()
+    places: Sequence[str] = ()  # place ids (enrich/places): any of them
+    countries: Sequence[str] = ()  # ISO country codes of the places named: any of them
     since: datetime | None = None  # published at or after
     until: datetime | None = None  # published at or before
     lang: str | None = None
@@ -156,6 +158,10 @@ def build_query(req: SearchRequest) -> dict[str, Any]:
         filters.append({"terms": {"group_ids": list(req.groups)}})
     if req.sources:
         filters.append({"terms": {"source": list(req.sources)}})
+    if req.places:
+        filters.append({"terms": {"place_ids": list(req.places)}})
+    if req.countries:
+        filters.append({"terms": {"place_countries": [c.upper() for c in req.countries]}})
     filters.extend(_entity_filter(entity) for entity in req.entities)
     if req.lang:
         filters.append({"term": {"language": req.lang}})
@@ -202,6 +208,24 @@ def _facet_aggs(interval: str) -> dict[str, Any]:
     aggs: dict[str, Any] = {
         "groups": {"terms": {"field": "group_ids", "size": FACET_SIZE}},
         "sources": {"terms": {"field": "source", "size": FACET_SIZE}},
+        "place_countries": {"terms": {"field": "place_countries", "size": FACET_SIZE}},
+        "places": {
+            "nested": {"path": "places"},
+            "aggs": {
+                "ids": {
+                    "terms": {"field": "places.id", "size": FACET_SIZE},
+                    "aggs": {
+                        "articles": {"reverse_nested": {}},
+                        "place": {
+                            "top_hits": {
+                                "size": 1,
+                                "_source": ["places.name", "places.name_fr", "places.name_ar", "places.country"],
+                            }
+                        },
+                    },
+                }
+            },
+        },
         "dates": {"date_histogram": {"field": "published_at", "calendar_interval": interval}},
     }
     for entity_type in ENTITY_TYPES:

@@ -28,6 +28,8 @@ _MARK = re.compile(r"(<em>.*?</em>)", re.DOTALL)
 @click.option("--group", "groups", multiple=True, help="Tracked group id; repeat for any of several.")
 @click.option("--entity", "entities", multiple=True, help="Entity name or TYPE:Name; repeat to require all.")
 @click.option("--source", "sources", multiple=True, help="Feed id; repeat for any of several.")
+@click.option("--place", "places", multiple=True, help="Place id (gn:2457163 is Gao, Mali); repeat for any.")
+@click.option("--country", "countries", multiple=True, help="Country code of a place named (ML); repeat for any.")
 @click.option("--since", help="Published since: 7d, 24h, 30m, 2w or a date (2024-05-01).")
 @click.option("--until", help="Published until (inclusive): a date or datetime.")
 @click.option("--lang", help="Language code, e.g. en.")
@@ -45,6 +47,8 @@ def cli(
     groups: tuple[str, ...],
     entities: tuple[str, ...],
     sources: tuple[str, ...],
+    places: tuple[str, ...],
+    countries: tuple[str, ...],
     since: str | None,
     until: str | None,
     lang: str | None,
@@ -70,6 +74,8 @@ def cli(
         groups=groups,
         entities=entities,
         sources=sources,
+        places=places,
+        countries=countries,
         since=_when(since, "--since", end_of_day=False),
         until=_when(until, "--until", end_of_day=True),
         lang=lang,

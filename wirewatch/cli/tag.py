@@ -1,14 +1,18 @@
-"""``wirewatch tag [PATH|-] [--json] [--no-ner]``: tag plain text with tracked groups and entities."""
+"""``wirewatch tag [PATH|-] [--json] [--no-ner]``: tag plain text with tracked groups, places and entities."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
 
 from wirewatch.cli.common import console, fail, print_json, runtime_from
+
+if TYPE_CHECKING:
+    from enrich.tags import Tags
 
 
 @click.command("tag")
@@ -53,6 +57,19 @@ def _read_text(path: str) -> str:
         fail(f"cannot read {path}: {exc.strerror}")
 
 
+def _print_places(tags: Tags) -> None:
+    table = Table(title="Places", title_justify="left")
+    for column in ("id", "name", "country", "region", "lat, lon", "count", "surface forms"):
+        table.add_column(column)
+    for p in tags.places:
+        place = p.place
+        table.add_row(
+            place.id, place.name_in(tags.language), place.country, place.admin1, f"{place.lat:.4f}, {place.lon:.4f}",
+            str(p.count), ", ".join(p.surface_forms),
+        )  # fmt: skip
+    console.print(table if tags.places else "[dim]no place found[/]")
+
+
 def _print_tables(tags: object) -> None:
     from enrich.tags import Tags
 
@@ -63,6 +80,7 @@ def _print_tables(tags: object) -> None:
     for g in tags.groups:
         groups.add_row(g.id, g.name, g.parent or "", str(g.count), ", ".join(g.surface_forms))
     console.print(groups if tags.groups else "[dim]no tracked group found[/]")
+    _print_places(tags)
     if not tags.ner_done or tags.ner_skipped:
         console.print(f"[dim]entities: NER not run{': ' + tags.ner_skipped if tags.ner_skipped else ''}[/]")
         console.print(f"[dim]language: {tags.language or 'unknown'}[/]")
