@@ -217,6 +217,14 @@ class Leases:
                     self._lost.add(subject)
         return lost
 
+    def confirm(self, subjects: Iterable[str], *, now: datetime | None = None) -> list[str]:
+        """Renew the leases on ``subjects`` now and return those this owner does not hold (lost before or
+        found taken over now): a holder checks this just before writing what only the holder may write."""
+        wanted = list(dict.fromkeys(subjects))
+        self._renew(wanted, now or datetime.now(UTC))
+        held = set(self.held)
+        return [s for s in wanted if s not in held]
+
     @contextmanager
     def renewing(self) -> Iterator[Leases]:
         """Renew everything held every third of ``ttl_s`` in a daemon thread until the block ends; then
@@ -268,6 +276,7 @@ class Leases:
     def _hold(self, subject: str, result: dict[str, Any]) -> None:
         with self._lock:
             self._held[subject] = _Version(int(result["_seq_no"]), int(result["_primary_term"]))
+            self._lost.discard(subject)  # held again (taken anew after it was lost)
 
     def _bulk(self, ops: list[dict[str, Any]], action: str) -> list[dict[str, Any]]:
         with es_errors(action):
