@@ -14,15 +14,16 @@ import signal
 import subprocess
 import threading
 import time
-from http.server import BaseHTTPRequestHandler
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from elasticsearch import Elasticsearch
 
 from ingest.urls import article_id, canonical_url
-from tests.support.flow import feed_list, page, rss, serve, wait_until
+from tests.support.flow import TcpProxy, feed_list, page, rss, serve, wait_until
 from tests.support.ingest_servers import FaultServer, Route, conditional
 from tests.support.proxy import HoldingProxy
 from tests.test_crash_recovery import WIREWATCH
@@ -123,7 +124,7 @@ def test_a_failed_bulk_item_backs_its_feed_off_and_says_why(
     assert row["health"] == "failing" and row["consecutive_failures"] == 1 and row["transient"]
     assert bad_id in row["last_error"] and "503" in row["last_error"], row["last_error"]
     state = es.get(index=f"{index_prefix}wirewatch-feeds", id="site")["_source"]
-    assert not state.get("seen_ids"), "the cursor must not move past the unwritten article"
+    assert state["state"]["seen_ids"] == [], "the cursor must not move past the unwritten article"
 
 
 def test_two_services_poll_each_feed_once_per_interval_with_its_latest_etag(
@@ -180,7 +181,8 @@ def test_hanging_feeds_of_one_host_do_not_hold_back_the_feeds_of_another(
         pages = [f"/g{i}.html" for i in range(3)]
         for i, path in enumerate(pages):
             healthy.routes[f"/g{i}.xml"] = serve(rss([(f"Healthy {i}", healthy.url(path))]), RSS)
-            healthy.routes[path] = serve(page(f"Healthy {i}", f"Healthy story {i} about the harbour. " * 40), "text/html")
+            text = f"Healthy story {i} about the harbour. " * 40
+            healthy.routes[path] = serve(page(f"Healthy {i}", text), "text/html")
             feeds[f"good-{i}"] = healthy.url(f"/g{i}.xml")
         env = service_env(es_url, index_prefix, feed_list(tmp_path / "feeds.yaml", feeds), tmp_path,
                           WIREWATCH_HTTP_MAX_CONNECTIONS="8", WIREWATCH_HTTP_TOTAL_DEADLINE_S="90",
@@ -201,3 +203,48 @@ def test_hanging_feeds_of_one_host_do_not_hold_back_the_feeds_of_another(
     assert waited < 30
     assert in_flight == 4  # the hanging host held its own four slots, no more
     assert code == 0, service.lines[-20:]
+
+
+def held_once(route: Route, release: threading.Event, arrived: threading.Event) -> Route:
+    """``route``; its first request answered only once ``release`` is set, later ones at once."""
+
+    def hold(h: BaseHTTPRequestHandler) -> None:
+        if not arrived.is_set():
+            arrived.set()
+            release.wait(120)
+        route(h)
+
+    return hold
+
+
+def test_a_service_that_lost_its_lease_does_not_save_over_the_new_holder(
+    es: Elasticsearch, es_url: str, index_prefix: str, tmp_path: Path
+) -> None:
+    target = urlsplit(es_url)
+    release, arrived = threading.Event(), threading.Event()
+    with FaultServer() as site, TcpProxy(target.hostname or "127.0.0.1", target.port or 9200) as cluster:
+        site.routes["/feed.xml"] = serve(rss([("Harbour", site.url("/a.html"))]), RSS)
+        site.routes["/a.html"] = held_once(serve(page("Harbour"), "text/html"), release, arrived)
+        feeds = feed_list(tmp_path / "feeds.yaml", {"site": site.url("/feed.xml")})
+        env = service_env(es_url, index_prefix, feeds, tmp_path, WIREWATCH_FEED_LEASE_TTL_S="3")
+        es_setup(env)
+        stalled = Running({**env, "WIREWATCH_ES_URL": cluster.url})
+        try:
+            assert stalled.waits_for(arrived.is_set, timeout=180), stalled.lines[-5:]
+            cluster.cut()  # the service can renew its lease no more: it lapses while the page hangs
+            time.sleep(4)
+            taker = subprocess.run([WIREWATCH, "ingest", "--once", "--json"], env=env, capture_output=True,
+                                   text=True, timeout=180)  # fmt: skip
+            assert taker.returncode == 0, taker.stderr[-2000:]
+            assert json.loads(taker.stdout.strip().splitlines()[-1])["feeds"].get("ok") == 1
+            theirs = es.get(index=f"{index_prefix}wirewatch-feeds", id="site")["_source"]
+            cluster.restore()
+            release.set()  # the stalled service gets its page, writes the article and finishes the feed
+            assert stalled.waits_for(lambda: any("indexed 1 (" in line for line in stalled.lines), timeout=60)
+            time.sleep(2)  # its commit would follow the write at once
+        finally:
+            release.set()
+            code = stalled.stop()
+    assert code == 0, stalled.lines[-20:]
+    state = es.get(index=f"{index_prefix}wirewatch-feeds", id="site")["_source"]
+    assert state == theirs, "the state saved by the lease's new holder was overwritten"
