@@ -89,6 +89,9 @@ class Leases:
         self._held: dict[str, _Version] = {}
         self._lost: set[str] = set()
         self._lock = threading.Lock()
+        # One guarded write at a time per lease holder: two renewals (the renewing thread, a ``confirm``)
+        # sending the same sequence number would make one of them look like a lease taken over.
+        self._writing = threading.Lock()
 
     # --- what is held ---------------------------------------------------------------------------------
     @property
@@ -190,6 +193,10 @@ class Leases:
         return self._renew(self.held, now or datetime.now(UTC))
 
     def _renew(self, subjects: Sequence[str], now: datetime) -> list[str]:
+        with self._writing:
+            return self._renew_held(subjects, now)
+
+    def _renew_held(self, subjects: Sequence[str], now: datetime) -> list[str]:
         with self._lock:
             versions = {s: self._held[s] for s in subjects if s in self._held}
         if not versions:
@@ -250,6 +257,10 @@ class Leases:
     # --- release ----------------------------------------------------------------------------------------
     def release(self, subjects: Iterable[str] | None = None) -> None:
         """Delete the leases on ``subjects`` (all held when None) if still ours; others are left alone."""
+        with self._writing:
+            self._release_held(subjects)
+
+    def _release_held(self, subjects: Iterable[str] | None) -> None:
         with self._lock:
             chosen = list(self._held) if subjects is None else [s for s in subjects if s in self._held]
             versions = {s: self._held.pop(s) for s in chosen}
