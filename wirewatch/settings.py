@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +38,16 @@ def masked_url(text: str) -> str:
         return f"{match.group('scheme')}{user}:{MASK}@" if colon else f"{match.group('scheme')}{MASK}@"
 
     return _USERINFO.sub(mask, text)
+
+
+TLP_LEVELS = ("clear", "green", "amber", "red")
+
+
+def _checked_tlp(value: str) -> str:
+    level = value.strip().lower().removeprefix("tlp:")
+    if level not in TLP_LEVELS:
+        raise ValueError(f"TLP level must be one of {', '.join(TLP_LEVELS)} (AMBER+STRICT has no STIX 2.1 marking)")
+    return level
 
 
 class SettingsError(Exception):
@@ -185,6 +195,22 @@ class Settings(BaseSettings):
     web_page_size: int = Field(20, description="Search results per page in the workbench")
     web_export_max: int = Field(5000, description="Cap on the articles one CSV/JSON export streams")
     web_preview_days: int = Field(30, description="Days of history a watch preview looks at by default")
+
+    # --- STIX / TAXII (threat-intelligence platforms) ---------------------------------------------------
+    stix_tlp: str = Field("clear", description="TLP marking of exported STIX reports: clear, green, amber or red")
+    stix_tlp_by_watch: dict[str, str] = Field(
+        {}, description="TLP level per watch name or id, over stix_tlp (JSON in the variable)"
+    )
+
+    @field_validator("stix_tlp")
+    @classmethod
+    def _tlp_level(cls, value: str) -> str:
+        return _checked_tlp(value)
+
+    @field_validator("stix_tlp_by_watch")
+    @classmethod
+    def _tlp_levels(cls, value: dict[str, str]) -> dict[str, str]:
+        return {watch: _checked_tlp(level) for watch, level in value.items()}
 
     @property
     def es_url_or_local(self) -> str:
