@@ -8,7 +8,7 @@ into their first alert's ``also_seen``) and spike alerts (numbers about a day, n
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -51,6 +51,7 @@ class AlertFilter:
 class AlertPage:
     alerts: list[dict[str, Any]]
     cursor: list[Any] | None  # pass as ``after`` for the next page; None after the last one
+    cursors: list[list[Any]] = field(default_factory=list)  # each alert's own: resume right after it
 
 
 def alert_page(
@@ -65,7 +66,7 @@ def alert_page(
         )
     hits = found["hits"]["hits"]
     cursor = hits[-1]["sort"] if len(hits) == size else None
-    return AlertPage(alerts=[hit["_source"] for hit in hits], cursor=cursor)
+    return AlertPage(alerts=[hit["_source"] for hit in hits], cursor=cursor, cursors=[hit["sort"] for hit in hits])
 
 
 def alert_pages(

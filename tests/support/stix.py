@@ -58,6 +58,7 @@ def alerted(
 def bulk_alerts(es: Elasticsearch, names: IndexNames, count: int, *, start: datetime | None = None) -> None:
     """``count`` alert documents of the islamic-state watch over a few articles, one second apart."""
     setup_store(es, names)
+    sync_group_watches(es, names, [{"id": "islamic-state", "name": "Islamic State"}], channels=["file"])
     docs = [places_article(f"bulk-{i}") for i in range(5)]
     fill(es, names, docs)
     start = start or datetime(2024, 6, 1, tzinfo=UTC)

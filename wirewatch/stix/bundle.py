@@ -14,7 +14,7 @@ from stix2 import Report
 from wirewatch.stix.ids import TLP_LEVELS
 from wirewatch.stix.objects import WIREWATCH
 
-__all__ = ["BundleStats", "stream_bundle"]
+__all__ = ["BundleStats", "first_time", "stream_bundle"]
 
 
 @dataclass
@@ -35,7 +35,7 @@ def stream_bundle(batches: Iterable[list[Any]], stats: BundleStats | None = None
     head = f'{{"type": "bundle", "id": "bundle--{uuid.uuid4()}"'
     opened = False
     for batch in batches:
-        for obj in _first_time(batch, stats):
+        for obj in first_time(batch, stats):
             yield (",\n" if opened else head + ', "objects": [\n') + obj.serialize()
             opened = True
     if not opened:
@@ -44,7 +44,8 @@ def stream_bundle(batches: Iterable[list[Any]], stats: BundleStats | None = None
     yield "\n]}\n"
 
 
-def _first_time(batch: list[Any], stats: BundleStats) -> Iterator[Any]:
+def first_time(batch: list[Any], stats: BundleStats) -> Iterator[Any]:
+    """The objects of ``batch`` not yet sent (reports always are), after Wirewatch's identity and the markings."""
     if batch and WIREWATCH.id not in stats.seen:
         stats.seen.add(WIREWATCH.id)
         stats.objects += 1

@@ -17,6 +17,7 @@ from elasticsearch import Elasticsearch, NotFoundError
 from search.alerting.alerts import list_alerts, would_raise
 from search.alerting.indices import setup_alert_indices
 from search.alerting.matching import run_watch
+from search.alerting.scan import AlertFilter, alert_page
 from search.alerting.watches import Watch, add_query_watch, get_watch, list_watches, query_watch_id, remove_watch
 from search.client import es_errors
 from search.errors import (
@@ -37,6 +38,7 @@ from search.querying.results import SearchResult, merge_passages
 
 __all__ = [
     "MAX_LIMIT",
+    "AlertFilter",
     "IndexMissing",
     "IndexNames",
     "InvalidCursor",
@@ -49,6 +51,7 @@ __all__ = [
     "WatchExists",
     "WatchNotFound",
     "add_query_watch",
+    "alert_page",
     "alerts_for_article",
     "attention",
     "disable_watch",
