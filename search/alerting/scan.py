@@ -17,7 +17,7 @@ from elasticsearch import Elasticsearch
 from search.client import es_errors
 from search.names import IndexNames
 
-__all__ = ["AlertFilter", "AlertPage", "alert_page", "alert_pages", "articles_by_id"]
+__all__ = ["AlertFilter", "AlertPage", "alert_page", "alert_pages", "alerts_by_id", "articles_by_id"]
 
 MAX_PAGE = 1000
 MGET_BATCH = 500
@@ -94,4 +94,15 @@ def articles_by_id(es: Elasticsearch, names: IndexNames, ids: Sequence[str]) -> 
                 source_excludes=["text", "story_sig", "story_bands", "entities", "groups.mentions"],
             )  # fmt: skip
         out.update({doc["_id"]: doc["_source"] for doc in response["docs"] if doc.get("found")})
+    return out
+
+
+def alerts_by_id(es: Elasticsearch, names: IndexNames, ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The alert documents of ``ids`` that exist, in the order given (a channel's push of one alert or a digest)."""
+    unique = list(dict.fromkeys(i for i in ids if i))
+    out: list[dict[str, Any]] = []
+    for start in range(0, len(unique), MGET_BATCH):
+        with es_errors("reading alerts"):
+            response = es.mget(index=names.alerts, ids=unique[start : start + MGET_BATCH])
+        out += [doc["_source"] for doc in response["docs"] if doc.get("found")]
     return out

@@ -46,11 +46,16 @@ def places_article(doc_id: str, *, group: str = "islamic-state", name: str = "Is
 
 
 def alerted(
-    es: Elasticsearch, names: IndexNames, docs: list[dict[str, Any]], groups: list[dict[str, str]]
+    es: Elasticsearch,
+    names: IndexNames,
+    docs: list[dict[str, Any]],
+    groups: list[dict[str, str]],
+    *,
+    channels: tuple[str, ...] = ("file",),
 ) -> list[str]:
     """Group watches for ``groups``, then ``docs`` indexed and matched: the ids of the alerts raised."""
     setup_store(es, names)
-    sync_group_watches(es, names, groups, channels=["file"])
+    sync_group_watches(es, names, groups, channels=list(channels))
     fill(es, names, docs)
     return alert_on_articles(es, names, [d["id"] for d in docs]).created
 
