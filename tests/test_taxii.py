@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -161,3 +162,36 @@ def test_hostile_watch_names_stay_data(server: WebServer, token: str) -> None:
     add_query_watch(server.app.state.ctx.es, server.app.state.ctx.names, hostile, "Benghazi", channels=["file"])
     root = Server(f"{server.url}/taxii2/", auth=Bearer(token)).default
     assert f"watch: {hostile}" in {c.title for c in root.collections}
+
+
+@pytest.mark.slow
+def test_paging_ten_thousand_reports_holds_one_page(
+    es: Elasticsearch, es_url: str, index_names: IndexNames, tmp_path: Path
+) -> None:
+    """Memory while a consumer pages through the whole feed does not grow with the feed: the peak over 10,000
+    reports is that over 2,000 (server and consumer in this process, each page dropped once counted)."""
+    import tracemalloc
+
+    settings = web_settings(es_url, index_names.prefix, tmp_path, auth=False).model_copy(
+        update={"watchlist_file": write_watchlist(tmp_path)}
+    )
+
+    def pull(alerts: object) -> tuple[int, int]:
+        reports = 0
+        tracemalloc.start()
+        try:
+            for page in as_pages(alerts.get_objects, per_request=1000):  # type: ignore[attr-defined]
+                reports += sum(1 for obj in page.get("objects", []) if obj["type"] == "report")
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        return reports, peak
+
+    bulk_alerts(es, index_names, 2_000)
+    with WebServer(settings) as server:
+        alerts = next(c for c in Server(f"{server.url}/taxii2/").default.collections if c.title == "alerts")
+        small, small_peak = pull(alerts)
+        bulk_alerts(es, index_names, 10_000)
+        large, large_peak = pull(alerts)
+    assert (small, large) == (2_000, 10_000)
+    assert large_peak < 1.5 * small_peak, (small_peak, large_peak)
