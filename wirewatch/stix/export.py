@@ -20,7 +20,6 @@ from search.alerting.scan import AlertFilter, alert_pages, articles_by_id
 from search.names import IndexNames
 from wirewatch.stix.ids import tlp_marking
 from wirewatch.stix.objects import ReportInput, report_objects
-from wirewatch.stix.places import location_from_place
 from wirewatch.stix.sources import from_alert, from_article
 
 __all__ = ["ExportNotes", "TlpPolicy", "alert_batches", "article_batches"]
@@ -54,7 +53,7 @@ class ExportNotes:
 
     def note(self, inp: ReportInput) -> None:
         self.groups_without_wikidata.update(g.id for g in inp.groups if not g.wikidata)
-        self.places_left_out += sum(1 for p in inp.places if location_from_place(p) is None)
+        self.places_left_out += sum(1 for p in inp.places if not p.locatable)
 
     def lines(self) -> list[str]:
         out = []

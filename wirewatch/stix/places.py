@@ -36,6 +36,11 @@ class Place:
     longitude: float | None = None
 
     @property
+    def locatable(self) -> bool:
+        """Whether STIX can hold it: a location needs a country or both coordinates (or a region, unused here)."""
+        return bool(self.country) or (self.latitude is not None and self.longitude is not None)
+
+    @property
     def stix_id(self) -> str:
         """Stable per place, so every article naming it points at one location: a country by its code (Libya,
         Libye and ليبيا are one), any other place by its folded name."""
@@ -82,11 +87,11 @@ def location_from_place(place: Place, **common: Any) -> Location | None:
     """The STIX location of ``place``, or None when STIX cannot hold it yet (no country, no coordinates).
 
     ``common`` carries the properties every exported object has (created_by_ref, markings, timestamps)."""
+    if not place.locatable:
+        return None
     props: dict[str, Any] = {"name": place.name}
     if place.latitude is not None and place.longitude is not None:
         props.update(latitude=place.latitude, longitude=place.longitude)
     if place.country:
         props["country"] = place.country
-    if len(props) == 1:
-        return None
     return Location(id=place.stix_id, **props, **common)
