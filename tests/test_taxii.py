@@ -122,6 +122,15 @@ def test_tokens_and_media_types(server: WebServer, token: str) -> None:
     store.revoke_token(revoked)
     answer = httpx.get(f"{server.url}/taxii2/", headers={"Authorization": f"Bearer {revoked}"})
     assert answer.status_code == 401 and answer.headers["www-authenticate"] == "Bearer"
+    # an expired sign-in is no way in either: a session cookie past its time gets 401, not the login page
+    from wirewatch.web.security import SESSION_COOKIE
+    from wirewatch.web.store import User as WebUser
+
+    expired = store.create_session(WebUser(username="vera", role="viewer"), hours=-1)
+    stale = httpx.get(f"{server.url}/taxii2/api/collections/", cookies={SESSION_COOKIE: expired})
+    assert stale.status_code == 401 and stale.json()["error"] == "unauthorized"
+    live = store.create_session(WebUser(username="vera", role="viewer"), hours=1)
+    assert httpx.get(f"{server.url}/taxii2/api/collections/", cookies={SESSION_COOKIE: live}).status_code == 200
     auth = {"Authorization": f"Bearer {token}"}
     wrong = httpx.get(f"{server.url}/taxii2/", headers={**auth, "Accept": "text/html"})
     assert wrong.status_code == 406 and wrong.headers["content-type"] == "application/taxii+json;version=2.1"
