@@ -38,10 +38,12 @@ from wirewatch.summary import PassSummary
 TOKEN = "cti-token-7f3a"
 
 
-def _runtime(es_url: str, names: IndexNames, tmp: Path, inbox: TaxiiInbox, *, tlp: str = "amber") -> Runtime:
+def _runtime(
+    es_url: str, names: IndexNames, tmp: Path, inbox: TaxiiInbox, *, tlp: str = "amber", digest: bool = False
+) -> Runtime:
     channels = tmp / "channels.yaml"
     channels.write_text(json.dumps([{"name": "cti", "type": "taxii", "url": inbox.collection_url, "token": TOKEN,
-                                     "tlp": tlp}]), encoding="utf-8")  # fmt: skip
+                                     "tlp": tlp, "digest": digest}]), encoding="utf-8")  # fmt: skip
     settings = load_settings(
         es_url=es_url, es_index_prefix=names.prefix, channels_file=channels, delivery_allow_loopback=True,
         watchlist_file=write_watchlist(tmp), delivery_backoff_s=0.05, summary_file=tmp / "last.json",
@@ -87,6 +89,25 @@ def test_an_alert_is_pushed_once_as_its_report_and_reads_back(
         assert inbox.posts[-1]["headers"]["Content-Type"].replace(" ", "") == MEDIA
         assert len(inbox.objects) == stored
         rt.close()
+
+
+def test_a_digest_channel_pushes_one_envelope_per_pass(
+    es_url: str, es: Elasticsearch, index_names: IndexNames, tmp_path: Path
+) -> None:
+    with TaxiiInbox(TOKEN) as inbox:
+        rt = _runtime(es_url, index_names, tmp_path, inbox, tlp="green", digest=True)
+        docs = [places_article("dg-1"), places_article("dg-2")]
+        assert len(alerted(es, index_names, docs, [{"id": "islamic-state", "name": "Islamic State"}],
+                           channels=("cti",))) == 2  # fmt: skip
+        summary = PassSummary()
+        deliver_alerts(rt, summary)
+        rt.close()
+    assert summary.deliveries["delivered"] == 2, summary.failures
+    (post,) = inbox.posts
+    objects = post["envelope"]["objects"]
+    assert sorted(o["name"] for o in objects if o["type"] == "report") == sorted(d["title"] for d in docs)
+    assert len({o["id"] for o in objects}) == len(objects)  # the group, Libya, the people: once each
+    assert {o["object_marking_refs"][0] for o in objects if "object_marking_refs" in o} == {stix2.TLP_GREEN.id}
 
 
 def _render_one(alert_ids: object, tlp: str | None) -> list[dict[str, object]]:

@@ -38,7 +38,7 @@ def write_watchlist(tmp: Path) -> Path:
 
 def places_article(doc_id: str, *, group: str = "islamic-state", name: str = "Islamic State") -> dict[str, Any]:
     doc = article(doc_id, title=f"{name} attack near Benghazi ({doc_id})",
-                  text=f"Fighters of the {name} attacked a post near Benghazi in Libya. Khalifa Haftar spoke.",
+                  text=f"Fighters of the {name} attacked a post near Benghazi in Libya ({doc_id}). Haftar spoke.",
                   groups={group: (name, name)}, source="wire-a")  # fmt: skip
     doc["entity_names"] = {"gpe": ["Libya", "Benghazi"], "person": ["Khalifa Haftar"],
                            "org": ["Libyan National Army", name]}  # fmt: skip
