@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ingest.fetch import Fetcher, FetchPolicy
     from ingest.pool import ExtractPool
     from notify.deliver import Channel
+    from notify.taxii_channel import StixRender
     from search.localnode import LocalNode
 
 
@@ -229,9 +230,19 @@ class Runtime:
                 allow_loopback=s.delivery_allow_loopback,
                 allow_private=s.delivery_allow_private,
                 fallback_secrets=secrets,
+                stix_render=self.stix_render(),
             )
         except NotifyError as exc:
             raise ConfigError(str(exc)) from exc
+
+
+    def stix_render(self) -> StixRender:
+        """What a ``taxii`` channel sends: the STIX reports of alert ids (read when the channel sends)."""
+        from wirewatch.stix.export import TlpPolicy
+        from wirewatch.stix.push import alert_renderer
+
+        policy = TlpPolicy(self.settings.stix_tlp, self.settings.stix_tlp_by_watch)
+        return alert_renderer(self.es, self.names, self.watchlist, policy)
 
 
 def build_runtime(settings: Settings, *, target: EsTarget | None = None) -> Runtime:

@@ -17,6 +17,7 @@ from elasticsearch import Elasticsearch, NotFoundError
 from search.alerting.alerts import existing_alert_ids, list_alerts, would_raise
 from search.alerting.indices import setup_alert_indices
 from search.alerting.matching import run_watch
+from search.alerting.scan import AlertFilter, alert_page
 from search.alerting.watches import (
     WATCH_BOUNDS,
     Watch,
@@ -49,6 +50,7 @@ __all__ = [
     "MAX_ALERT_ID",
     "MAX_LIMIT",
     "WATCH_BOUNDS",
+    "AlertFilter",
     "IndexMissing",
     "IndexNames",
     "InvalidCursor",
@@ -63,6 +65,7 @@ __all__ = [
     "WatchNotFound",
     "add_query_watch",
     "alert_exists",
+    "alert_page",
     "alerts_for_article",
     "attention",
     "check_watch",
