@@ -179,3 +179,32 @@ def test_ten_thousand_alerts_stream_in_bounded_memory(es: Elasticsearch, index_n
     assert peak < size / 4, (peak, size)  # the bundle is never held: a page of alerts is
     head = "".join(pieces)
     assert head.startswith('{"type": "bundle"') and '"type": "report"' in head
+
+
+def test_one_town_reported_in_three_languages_is_one_located_location(tmp_path: Path) -> None:
+    """Places resolved by the real tagger (issue 23) feed STIX: Timbuktu, Tombouctou and تمبكتو are one location
+    with the place table's coordinates, and an article from before place resolution keeps its country names."""
+    from enrich.places.resolve import default_resolver
+    from enrich.tagger import Tagger
+
+    watchlist = load_watchlist(write_watchlist(tmp_path))
+    tagger = Tagger(watchlist=watchlist, places=default_resolver(), ner=False)
+    texts = {
+        "en": "Gunmen of the Islamic State attacked a market in Timbuktu, in northern Mali, on Sunday.",
+        "fr": "Des hommes armés de l'État islamique ont attaqué un marché à Tombouctou, dans le nord du Mali.",
+        "ar": "هاجم مسلحون من داعش سوقا في تمبكتو شمال مالي يوم الأحد.",
+    }
+    tags = tagger.tag(list(texts.values()), list(texts))
+    towns = []
+    for (language, text), tagged in zip(texts.items(), tags, strict=True):
+        doc = places_article(f"tb-{language}")
+        doc.update(text=text, language=language, **{k: v for k, v in tagged.to_dict().items() if k.startswith("place")})
+        objects = report_objects(from_alert(ALERT, doc, watchlist), tlp_marking("clear"))
+        bundle = _valid("".join(stream_bundle([objects])))
+        (town,) = [loc for loc in _by_type(bundle)["location"] if getattr(loc, "latitude", None) is not None
+                   and loc.country == "ML" and abs(loc.latitude - 16.77) < 0.2]  # fmt: skip
+        assert validate_string(bundle.serialize()).is_valid
+        towns.append((town.id, round(town.latitude, 2), round(town.longitude, 2)))
+    assert len(set(towns)) == 1, towns  # one id and one point whatever the language
+    mali = {loc.id for loc in _by_type(bundle)["location"] if loc.name in {"Mali", "مالي"}}
+    assert mali == {Place(name="Mali", country="ML").stix_id}  # a resolved country keeps the country's id

@@ -1,11 +1,12 @@
 """Places as STIX ``location`` objects: one function, ``location_from_place``, makes a location from a place record.
 
-Today a place is what an article already carries: a name tagged GPE or LOC by NER (``entity_names.gpe`` and
-``.loc``). STIX 2.1 requires a location to have a ``region``, a ``country`` or coordinates, so a place becomes a
-location when its name is a country's (in English, French or Arabic: "Libya", "Libye", "ليبيا" give ``LY``, from
-CLDR's territory names shipped with Babel); a town or region without coordinates is left out and counted. When
-places are resolved to coordinates, ``Place.latitude`` / ``longitude`` (and ``country``) are filled in where
-the place records are made and every such place becomes a location here, with no other change.
+A place comes from the article's resolved places (``places``: a row of the place table with its id,
+coordinates and country, written by ``enrich.tags.place_record``), so a town becomes a location with its
+coordinates and one id whatever language named it. An article indexed before places were resolved has only the
+names NER tagged GPE or LOC (``entity_names.gpe`` and ``.loc``): STIX 2.1 requires a location to have a
+``region``, a ``country`` or coordinates, so such a name becomes a location when it is a country's (in English,
+French or Arabic: "Libya", "Libye", "ليبيا" give ``LY``, from CLDR's territory names shipped with Babel); a town
+without coordinates is left out and counted.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class Place:
     country: str | None = None
     latitude: float | None = None
     longitude: float | None = None
+    place_id: str | None = None  # the place table's id (``gn:2457163``) of a resolved place
+    kind: str | None = None  # the place table's kind: country, capital, city, town
 
     @property
     def locatable(self) -> bool:
@@ -43,9 +46,11 @@ class Place:
     @property
     def stix_id(self) -> str:
         """Stable per place, so every article naming it points at one location: a country by its code (Libya,
-        Libye and ليبيا are one), any other place by its folded name."""
-        if self.country and country_code(self.name) == self.country:
+        Libye and ليبيا are one), any other resolved place by its table id, an unresolved one by its folded name."""
+        if self.country and (self.kind == "country" or country_code(self.name) == self.country):
             return stix_id("location", "country", self.country)
+        if self.place_id:
+            return stix_id("location", "place", self.place_id)
         return stix_id("location", fold(self.name))
 
 
@@ -65,14 +70,39 @@ def country_code(name: str) -> str | None:
 
 
 def places_from_article(article: Mapping[str, Any]) -> list[Place]:
-    """The article's GPE and LOC names as places (first mention order, no repeats), countries recognised."""
-    names = article.get("entity_names") or {}
+    """The article's resolved places when it has been through place resolution (which already turned every
+    NER span that names a place into one); else its GPE and LOC names (first mention order, no repeats),
+    countries recognised."""
     seen: dict[str, Place] = {}
+    if "places" in article:
+        for record in article.get("places") or ():
+            place = _resolved(record)
+            if place is not None:
+                seen.setdefault(place.stix_id, place)
+        return list(seen.values())
+    names = article.get("entity_names") or {}
     for kind in _PLACE_TYPES:
         for name in _strings(names.get(kind)):
             place = Place(name=name, country=country_code(name))
             seen.setdefault(place.stix_id, place)
     return list(seen.values())
+
+
+def _resolved(record: Any) -> Place | None:
+    """A stored place record as a Place; None for a record without a name (hostile or truncated input)."""
+    if not isinstance(record, Mapping) or not isinstance(record.get("name"), str) or not record["name"].strip():
+        return None
+    lat, lon = _degrees(record.get("lat"), 90), _degrees(record.get("lon"), 180)
+    located = lat is not None and lon is not None
+    country = record.get("country")
+    return Place(
+        name=record["name"].strip(),
+        country=country.upper() if isinstance(country, str) and len(country) == 2 and country.isalpha() else None,
+        latitude=lat if located else None,
+        longitude=lon if located else None,
+        place_id=str(record["id"]) if record.get("id") else None,
+        kind=record.get("kind") if isinstance(record.get("kind"), str) else None,
+    )
 
 
 def _strings(values: Any) -> Iterable[str]:
@@ -81,6 +111,12 @@ def _strings(values: Any) -> Iterable[str]:
     for value in values or ():
         if isinstance(value, str) and value.strip():
             yield value.strip()
+
+
+def _degrees(value: Any, bound: float) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not -bound <= value <= bound:
+        return None
+    return float(value)
 
 
 def location_from_place(place: Place, **common: Any) -> Location | None:
