@@ -20,7 +20,7 @@ from search.errors import IndexMissing
 from search.names import IndexNames
 
 MGET_BATCH = 1000
-ENTITY_FIELDS = frozenset({"entities", "entity_names", "ner_done", "ner_model", "ner_skipped"})
+ENTITY_FIELDS = frozenset({"entities", "entity_names", "events", "ner_done", "ner_model", "ner_skipped"})
 
 __all__ = ["BulkReport", "index_articles", "stored_hashes", "update_entities"]
 
@@ -77,7 +77,7 @@ def update_entities(
     backoff_s: float = 0.5,
     max_backoff_s: float = 30.0,
 ) -> BulkReport:
-    """The NER phase: partial updates {article id: {"entities", "entity_names", "ner_done", ...}} by id.
+    """The NER phase: partial updates {article id: {"entities", "entity_names", "events", "ner_done", ...}} by id.
 
     Only the ``ENTITY_FIELDS`` may change (the NER model used, or why none ran, too); ``ner_done`` defaults
     to True. An id that is not indexed is a

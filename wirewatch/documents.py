@@ -90,12 +90,13 @@ def article_document(article: Article, tags: Tags, story: dict[str, Any] | None 
 
 
 def entity_update(tags: Tags) -> dict[str, Any]:
-    """The fields the NER phase adds to an indexed article."""
+    """The fields the NER phase adds to an indexed article (entities and the events found with them)."""
     data = tags.to_dict()
     return bounded_document(
         {
             "entities": data["entities"],
             "entity_names": data["entity_names"],
+            "events": data["events"],
             "ner_done": True,
             "ner_model": tags.ner_model,
             "ner_skipped": tags.ner_skipped,
