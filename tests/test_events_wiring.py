@@ -19,6 +19,7 @@ from enrich.watchlist import load_watchlist
 from search.bulk import index_articles, update_entities
 from search.indices import setup_indices
 from search.names import IndexNames
+from search.querying.query import SearchRequest, search_articles
 from search.reuse import articles_waiting_for_entities
 from tests.support.search_docs import make_doc
 from wirewatch.cli import cli
@@ -69,16 +70,20 @@ def _events_matching(es: Elasticsearch, names: IndexNames, kind: str, actor: str
     return [h["_id"] for h in found["hits"]["hits"]]
 
 
+def _ner_pass(es: Elasticsearch, names: IndexNames, tagger: Tagger) -> None:
+    es.indices.refresh(index=names.articles)
+    plan = entity_updates(es, names, tagger, articles_waiting_for_entities(es, names))
+    assert update_entities(es, names, plan.updates).failed == {}
+    es.indices.refresh(index=names.articles)
+
+
 def test_the_ner_phase_stores_events_nested_and_dated(
     es: Elasticsearch, index_names: IndexNames, tagger: Tagger
 ) -> None:
     setup_indices(es, index_names)
     doc: dict[str, Any] = make_doc("wire", text=TEXT, published_at="2026-12-07T09:00:00+00:00")
     index_articles(es, index_names, [doc, make_doc("calm", text="The council met on Monday.")])
-    es.indices.refresh(index=index_names.articles)
-    plan = entity_updates(es, index_names, tagger, articles_waiting_for_entities(es, index_names))
-    assert update_entities(es, index_names, plan.updates).failed == {}
-    es.indices.refresh(index=index_names.articles)
+    _ner_pass(es, index_names, tagger)
 
     stored = get_article(es, index_names, "wire")  # what the API's article JSON returns
     assert stored is not None
@@ -91,6 +96,15 @@ def test_the_ner_phase_stores_events_nested_and_dated(
     # nested: the abduction's actor is the gunmen, not JNIM, so no article matches both in one event
     assert _events_matching(es, index_names, "abduction", "jnim") == []
     assert _events_matching(es, index_names, "abduction", "unidentified_gunmen") == ["wire"]
+
+    # the analyst's search: a filter by event type and a facet counting articles (not events) per type
+    index_articles(es, index_names, [make_doc("arrest", text="Police arrested three suspects in Niamey.")])
+    _ner_pass(es, index_names, tagger)
+    every = search_articles(es, index_names, SearchRequest(collapse=False))
+    assert {b["value"]: b["count"] for b in every.facets["event_types"]} == {"attack": 1, "abduction": 1, "arrest": 1}
+    found = search_articles(es, index_names, SearchRequest(event_types=["arrest", "abduction"], collapse=False))
+    assert sorted(h.id for h in found.hits) == ["arrest", "wire"]
+    assert search_articles(es, index_names, SearchRequest(event_types=["armed_clash"])).total == 0
 
 
 def test_tag_json_shows_events(monkeypatch: pytest.MonkeyPatch) -> None:

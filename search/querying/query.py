@@ -54,6 +54,7 @@ _SORTS: dict[str, list[Any]] = {
 class SearchRequest:
     query: str = ""  # analyst query language (search/querying/querylang.py); empty matches every article
     groups: Sequence[str] = ()
+    event_types: Sequence[str] = ()  # articles with an event of any of these types (enrich/events)
     entities: Sequence[str] = ()
     sources: Sequence[str] = ()
     since: datetime | None = None  # published at or after
@@ -154,6 +155,8 @@ def build_query(req: SearchRequest) -> dict[str, Any]:
     filters: list[dict[str, Any]] = []
     if req.groups:
         filters.append({"terms": {"group_ids": list(req.groups)}})
+    if req.event_types:
+        filters.append({"nested": {"path": "events", "query": {"terms": {"events.type": list(req.event_types)}}}})
     if req.sources:
         filters.append({"terms": {"source": list(req.sources)}})
     filters.extend(_entity_filter(entity) for entity in req.entities)
@@ -202,6 +205,16 @@ def _facet_aggs(interval: str) -> dict[str, Any]:
     aggs: dict[str, Any] = {
         "groups": {"terms": {"field": "group_ids", "size": FACET_SIZE}},
         "sources": {"terms": {"field": "source", "size": FACET_SIZE}},
+        # articles (not events) per event type: reverse_nested counts the articles each bucket's events are in
+        "events": {
+            "nested": {"path": "events"},
+            "aggs": {
+                "types": {
+                    "terms": {"field": "events.type", "size": FACET_SIZE},
+                    "aggs": {"articles": {"reverse_nested": {}}},
+                }
+            },
+        },
         "dates": {"date_histogram": {"field": "published_at", "calendar_interval": interval}},
     }
     for entity_type in ENTITY_TYPES:

@@ -26,6 +26,13 @@ _MARK = re.compile(r"(<em>.*?</em>)", re.DOTALL)
 @click.command("search")
 @click.argument("query", default="")
 @click.option("--group", "groups", multiple=True, help="Tracked group id; repeat for any of several.")
+@click.option(
+    "--event-type",
+    "event_types",
+    multiple=True,
+    help="Event type (attack, armed_clash, explosion_remote_violence, abduction, violence_against_civilians, "
+    "arrest); repeat for any of several.",
+)
 @click.option("--entity", "entities", multiple=True, help="Entity name or TYPE:Name; repeat to require all.")
 @click.option("--source", "sources", multiple=True, help="Feed id; repeat for any of several.")
 @click.option("--since", help="Published since: 7d, 24h, 30m, 2w or a date (2024-05-01).")
@@ -43,6 +50,7 @@ def cli(
     ctx: click.Context,
     query: str,
     groups: tuple[str, ...],
+    event_types: tuple[str, ...],
     entities: tuple[str, ...],
     sources: tuple[str, ...],
     since: str | None,
@@ -68,6 +76,7 @@ def cli(
     request = SearchRequest(
         query=query,
         groups=groups,
+        event_types=event_types,
         entities=entities,
         sources=sources,
         since=_when(since, "--since", end_of_day=False),
@@ -173,6 +182,7 @@ def _print_facets(facets: dict[str, Any]) -> None:
             console.print(f"[bold]{label}:[/] {shown}", highlight=False)
 
     line("groups", facets["groups"])
+    line("events", facets["event_types"])
     line("sources", facets["sources"])
     for entity_type, buckets in facets["entities"].items():
         line(entity_type.lower(), buckets)
