@@ -21,7 +21,7 @@ from enrich.events.model import Event, PlaceSpan
 from enrich.events.numbers import number_runs, words_of
 from enrich.events.ontology import TRIGGERS, EventType, Trigger
 from enrich.events.places import nearest_place
-from enrich.events.tokens import Hit, PhraseMatcher, Token, tokenize
+from enrich.events.tokens import Hit, Lexicons, PhraseMatcher, Token, tokenize
 
 LANGUAGES = ("en", "fr", "ar")
 _SENTENCE_END = re.compile(r"(?<=[.!?؟])\s+|\n+")
@@ -64,16 +64,21 @@ class EventExtractor:
         trig = {f"t{i}": list(phrases) for i, phrases in enumerate(TRIGGERS[language].values())}
         self._triggers = list(TRIGGERS[language])
         self.trigger_matcher = PhraseMatcher(language, trig)
-        self.negative = PhraseMatcher(language, cues.NEGATIVE[language])
-        self.claims = PhraseMatcher(language, cues.CLAIMS[language])
-        self.forces = PhraseMatcher(language, roles.FORCES[language])
-        self.by = PhraseMatcher(language, {"by": roles.BY[language]})
-        self.civilians = PhraseMatcher(language, {"civilians": roles.CIVILIANS[language]})
-        self.targets = PhraseMatcher(language, {"target": roles.TARGETS[language]})
-        self.tolls = PhraseMatcher(language, {"killed": roles.KILLED[language], "wounded": roles.WOUNDED[language]})
-        self.deny = PhraseMatcher(language, {"deny": cues.DENY[language]})
-        self.responsibility = PhraseMatcher(language, {"responsibility": cues.RESPONSIBILITY[language]})
-        self.earlier = PhraseMatcher(language, {"earlier": cues.EARLIER[language]})
+        self.lexicons = Lexicons(
+            language,
+            {
+                "negative": cues.NEGATIVE[language],
+                "claims": cues.CLAIMS[language],
+                "deny": {"deny": cues.DENY[language]},
+                "responsibility": {"responsibility": cues.RESPONSIBILITY[language]},
+                "earlier": {"earlier": cues.EARLIER[language]},
+                "forces": roles.FORCES[language],
+                "by": {"by": roles.BY[language]},
+                "civilians": {"civilians": roles.CIVILIANS[language]},
+                "targets": {"target": roles.TARGETS[language]},
+                "tolls": {"killed": roles.KILLED[language], "wounded": roles.WOUNDED[language]},
+            },
+        )
         self.dates = DateFinder(language)
 
     def extract(
@@ -111,29 +116,30 @@ class EventExtractor:
         places: Sequence[PlaceSpan],
         published: date | None,
     ) -> Event | None:
-        found = self._trigger(tokens)
-        if found is None or self.negative.find(tokens) or self._elsewhere_in_time(tokens, published):
+        scan = self.lexicons.scan(tokens)
+        found = self._trigger(tokens, scan["earlier"])
+        if found is None or scan["negative"] or self._elsewhere_in_time(tokens, published):
             return None
         hit, trigger = found
-        denied = bool(self.deny.find(tokens))
-        if denied and not self.responsibility.find(tokens):
+        denied = bool(scan["deny"])
+        if denied and not scan["responsibility"]:
             return None  # "the army denied any attack": the event itself is denied
-        claims = self.claims.find(tokens)
+        claims = scan["claims"]
         cands = group_candidates(groups, tokens, text)
-        cands += force_candidates(self.forces.find(tokens), tokens, text, cands)
+        cands += force_candidates(scan["forces"], tokens, text, cands)
         actors, target_actors = split_roles(
             cands,
             tokens,
             hit,
-            self.by.find(tokens),
+            scan["by"],
             claims,
             clash=trigger.type == EventType.ARMED_CLASH,
             verb_first=trigger.verb_first,
             remote=trigger.type == EventType.EXPLOSION,
         )
-        civilians = [h for h in self.civilians.find(tokens) if h.first >= hit.first]
-        targets = [h for h in self.targets.find(tokens) if h.first >= hit.first]
-        fatalities, wounded = self._tolls(text, tokens)
+        civilians = [h for h in scan["civilians"] if h.first >= hit.first]
+        targets = [h for h in scan["targets"] if h.first >= hit.first]
+        fatalities, wounded = self._tolls(text, tokens, scan["tolls"])
         if not actors and (trigger.weak or (fatalities is None and wounded is None and not targets and not civilians)):
             return None
         kind = trigger.type
@@ -162,12 +168,12 @@ class EventExtractor:
             sentence_end=span[1],
         )
 
-    def _trigger(self, tokens: list[Token]) -> tuple[Hit, Trigger] | None:
+    def _trigger(self, tokens: list[Token], earlier_hits: list[Hit]) -> tuple[Hit, Trigger] | None:
         hits = self.trigger_matcher.find(tokens)
         if not hits:
             return None
         scored = [(self._triggers[int(h.label[1:])], h) for h in hits]
-        earlier = {h.first for h in self.earlier.find(tokens)}
+        earlier = {h.first for h in earlier_hits}
         # a trigger just after "after"/"après"/"بعد" names an earlier event: any other trigger goes first
         trigger, hit = min(
             scored, key=lambda th: (any(th[1].first - e in (1, 2, 3) for e in earlier), th[0].rank, th[1].first)
@@ -188,7 +194,7 @@ class EventExtractor:
                 return True
         return False
 
-    def _tolls(self, text: str, tokens: list[Token]) -> tuple[int | None, int | None]:
+    def _tolls(self, text: str, tokens: list[Token], hits: list[Hit]) -> tuple[int | None, int | None]:
         words: list[str] = []
         owner: list[int] = []
         for index, token in enumerate(tokens):
@@ -198,7 +204,7 @@ class EventExtractor:
         runs = [(owner[a], owner[b - 1] + 1, value) for a, b, value in number_runs(words)]
         found: dict[str, int] = {}
         used: set[int] = set()
-        for hit in self.tolls.find(tokens):
+        for hit in hits:
             if hit.label in found:
                 continue
             leading = " ".join(t.norm for t in tokens[hit.first : hit.last]) in _LEADING
