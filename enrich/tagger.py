@@ -17,11 +17,14 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
+from datetime import date
 from types import TracebackType
 
 from enrich.boilerplate import boilerplate_spans
 from enrich.entities import RawEntity, build_entities, trim_mention
 from enrich.errors import TaggingError
+from enrich.events.extract import extract_events
+from enrich.events.model import Event, PlaceSpan
 from enrich.gazetteer import GroupMatch, GroupMatcher
 from enrich.language import detect_language
 from enrich.ner import DEFAULT_MODEL, DEFAULT_MODELS, extract_raw, load_ner
@@ -101,14 +104,29 @@ class Tagger:
         return tuple(tags)
 
     # --- NER ----------------------------------------------------------------------------------------------
-    def tag(self, texts: Sequence[str], hints: Sequence[str | None] | None = None) -> list[Tags]:
-        """Tracked groups and, when NER is on, entities."""
-        return self.add_entities(texts, self.tag_groups(texts, hints))
+    def tag(
+        self,
+        texts: Sequence[str],
+        hints: Sequence[str | None] | None = None,
+        published: Sequence[date | None] | None = None,
+    ) -> list[Tags]:
+        """Tracked groups, events and, when NER is on, entities."""
+        return self.add_entities(texts, self.tag_groups(texts, hints), published)
 
-    def add_entities(self, texts: Sequence[str], partial: Sequence[Tags]) -> list[Tags]:
-        """Complete :meth:`tag_groups` records with NER entities (a tracked-group match wins on overlap)."""
-        if len(texts) != len(partial):
-            raise ValueError("texts and partial tags must have the same length")
+    def add_entities(
+        self, texts: Sequence[str], partial: Sequence[Tags], published: Sequence[date | None] | None = None
+    ) -> list[Tags]:
+        """Complete :meth:`tag_groups` records with NER entities (a tracked-group match wins on overlap) and
+        events (enrich/events: dated against ``published``, each text's publication day, when given)."""
+        if len(texts) != len(partial) or (published is not None and len(published) != len(texts)):
+            raise ValueError("texts, partial tags and publication days must have the same length")
+        days = list(published) if published is not None else [None] * len(texts)
+        return [
+            replace(tags, events=tuple(_events(text, tags, day)))
+            for text, tags, day in zip(texts, self._with_entities(texts, partial), days, strict=True)
+        ]
+
+    def _with_entities(self, texts: Sequence[str], partial: Sequence[Tags]) -> list[Tags]:
         if not self.ner:
             return [self._with_places(text, tags, []) for text, tags in zip(texts, partial, strict=True)]
         by_model: dict[str, list[int]] = {}
@@ -214,6 +232,22 @@ def places_as_gpe(text: str, raw: list[RawEntity], tags: Tags) -> list[RawEntity
         is_place = trimmed is not None and (trimmed.start, trimmed.end) in places
         out.append(RawEntity("GPE", span.start, span.end) if is_place and span.label != "LOC" else span)
     return out
+
+
+def _events(text: str, tags: Tags, published: date | None) -> list[Event]:
+    """The events of one text: its tracked-group mentions are the actors; the places are the resolved places
+    (enrich/places: ids, so an event is placed by id in any language), or the GPE and LOC names NER found when
+    place resolution is off (the nearest to a trigger is the event's place)."""
+    groups = [(g.id, m.start, m.end) for g in tags.groups for m in g.mentions]
+    places = [PlaceSpan(p.id, p.place.name, m.start, m.end) for p in tags.places for m in p.mentions]
+    if not places:
+        places = [
+            PlaceSpan(None, e.canonical, m.start, m.end)
+            for e in tags.entities
+            if e.label in {"GPE", "LOC"}
+            for m in e.mentions
+        ]
+    return extract_events(text, tags.language, groups=groups, places=places, published=published)
 
 
 def _inside_any(match: GroupMatch, spans: list[tuple[int, int]]) -> bool:

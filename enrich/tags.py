@@ -1,9 +1,9 @@
 """The output of the enrich stage: one :class:`Tags` record per text.
 
-``Tags.to_dict()`` gives exactly the ``entities``, ``entity_names``, ``groups``, ``group_ids``, ``places``,
-``place_ids`` and ``place_countries`` fields of the
-article document (docs/article-document.md); ``language``, ``ner_done``, ``ner_model`` and ``ner_skipped`` are
-separate document fields that the pipeline copies from the record itself.
+``Tags.to_dict()`` gives exactly the ``entities``, ``entity_names``, ``groups``, ``group_ids``, ``events``,
+``places``, ``place_ids`` and ``place_countries`` fields of the article document (docs/article-document.md);
+``language``, ``ner_done``, ``ner_model`` and ``ner_skipped`` are separate document fields that the pipeline
+copies from the record itself.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from enrich.events.model import Event
 from enrich.places.table import Place
 
 ENTITY_LABELS: tuple[str, ...] = ("PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT")
@@ -130,6 +131,7 @@ class Tags:
     ner_done: bool = False
     ner_model: str | None = None  # the spaCy model that found the entities
     ner_skipped: str | None = None  # why NER did not run on this text (no model for its language)
+    events: tuple[Event, ...] = ()  # found with the entities (enrich/events): the nearest place comes from them
 
     @property
     def group_ids(self) -> list[str]:
@@ -150,6 +152,7 @@ class Tags:
             "entity_names": self.entity_names(),
             "groups": [g.to_dict() for g in self.groups],
             "group_ids": self.group_ids,
+            "events": [e.to_dict() for e in self.events],
             **self.place_fields(),
         }
 

@@ -18,6 +18,7 @@ KEYWORD_MAX_CHARS = 8191
 _KEYWORD = {"type": "keyword", "ignore_above": KEYWORD_MAX_CHARS}
 _DATE = {"type": "date"}
 _NOT_INDEXED = {"type": "object", "enabled": False}  # kept in _source only (mention offsets, raw state)
+_NOT_INDEXED_INT = {"type": "integer", "index": False, "doc_values": False}
 
 
 # Language subfields of title and text: every article is analysed in each (the analyst's query may be in any
@@ -79,6 +80,7 @@ def articles_mappings() -> dict[str, Any]:
             },
             "group_ids": _KEYWORD,
             **place_mappings(),
+            "events": event_mappings(),
             "content_hash": _KEYWORD,
             "ner_done": {"type": "boolean"},
             **story_mappings(),
@@ -113,6 +115,37 @@ def place_mappings() -> dict[str, Any]:
         },
         "place_ids": _KEYWORD,
         "place_countries": _KEYWORD,
+    }
+
+
+def event_mappings() -> dict[str, Any]:
+    """The events of an article (enrich/events), nested: a filter on type and actor matches one event, not a
+    type from one event and an actor from another. Offsets and the trigger stay in _source."""
+    return {
+        "type": "nested",
+        "properties": {
+            "type": _KEYWORD,
+            "subtype": _KEYWORD,
+            "trigger": _NOT_INDEXED,
+            "actors": _NOT_INDEXED,
+            "actor_ids": _KEYWORD,
+            "targets": _KEYWORD,
+            "place": {
+                "properties": {"id": _KEYWORD, "name": _KEYWORD, "start": _NOT_INDEXED_INT, "end": _NOT_INDEXED_INT}
+            },
+            "date": _DATE,
+            "date_phrase": {"type": "keyword", "index": False},
+            "fatalities": {"type": "integer"},
+            "wounded": {"type": "integer"},
+            "claim": _KEYWORD,
+            "sentence": {
+                "properties": {
+                    "text": {"type": "text", "analyzer": "ww_exact"},
+                    "start": _NOT_INDEXED_INT,
+                    "end": _NOT_INDEXED_INT,
+                }
+            },
+        },
     }
 
 

@@ -90,13 +90,14 @@ def article_document(article: Article, tags: Tags, story: dict[str, Any] | None 
 
 
 def entity_update(tags: Tags) -> dict[str, Any]:
-    """The fields the NER phase adds to an indexed article (its places too: they use the NER spans)."""
+    """The fields the NER phase adds to an indexed article (its places and events too: they use the NER spans)."""
     data = tags.to_dict()
     return bounded_document(
         {
             "entities": data["entities"],
             "entity_names": data["entity_names"],
             **tags.place_fields(),
+            "events": data["events"],
             "ner_done": True,
             "ner_model": tags.ner_model,
             "ner_skipped": tags.ner_skipped,

@@ -54,6 +54,7 @@ _SORTS: dict[str, list[Any]] = {
 class SearchRequest:
     query: str = ""  # analyst query language (search/querying/querylang.py); empty matches every article
     groups: Sequence[str] = ()
+    event_types: Sequence[str] = ()  # articles with an event of any of these types (enrich/events)
     entities: Sequence[str] = ()
     sources: Sequence[str] = ()
     places: Sequence[str] = ()  # place ids (enrich/places): any of them
@@ -156,6 +157,8 @@ def build_query(req: SearchRequest) -> dict[str, Any]:
     filters: list[dict[str, Any]] = []
     if req.groups:
         filters.append({"terms": {"group_ids": list(req.groups)}})
+    if req.event_types:
+        filters.append({"nested": {"path": "events", "query": {"terms": {"events.type": list(req.event_types)}}}})
     if req.sources:
         filters.append({"terms": {"source": list(req.sources)}})
     if req.places:
@@ -223,6 +226,16 @@ def _facet_aggs(interval: str) -> dict[str, Any]:
                             }
                         },
                     },
+                }
+            },
+        },
+        # articles (not events) per event type: reverse_nested counts the articles each bucket's events are in
+        "events": {
+            "nested": {"path": "events"},
+            "aggs": {
+                "types": {
+                    "terms": {"field": "events.type", "size": FACET_SIZE},
+                    "aggs": {"articles": {"reverse_nested": {}}},
                 }
             },
         },

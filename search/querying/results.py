@@ -130,6 +130,9 @@ def merge_passages(*lists: list[str]) -> list[str]:
 def to_facets(aggs: dict[str, Any], interval: str) -> dict[str, Any]:
     return {
         "groups": _buckets(aggs["groups"]),
+        "event_types": [
+            {"value": b["key"], "count": b["articles"]["doc_count"]} for b in aggs["events"]["types"]["buckets"]
+        ],
         "entities": {t: _buckets(aggs[f"entity_{t.lower()}"]) for t in ENTITY_TYPES},
         "sources": _buckets(aggs["sources"]),
         "places": [_place_bucket(b) for b in aggs["places"]["ids"]["buckets"]],

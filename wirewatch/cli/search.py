@@ -26,6 +26,13 @@ _MARK = re.compile(r"(<em>.*?</em>)", re.DOTALL)
 @click.command("search")
 @click.argument("query", default="")
 @click.option("--group", "groups", multiple=True, help="Tracked group id; repeat for any of several.")
+@click.option(
+    "--event-type",
+    "event_types",
+    multiple=True,
+    help="Event type (attack, armed_clash, explosion_remote_violence, abduction, violence_against_civilians, "
+    "arrest); repeat for any of several.",
+)
 @click.option("--entity", "entities", multiple=True, help="Entity name or TYPE:Name; repeat to require all.")
 @click.option("--source", "sources", multiple=True, help="Feed id; repeat for any of several.")
 @click.option("--place", "places", multiple=True, help="Place id (gn:2457163 is Gao, Mali); repeat for any.")
@@ -45,6 +52,7 @@ def cli(
     ctx: click.Context,
     query: str,
     groups: tuple[str, ...],
+    event_types: tuple[str, ...],
     entities: tuple[str, ...],
     sources: tuple[str, ...],
     places: tuple[str, ...],
@@ -72,6 +80,7 @@ def cli(
     request = SearchRequest(
         query=query,
         groups=groups,
+        event_types=event_types,
         entities=entities,
         sources=sources,
         places=places,
@@ -179,6 +188,7 @@ def _print_facets(facets: dict[str, Any]) -> None:
             console.print(f"[bold]{label}:[/] {shown}", highlight=False)
 
     line("groups", facets["groups"])
+    line("events", facets["event_types"])
     line("sources", facets["sources"])
     for entity_type, buckets in facets["entities"].items():
         line(entity_type.lower(), buckets)
