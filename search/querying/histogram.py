@@ -41,11 +41,14 @@ def capped_interval(preferred: str, low: datetime, high: datetime) -> str:
 
 
 def date_histogram(field: str, interval: str, low: datetime, high: datetime, **extra: Any) -> dict[str, Any]:
-    """A ``date_histogram`` aggregation that makes no bucket outside ``low``..``high``.
+    """A ``date_histogram`` aggregation that makes no bucket outside ``low``..``high`` (give or take the
+    buckets holding them).
 
-    ``hard_bounds`` compares bucket keys (a bucket's start), so the low bound moves back one interval: the
-    bucket holding ``low`` starts before it. Numbers are read as epoch millis whatever the ``format``."""
-    bounds = {"min": _millis(low) - _LONGEST_S[interval] * 1000, "max": _millis(high)}
+    ``hard_bounds`` keeps the buckets that lie whole within it: the bucket holding ``low`` starts before it and
+    the one holding ``high`` ends after it, so the bounds reach one interval further on each side. Numbers are
+    read as epoch millis whatever the ``format``."""
+    reach = _LONGEST_S[interval] * 1000
+    bounds = {"min": _millis(low) - reach, "max": _millis(high) + reach}
     return {"date_histogram": {"field": field, "calendar_interval": interval, "hard_bounds": bounds, **extra}}
 
 

@@ -15,6 +15,8 @@ from typing import Any
 from elasticsearch import Elasticsearch, NotFoundError
 
 from search.alerting.alerts import list_alerts, would_raise
+from search.alerting.inbox import STATES as ALERT_STATES
+from search.alerting.inbox import AlertPage, alert_page
 from search.alerting.indices import setup_alert_indices
 from search.alerting.matching import run_watch
 from search.alerting.watches import Watch, add_query_watch, get_watch, list_watches, query_watch_id, remove_watch
@@ -37,7 +39,9 @@ from search.querying.querylang import parse_query
 from search.querying.results import SearchResult, merge_passages
 
 __all__ = [
+    "ALERT_STATES",
     "MAX_LIMIT",
+    "AlertPage",
     "IndexMissing",
     "IndexNames",
     "InvalidCursor",
@@ -50,6 +54,7 @@ __all__ = [
     "WatchExists",
     "WatchNotFound",
     "add_query_watch",
+    "alert_page",
     "alerts_for_article",
     "attention",
     "disable_watch",
