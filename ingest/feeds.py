@@ -294,7 +294,8 @@ def _lists_oldest_first(layout: EntryLayout, headers: dict[str, str]) -> bool:
     dates = []
     for one in (layout.first(1), layout.last(1)):
         entries = feedparser.parse(io.BytesIO(one), response_headers=headers).entries
-        dates.append(_entry_date(entries[0], datetime.now(UTC))[0] if entries else None)
+        # the feed's own claims, unbounded: they only tell which end of the document to keep
+        dates.append(_entry_date(entries[0], None)[0] if entries else None)
     first, last = dates
     return first is not None and last is not None and last > first
 
@@ -354,8 +355,9 @@ def _entry_link(entry: Any) -> str:
 _DATE_KEYS = (("published_parsed", "feed"), ("updated_parsed", "feed-updated"), ("created_parsed", "feed-created"))
 
 
-def _entry_date(entry: Any, now: datetime) -> tuple[datetime | None, tuple[str, ...]]:
-    """The entry's first plausible date (published, else updated, else created) and the ones set aside."""
+def _entry_date(entry: Any, now: datetime | None) -> tuple[datetime | None, tuple[str, ...]]:
+    """The entry's first plausible date at ``now`` (published, else updated, else created) and the ones set
+    aside; with ``now`` None, the first date it gives, whatever it is."""
     aside: list[str] = []
     for key, source in _DATE_KEYS:
         # dict.get: feedparser's own get answers a missing updated_parsed with published_parsed (and a warning)
@@ -366,7 +368,7 @@ def _entry_date(entry: Any, now: datetime) -> tuple[datetime | None, tuple[str, 
             when = datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
         except (OverflowError, ValueError, OSError):  # a year past what datetime can hold
             continue
-        if plausible(when, now):
+        if now is None or plausible(when, now):
             return when, tuple(aside)
         aside.append(set_aside(source, when))
     return None, tuple(aside)
