@@ -258,6 +258,7 @@ def page_input(item: FeedItem, result: FetchResult, *, fetched_at: datetime, min
         source=item.feed_id,
         fetched_at=fetched_at,
         feed_published_at=item.published_at,
+        feed_date_set_aside=item.date_set_aside,
         feed_title=item.title,
         min_chars=min_chars,
     )

@@ -57,7 +57,7 @@ def articles_mappings() -> dict[str, Any]:
             "fetched_at": _DATE,
             "indexed_at": _DATE,
             "language": _KEYWORD,
-            "extraction": {"properties": {"method": _KEYWORD, "date_source": _KEYWORD}},
+            "extraction": {"properties": {"method": _KEYWORD, "date_source": _KEYWORD, "date_set_aside": _KEYWORD}},
             "entities": {
                 "properties": {
                     "type": _KEYWORD,

@@ -21,6 +21,7 @@ from search.client import es_errors
 from search.errors import IndexMissing
 from search.mappings import ENTITY_TYPES, LANGUAGE_SUBFIELDS
 from search.names import IndexNames
+from search.querying.histogram import capped_interval, date_histogram, window
 from search.querying.querylang import parse_query
 from search.querying.results import (
     RESULT_WINDOW,
@@ -77,7 +78,8 @@ class SearchRequest:
 def search_articles(es: Elasticsearch, names: IndexNames, req: SearchRequest) -> SearchResult:
     """Run ``req``; raises QuerySyntaxError, InvalidCursor, IndexMissing or SearchUnavailable."""
     limit = min(req.limit, MAX_LIMIT)
-    interval = histogram_interval(req.since, req.until)
+    low, high = window(req.since, req.until)
+    interval = capped_interval(histogram_interval(req.since, req.until), low, high)
     body: dict[str, Any] = {
         "query": build_query(req),
         "sort": _SORTS[req.sort],
@@ -85,7 +87,7 @@ def search_articles(es: Elasticsearch, names: IndexNames, req: SearchRequest) ->
         "track_total_hits": True,
         "_source": _HIT_FIELDS,
         "highlight": _HIGHLIGHT,
-        "aggs": _facet_aggs(interval),
+        "aggs": _facet_aggs(interval, low, high),
     }
     offset = 0
     if req.collapse:
@@ -207,7 +209,7 @@ _HIGHLIGHT = {
 }
 
 
-def _facet_aggs(interval: str) -> dict[str, Any]:
+def _facet_aggs(interval: str, low: datetime, high: datetime) -> dict[str, Any]:
     aggs: dict[str, Any] = {
         "groups": {"terms": {"field": "group_ids", "size": FACET_SIZE}},
         "sources": {"terms": {"field": "source", "size": FACET_SIZE}},
@@ -239,7 +241,7 @@ def _facet_aggs(interval: str) -> dict[str, Any]:
                 }
             },
         },
-        "dates": {"date_histogram": {"field": "published_at", "calendar_interval": interval}},
+        "dates": date_histogram("published_at", interval, low, high),
     }
     for entity_type in ENTITY_TYPES:
         field = f"entity_names.{entity_type.lower()}"

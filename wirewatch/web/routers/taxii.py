@@ -129,7 +129,7 @@ def objects(
     if limit < 1:
         raise TaxiiError(400, "bad limit", "limit must be a positive number of objects")
     which = AlertFilter(added_after=_time(added_after), watch=found["_watch"])
-    page = backend.alert_page(ctx.es, ctx.names, which, after=_decode(next), size=min(limit, MAX_LIMIT))
+    page = backend.export_alert_page(ctx.es, ctx.names, which, after=_decode(next), size=min(limit, MAX_LIMIT))
     policy = TlpPolicy(ctx.settings.stix_tlp, ctx.settings.stix_tlp_by_watch)
     stats, out, count, kept = BundleStats(), list[str](), 0, 0
     batches = alerts_to_batches(ctx.es, ctx.names, page.alerts, ctx.runtime.watchlist(), policy)
