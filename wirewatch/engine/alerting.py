@@ -157,9 +157,10 @@ class Alerter:
                         self.engine.summary.fail(Step.DELIVER, "outbox", str(exc), transient=True)
 
     def deliver_all(self, max_rounds: int = 20) -> None:
-        """Deliver until a round sends nothing new (what is due now; failures wait for their backoff)."""
+        """Deliver until a round sends nothing new (what is due now; failures wait for their backoff), or the
+        pass's deadline passes (what is left waits in the outbox for the next pass)."""
         for _ in range(max_rounds):
-            if not self.deliver_round():
+            if self.engine.past_deadline() or not self.deliver_round():
                 return
 
     def deliver_round(self) -> int:
@@ -168,7 +169,11 @@ class Alerter:
         engine = self.engine
         part = PassSummary()
         began = time.perf_counter()
-        engine.gate.call(lambda: deliver_alerts(engine.rt, part, engine.channels, limit=engine.opts.outbox_batch))
+        engine.gate.call(
+            lambda: deliver_alerts(
+                engine.rt, part, engine.channels, limit=engine.opts.outbox_batch, deadline=engine.deadline
+            )
+        )
         engine.busy("deliver", time.perf_counter() - began)
         part.stage_seconds.clear()
         with engine.lock:

@@ -62,6 +62,7 @@ class Engine:
         self.now = now or (lambda: datetime.now(UTC))
         self.lock = threading.RLock()
         self.halt = threading.Event()  # stop waiting: deadline passed, grace over, or a fatal error
+        self.deadline: float | None = None  # time.monotonic() the pass ends (pass_deadline_s); None: the service
         self.gate = EsGate(self.halt, patience_s=self.opts.es_patience_s, max_backoff_s=self.opts.es_max_backoff_s)
         self.claims = Claims()
         self.progress = Progress()
@@ -339,6 +340,9 @@ class Engine:
             with self._refresh_lock:
                 self._refreshed = max(self._refreshed, target)
             self.recent.searchable_up_to(target)
+
+    def past_deadline(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
 
     def busy(self, stage: str, seconds: float) -> None:
         with self.lock:
