@@ -104,6 +104,9 @@ def match_watches(rt: Runtime, summary: PassSummary) -> None:
     summary.alerts["attached_to_earlier"] += len(report.alerts.attached)
     for aid, reason in report.alerts.failed.items():
         summary.fail(Step.MATCH, aid, reason)
+    if report.alerts.refused:  # the checkpoint stays before them: the next run matches them
+        reason = f"Elasticsearch refused matching {len(report.alerts.refused)} article(s) (429)"
+        summary.fail(Step.MATCH, "reconcile", reason + ": matched again by the next pass", transient=True)
 
 
 def deliver_alerts(

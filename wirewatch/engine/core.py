@@ -353,4 +353,6 @@ class Engine:
             self.progress.es_down_since = self.gate.down_since
             self.progress.es_error = self.gate.last_error
             self.progress.ner_backlog = self.ner.backlog
+            self.progress.match_refused, self.progress.match_left = self.alerter.held_back()
+            self.progress.unsearchable = len(self.recent)
             return self.progress.copy()
