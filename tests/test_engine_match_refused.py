@@ -24,7 +24,6 @@ from tests.test_engine_flow import make_runtime
 from wirewatch.engine.core import Engine
 from wirewatch.engine.options import EngineOptions
 from wirewatch.engine.passes import run_engine
-from wirewatch.engine.progress import Progress
 from wirewatch.pipeline import ensure_indices, run_pass
 
 RSS = "application/rss+xml"
@@ -121,7 +120,6 @@ def test_what_waits_for_a_refused_or_held_matcher_is_bounded(
             assert (refused, left) == (0, 150)  # 50 kept for the matcher, the rest left to the reconcile
             line = engine.snapshot().line()
             assert "150 left to the reconcile" in line, line
-            assert isinstance(engine.snapshot(), Progress)
     finally:
         rt.es.close()
 
