@@ -31,6 +31,7 @@ class TricklingReceiver(LoopbackServer):
 
     def __init__(self) -> None:
         self.posts = 0
+        self.first_post_at: float | None = None  # time.monotonic() of the first POST
         self._lock = threading.Lock()
         super().__init__(start=True)
 
@@ -42,6 +43,7 @@ class TricklingReceiver(LoopbackServer):
         request.rfile.read(int(request.headers.get("Content-Length", "0")))
         with self._lock:
             self.posts += 1
+            self.first_post_at = self.first_post_at or time.monotonic()
         request.send_response(200)
         request.send_header("Content-Length", str(len(ANSWER)))
         request.end_headers()
