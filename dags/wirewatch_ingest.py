@@ -20,8 +20,16 @@ from wirewatch.settings import load_settings
 ARTICLES = Asset("wirewatch://elasticsearch/articles")
 SETTINGS = load_settings()
 
+# Airflow stops a task still running after its execution_timeout (and retries it), so a hung task cannot hold
+# the one active run forever. A shard's pass ends by pass_deadline_s (unfinished feeds abandoned, deliveries
+# stopped); the margin covers set-up, the last matching and the workers' exit. Without a pass deadline, an hour.
+PASS_S = SETTINGS.pass_deadline_s or 3600.0
+PASS_TIMEOUT = timedelta(seconds=PASS_S + 600)
+SHORT_TIMEOUT = timedelta(minutes=10)  # set-up and planning: a few requests to Elasticsearch
+
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "wirewatch",
+    "execution_timeout": SHORT_TIMEOUT,
     "retries": 3,
     "retry_delay": timedelta(seconds=30),
     "retry_exponential_backoff": True,
@@ -56,13 +64,13 @@ def wirewatch_ingest() -> None:
 
     # The pool caps the shards running at once on all workers (each holds extraction and NER processes): it
     # must exist before the first run (`airflow pools set`, see the README); parsing this file creates nothing.
-    @task(outlets=[ARTICLES], pool=SETTINGS.airflow_pool)
+    @task(outlets=[ARTICLES], pool=SETTINGS.airflow_pool, execution_timeout=PASS_TIMEOUT)
     def shard(feed_ids: list[str]) -> dict[str, Any]:
         from wirewatch import airflow_tasks
 
         return airflow_tasks.shard(feed_ids)
 
-    @task(trigger_rule="all_done")
+    @task(trigger_rule="all_done", execution_timeout=PASS_TIMEOUT)
     def reconcile(shards: list[dict[str, Any]]) -> dict[str, Any]:
         from wirewatch import airflow_tasks
 

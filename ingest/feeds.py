@@ -100,19 +100,39 @@ def _spec(row: Any, base_url: str | None, default_interval_s: int, path: Path | 
     url = str(row["url"])
     if "{base}" in url:
         if not base_url:
-            raise FeedListError(f"feed {row['id']} uses {{base}} in its url: give a base_url (the seed server)")
+            raise FeedListError(
+                f"feed list {path}: feed {row['id']!r}: field 'url' uses {{base}}: give a base_url (the seed server)"
+            )
         url = url.replace("{base}", base_url.rstrip("/"))
     try:
         canonical_url(url)
     except InvalidURLError as exc:
-        raise FeedListError(f"feed {row['id']}: {exc}") from exc
+        raise FeedListError(f"feed list {path}: feed {row['id']!r}: field 'url': {exc}") from exc
     return FeedSpec(
         id=str(row["id"]),
         url=url,
         name=row.get("name"),
-        interval_s=int(row.get("interval_s") or default_interval_s),
-        tags=tuple(row.get("tags") or ()),
+        interval_s=_interval(row, default_interval_s, path),
+        tags=_tags(row, path),
     )
+
+
+def _interval(row: dict[str, Any], default_interval_s: int, path: Path | str) -> int:
+    # YAML gives whatever was written: a bare int() would end the run in a traceback that names no feed
+    value = row.get("interval_s") or default_interval_s
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit() or int(text) < 1:
+        where = f"feed list {path}: feed {row['id']!r}: field 'interval_s'"
+        raise FeedListError(f"{where} must be a whole number of seconds (1 or more), got {value!r}")
+    return int(text)
+
+
+def _tags(row: dict[str, Any], path: Path | str) -> tuple[str, ...]:
+    value = row.get("tags") or ()
+    if isinstance(value, str) or not isinstance(value, list | tuple) or not all(isinstance(t, str) for t in value):
+        where = f"feed list {path}: feed {row['id']!r}: field 'tags'"
+        raise FeedListError(f"{where} must be a list of words, got {value!r}")
+    return tuple(value)
 
 
 def poll_feed(

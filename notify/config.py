@@ -177,13 +177,49 @@ def _required(entry: Mapping[str, Any], name: str, key: str) -> Any:
     return entry[key]
 
 
+def _seconds(entry: Mapping[str, Any], name: str, key: str, default: float) -> float:
+    """A positive number of seconds: a mistyped value is refused naming the channel and the field (YAML
+    gives whatever was written, and float() of it would fail with a bare ValueError, or accept "nan")."""
+    value = entry.get(key, default)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if isinstance(value, bool) or not 0 < number < float("inf"):
+        raise ChannelConfigError(f"channel {name!r}: field {key!r} must be a positive number of seconds, got {value!r}")
+    return number
+
+
+def _port(entry: Mapping[str, Any], name: str, default: int) -> int:
+    value = entry.get("port", default)
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit() or not 0 < int(text) < 65536:
+        raise ChannelConfigError(f"channel {name!r}: field 'port' must be a port number (1-65535), got {value!r}")
+    return int(text)
+
+
+def _text(entry: Mapping[str, Any], name: str, key: str, default: str) -> str:
+    value = entry.get(key, default)
+    if not isinstance(value, str):
+        raise ChannelConfigError(f"channel {name!r}: field {key!r} must be text, got {value!r}")
+    return value
+
+
+def _recipients(entry: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    value = entry.get("to") or []
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(r, str) for r in items):
+        raise ChannelConfigError(f"channel {name!r}: field 'to' must be an address or a list of them, got {value!r}")
+    return tuple(items)
+
+
 def _webhook(entry: Mapping[str, Any], name: str, ctx: _Context) -> Channel:
     return WebhookChannel(
         name=name,
         url=str(_required(entry, name, "url")),
         secret=ctx.secret(entry, name, "secret", "webhook"),
         **_digest(entry, name),
-        timeout_s=float(entry.get("timeout_s", 10.0)),
+        timeout_s=_seconds(entry, name, "timeout_s", 10.0),
         rules=ctx.rules,
     )
 
@@ -194,28 +230,25 @@ def _slack(entry: Mapping[str, Any], name: str, ctx: _Context) -> Channel:
         raise ChannelConfigError(f"channel {name!r}: slack needs url or url_env")
     return SlackChannel(
         name=name, url=url, **_digest(entry, name),
-        timeout_s=float(entry.get("timeout_s", 10.0)), rules=ctx.rules,
+        timeout_s=_seconds(entry, name, "timeout_s", 10.0), rules=ctx.rules,
     )  # fmt: skip
 
 
 def _email(entry: Mapping[str, Any], name: str, ctx: _Context) -> Channel:
-    recipients = entry.get("to") or []
-    if isinstance(recipients, str):
-        recipients = [recipients]
-    security = str(entry.get("security", "starttls"))
+    security = _text(entry, name, "security", "starttls")
     default_port = {"ssl": 465, "starttls": 587}.get(security, 25)
     username = entry.get("username")
     return EmailChannel(
         name=name,
         host=str(_required(entry, name, "host")),
-        port=int(entry.get("port", default_port)),
+        port=_port(entry, name, default_port),
         sender=str(_required(entry, name, "sender")),
-        recipients=tuple(str(r) for r in recipients),
+        recipients=_recipients(entry, name),
         security=security,  # type: ignore[arg-type]  # validated by EmailChannel
         username=str(username) if username else None,
         password=ctx.secret(entry, name, "password", "smtp") if username else None,
         **_digest(entry, name),
-        timeout_s=float(entry.get("timeout_s", 15.0)),
+        timeout_s=_seconds(entry, name, "timeout_s", 15.0),
         rules=ctx.rules,
     )
 

@@ -8,7 +8,13 @@ untouched), so one dead receiver cannot stall the pass. An alert for a channel m
 is not sent and not retried: it ends ``unconfigured`` (not due, so it never crowds the outbox; the outbox
 offers it again once a channel of that name is configured). Outcomes are per (alert, channel): the caller
 records them, and a channel that failed never causes a resend on a channel that succeeded, because each pair
-is tracked on its own."""
+is tracked on its own.
+
+Channels are delivered independently, each in a thread of its own: a slow receiver holds only its own channel.
+``deadline`` (a ``time.monotonic()`` value: the end of the pass, or of the delivery claims) bounds the whole
+call: every send runs under it (``netsafe.deadline``, which the channels' sockets obey), no send or retry starts
+after it, and what was not attempted comes back ``pending`` and due at once (its claim released), never sent
+by a runner whose claim may have lapsed."""
 
 from __future__ import annotations
 
@@ -20,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol, runtime_checkable
 
-from netsafe import Backoff
+from netsafe import Backoff, deadline_in
 from notify.errors import PermanentDeliveryError, TransientDeliveryError
 from notify.model import Alert, Delivery
 
@@ -80,24 +86,25 @@ def deliver(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     sleep: Callable[[float], None] = time.sleep,
     parallel: int = 1,
+    deadline: float | None = None,
 ) -> list[DeliveryOutcome]:
     """Send every pending delivery; one outcome per (alert, channel) in ``pending``, in channel order.
 
     ``parallel``: sends in flight at once per channel (channels are thread-safe: HTTP clients are shared,
-    SMTP and files open per send)."""
+    SMTP and files open per send). ``deadline``: a ``time.monotonic()`` value no send outlives."""
     if max_attempts < 1 or parallel < 1:
         raise ValueError("max_attempts and parallel must be at least 1")
     by_channel: dict[str, list[Delivery]] = {}
     for item in pending:
         by_channel.setdefault(item.channel, []).append(item)
-    policy = _Policy(max_attempts, backoff_s, max_wait_s, max_defer_s, clock, sleep, parallel)
-    outcomes: list[DeliveryOutcome] = []
-    for name, items in by_channel.items():
-        channel = channels.get(name)
-        if channel is None:
-            outcomes += _unconfigured(name, items)
-        else:
-            outcomes += _deliver_channel(channel, items, policy)
+    policy = _Policy(max_attempts, backoff_s, max_wait_s, max_defer_s, clock, sleep, parallel, deadline)
+    configured = {name: items for name, items in by_channel.items() if name in channels}
+    # One thread per channel: a webhook that answers one byte at a time must not hold the email after it.
+    with ThreadPoolExecutor(max_workers=max(1, len(configured)), thread_name_prefix="deliver") as pool:
+        running = {n: pool.submit(_deliver_channel, channels[n], todo, policy) for n, todo in configured.items()}
+        outcomes: list[DeliveryOutcome] = []
+        for name, items in by_channel.items():
+            outcomes += running[name].result() if name in running else _unconfigured(name, items)
     return outcomes
 
 
@@ -110,6 +117,15 @@ class _Policy:
     clock: Callable[[], datetime]
     sleep: Callable[[float], None]
     parallel: int = 1
+    deadline: float | None = None  # time.monotonic(): nothing is sent after it
+
+    def left(self) -> float | None:
+        """Seconds before the deadline (None: no deadline)."""
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def expired(self) -> bool:
+        left = self.left()
+        return left is not None and left <= 0
 
     @property
     def backoff(self) -> Backoff:
@@ -140,6 +156,9 @@ def _deliver_channel(channel: Channel, items: list[Delivery], policy: _Policy) -
     with ThreadPoolExecutor(max_workers=policy.parallel, thread_name_prefix=f"deliver-{channel.name}") as pool:
         for start in range(0, len(units), policy.parallel):
             wave = units[start : start + policy.parallel]
+            if policy.expired():  # first: a send the deadline cut says nothing about the receiver
+                outcomes += [_too_late(item) for unit in wave for item in unit]
+                continue
             if broken is not None:
                 outcomes += [_skipped(item, broken) for unit in wave for item in unit]
                 continue
@@ -170,6 +189,14 @@ def _skipped(item: Delivery, cause: DeliveryOutcome) -> DeliveryOutcome:
     )  # fmt: skip
 
 
+def _too_late(item: Delivery) -> DeliveryOutcome:
+    # due again at once: the next pass (or round) sends it; its claim is released when this is recorded
+    return DeliveryOutcome(
+        alert_id=item.alert.id, channel=item.channel, state="pending", attempts=0,
+        error=f"not attempted: the delivery deadline passed before channel {item.channel!r} could send it",
+    )  # fmt: skip
+
+
 def _outcome(item: Delivery, result: _Result, policy: _Policy) -> DeliveryOutcome:
     alert_id, channel, attempts = item.alert.id, item.channel, result.attempts
     if result.delivered:
@@ -195,7 +222,7 @@ def _send_with_retries(channel: Channel, alerts: list[Alert], policy: _Policy) -
     error: TransientDeliveryError | None = None
     for attempt in range(1, policy.max_attempts + 1):
         try:
-            channel.send(alerts)
+            _send_before_deadline(channel, alerts, policy)
             return _Result(delivered=True, attempts=attempt)
         except PermanentDeliveryError as exc:
             log.warning("delivery failed for good: %s", exc)
@@ -210,7 +237,23 @@ def _send_with_retries(channel: Channel, alerts: list[Alert], policy: _Policy) -
         delay = policy.backoff.delay(attempt, error.retry_after_s)
         if delay > policy.max_wait_s:
             break  # the receiver asked for a long pause: a later pass honours it via next_attempt_at
+        left = policy.left()
+        if left is not None and delay >= left:
+            break  # the retry could not start before the deadline: a later pass makes it
         policy.sleep(delay)
     assert error is not None
     log.warning("delivery still pending after %d attempt(s): %s", attempt, error)
     return _Result(delivered=False, attempts=attempt, error=str(error), retry_after_s=error.retry_after_s)
+
+
+def _send_before_deadline(channel: Channel, alerts: list[Alert], policy: _Policy) -> None:
+    """One send under the deadline: the channels' sockets obey ``netsafe.deadline`` (a context variable, so
+    it is set here, in the thread that sends)."""
+    left = policy.left()
+    if left is None:
+        channel.send(alerts)
+        return
+    if left <= 0:
+        raise TransientDeliveryError(f"{channel.name!r}: the delivery deadline passed before the send")
+    with deadline_in(left):
+        channel.send(alerts)

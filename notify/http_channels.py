@@ -1,8 +1,10 @@
 """HTTP channels: a signed JSON webhook and a Slack incoming webhook.
 
 Both POST once per call and classify the answer: 2xx is delivered; 408, 425, 429 and 5xx are transient (with
-the receiver's Retry-After); any other status is permanent. Errors name the channel and the host only: a Slack
-webhook's path and a webhook's query string are credentials.
+the receiver's Retry-After); any other status is permanent. ``timeout_s`` bounds the whole POST (connect,
+request, the answer's headers and body; ``netsafe.deadline``, as a fetch is bounded), so a receiver that
+answers one byte at a time cannot hold a send (or a pass) longer than that. Errors name the channel and the
+host only: a Slack webhook's path and a webhook's query string are credentials.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from netsafe import AddressRefused, parse_retry_after
+from netsafe import AddressRefused, DeadlineExceeded, deadline_in, parse_retry_after
 from notify.digest import SLACK_DIGEST_LIMIT, Digest, DigestSchedule, digest_json, digest_slack, fit
 from notify.errors import ChannelConfigError, PermanentDeliveryError, TransientDeliveryError
 from notify.guard import AddressRules, blocked, guarded_client
@@ -36,10 +38,14 @@ def _checked_url(name: str, url: str) -> str:
     return url
 
 
-def _post(client: httpx.Client, url: str, body: bytes, headers: dict[str, str], label: str) -> None:
+def _post(
+    client: httpx.Client, url: str, body: bytes, headers: dict[str, str], label: str, deadline_s: float
+) -> None:
     try:
-        with client.stream("POST", url, content=body, headers=headers) as response:
+        with deadline_in(deadline_s), client.stream("POST", url, content=body, headers=headers) as response:
             _drain(response)
+    except DeadlineExceeded as exc:
+        raise TransientDeliveryError(f"{label}: no complete answer within the send's deadline ({exc})") from exc
     except AddressRefused as exc:
         raise blocked(exc) from exc
     except httpx.TimeoutException as exc:
@@ -88,7 +94,7 @@ class WebhookChannel:
         }
         if self.secret is not None:
             headers["X-Wirewatch-Signature"] = "sha256=" + sign(body, self.secret.reveal())
-        _post(self._client, self.url, body, headers, f"webhook {self.name!r} ({urlsplit(self.url).hostname})")
+        _post(self._client, self.url, body, headers, self._label, self.timeout_s)
 
     def send_digest(self, digest: Digest) -> Digest:
         """One signed JSON POST listing the whole digest."""
@@ -96,8 +102,12 @@ class WebhookChannel:
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, "Idempotency-Key": digest.key}
         if self.secret is not None:
             headers["X-Wirewatch-Signature"] = "sha256=" + sign(body, self.secret.reveal())
-        _post(self._client, self.url, body, headers, f"webhook {self.name!r} ({urlsplit(self.url).hostname})")
+        _post(self._client, self.url, body, headers, self._label, self.timeout_s)
         return digest
+
+    @property
+    def _label(self) -> str:
+        return f"webhook {self.name!r} ({urlsplit(self.url).hostname})"
 
     def close(self) -> None:
         self._client.close()
@@ -137,14 +147,14 @@ class SlackChannel:
     def send(self, alerts: Sequence[Alert]) -> None:
         body = json.dumps({"text": slack_text(alerts), "unfurl_links": False}).encode("utf-8")
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
-        _post(self._client, self.url.reveal(), body, headers, f"slack {self.name!r}")
+        _post(self._client, self.url.reveal(), body, headers, f"slack {self.name!r}", self.timeout_s)
 
     def send_digest(self, digest: Digest) -> Digest:
         """One message: stories that do not fit are left out (and stay pending for the next digest)."""
         listed = fit(digest, digest_slack, SLACK_DIGEST_LIMIT)
         body = json.dumps({"text": digest_slack(listed)[:SLACK_DIGEST_LIMIT], "unfurl_links": False}).encode()
         _post(self._client, self.url.reveal(), body, {"Content-Type": "application/json", "User-Agent": USER_AGENT},
-              f"slack {self.name!r}")  # fmt: skip
+              f"slack {self.name!r}", self.timeout_s)  # fmt: skip
         return listed
 
     def digest_batches(self, alerts: Sequence[Alert]) -> list[list[Alert]]:

@@ -8,20 +8,27 @@ The host name is resolved once, every address is checked by the guard, and smtpl
 addresses (never the name, which a second DNS answer could point elsewhere); TLS still verifies the
 certificate against the host name. Once the server accepts the message (DATA), it is delivered: QUIT is a
 courtesy whose answer cannot turn a sent email into a failure and a resend.
+
+``timeout_s`` bounds the whole send, not only each read: smtplib reads replies line by line, each under the
+socket timeout, so a server answering one byte at a time could hold a send for hours. A watchdog shuts the
+socket at the deadline (``timeout_s``, or sooner when the caller's ``netsafe.deadline`` ends first).
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import smtplib
 import socket
 import ssl
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Literal
 
+from netsafe import remaining
 from notify.digest import Digest, DigestSchedule, digest_html, digest_subject, digest_text
 from notify.errors import BlockedAddressError, ChannelConfigError, PermanentDeliveryError, TransientDeliveryError
 from notify.guard import AddressRules
@@ -97,24 +104,25 @@ class EmailChannel:
 
     def _send(self, message: EmailMessage) -> None:
         label = f"email {self.name!r} ({self.host}:{self.port})"
+        left = remaining()
+        budget = self.timeout_s if left is None else min(self.timeout_s, left)
+        if budget <= 0:
+            raise TransientDeliveryError(f"{label}: the deadline passed before the send")
+        watchdog = _Watchdog(budget)
         try:
-            smtp = self._connect(self._checked_addresses())
+            smtp = self._connect(self._checked_addresses(), watchdog)
             try:
                 if self.username and self.password is not None:
                     smtp.login(self.username, self.password.reveal())
                 smtp.send_message(message)
             finally:
                 _quit_quietly(smtp)
-        except smtplib.SMTPAuthenticationError as exc:
-            raise PermanentDeliveryError(f"{label}: login refused (code {exc.smtp_code})") from exc
-        except smtplib.SMTPRecipientsRefused as exc:
-            codes = sorted({code for code, _msg in exc.recipients.values()})
-            raise _by_code(codes[-1] if codes else 550, f"{label}: recipients refused {codes}") from exc
-        except smtplib.SMTPResponseException as exc:
-            raise _by_code(exc.smtp_code, f"{label}: server answered {exc.smtp_code}") from exc
         except (smtplib.SMTPException, OSError) as exc:
-            # SMTPServerDisconnected, DNS failures, refused connections, timeouts, TLS failures
-            raise TransientDeliveryError(f"{label}: {type(exc).__name__}") from exc
+            if watchdog.fired:
+                raise TransientDeliveryError(f"{label}: no complete answer within {budget:g} s") from exc
+            raise _classified(exc, label) from exc
+        finally:
+            watchdog.cancel()
 
     def _checked_addresses(self) -> list[str]:
         """The host's addresses, refused when ANY of them is not allowed (no public/private mix)."""
@@ -127,11 +135,14 @@ class EmailChannel:
                 raise BlockedAddressError(f"refused: {self.host} resolves to a {reason} address ({address})")
         return addresses
 
-    def _connect(self, addresses: list[str]) -> smtplib.SMTP:
+    def _connect(self, addresses: list[str], watchdog: _Watchdog) -> smtplib.SMTP:
         context = self.ssl_context or ssl.create_default_context()
+        timeout = min(self.timeout_s, watchdog.budget)
         if self.security == "ssl":
-            return _PinnedSMTPSSL(self.host, self.port, addresses=addresses, timeout=self.timeout_s, context=context)
-        smtp = _PinnedSMTP(self.host, self.port, addresses=addresses, timeout=self.timeout_s)
+            return _PinnedSMTPSSL(
+                self.host, self.port, addresses=addresses, timeout=timeout, context=context, watchdog=watchdog
+            )
+        smtp = _PinnedSMTP(self.host, self.port, addresses=addresses, timeout=timeout, watchdog=watchdog)
         if self.security == "starttls":
             try:
                 smtp.starttls(context=context)  # verifies the certificate against self.host, not the address
@@ -142,6 +153,53 @@ class EmailChannel:
 
     def close(self) -> None:
         """Nothing to release: each send opens and closes its own connection."""
+
+
+def _classified(exc: smtplib.SMTPException | OSError, label: str) -> TransientDeliveryError | PermanentDeliveryError:
+    """notify's error for what smtplib raised: 4xx transient, 5xx permanent, a failed login permanent."""
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return PermanentDeliveryError(f"{label}: login refused (code {exc.smtp_code})")
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = sorted({code for code, _msg in exc.recipients.values()})
+        return _by_code(codes[-1] if codes else 550, f"{label}: recipients refused {codes}")
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return _by_code(exc.smtp_code, f"{label}: server answered {exc.smtp_code}")
+    # SMTPServerDisconnected, DNS failures, refused connections, timeouts, TLS failures
+    return TransientDeliveryError(f"{label}: {type(exc).__name__}")
+
+
+class _Watchdog:
+    """Shuts the connection's socket once ``budget`` seconds have passed: every read and write then fails
+    at once, whatever smtplib was waiting for."""
+
+    def __init__(self, budget: float) -> None:
+        self.budget = budget
+        self.fired = False
+        self._lock = threading.Lock()
+        self._sock: socket.socket | None = None
+        self._timer = threading.Timer(budget, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sock = sock
+            if self.fired:
+                _shut(sock)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            if self._sock is not None:
+                _shut(self._sock)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 def _by_code(code: int, message: str) -> TransientDeliveryError | PermanentDeliveryError:
@@ -164,8 +222,9 @@ def _quit_quietly(smtp: smtplib.SMTP) -> None:
 class _PinnedSMTP(smtplib.SMTP):
     """smtplib.SMTP that dials the given (checked) addresses; the host name is kept for STARTTLS and EHLO."""
 
-    def __init__(self, host: str, port: int, *, addresses: list[str], timeout: float) -> None:
+    def __init__(self, host: str, port: int, *, addresses: list[str], timeout: float, watchdog: _Watchdog) -> None:
         self._addresses = addresses
+        self._watchdog = watchdog
         super().__init__(host, port, timeout=timeout)
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
@@ -173,9 +232,12 @@ class _PinnedSMTP(smtplib.SMTP):
         last_error: OSError | None = None
         for address in self._addresses:
             try:
-                return socket.create_connection((address, port), timeout, self.source_address)
+                sock = socket.create_connection((address, port), timeout, self.source_address)
             except OSError as exc:
                 last_error = exc
+                continue
+            self._watchdog.watch(sock)  # before the greeting: a server may trickle even that
+            return sock
         assert last_error is not None  # _checked_addresses never returns an empty list
         raise last_error
 
@@ -184,7 +246,15 @@ class _PinnedSMTPSSL(smtplib.SMTP_SSL, _PinnedSMTP):
     """Implicit TLS over a pinned address: SMTP_SSL wraps _PinnedSMTP's socket, checking the host name."""
 
     def __init__(
-        self, host: str, port: int, *, addresses: list[str], timeout: float, context: ssl.SSLContext
+        self,
+        host: str,
+        port: int,
+        *,
+        addresses: list[str],
+        timeout: float,
+        context: ssl.SSLContext,
+        watchdog: _Watchdog,
     ) -> None:
         self._addresses = addresses
+        self._watchdog = watchdog
         smtplib.SMTP_SSL.__init__(self, host, port, timeout=timeout, context=context)

@@ -8,6 +8,7 @@
     │   └── NodeStartError             it died or was not healthy in time (carries the log tail)
     ├── AnalysisUnavailableError   the cluster has neither the built-in analyzers nor the project's plugin
     ├── SearchUnavailable          the cluster cannot be reached or keeps answering 429/5xx (transient)
+    │   └── MatchingRefused            some searches of a matching batch kept being refused (429): the rest matched
     ├── IndexMissing               an index or alias does not exist: run ``wirewatch es setup``
     ├── SetupError                 creating indices, templates or aliases failed
     │   └── MigrationError             a mapping migration failed; the old index still serves
@@ -64,6 +65,16 @@ class SearchUnavailable(SearchError):
         super().__init__(message)
         # when an outage starts mid-batch: the BulkReport of what was durably written before it
         self.partial = partial
+
+
+class MatchingRefused(SearchUnavailable):
+    """Some searches of a matching batch were refused again and again (429: the node sheds load), the others
+    answered: ``matches`` holds what they found, ``article_ids`` the articles to match again later."""
+
+    def __init__(self, message: str, *, matches: list[object], article_ids: list[str]) -> None:
+        super().__init__(message)
+        self.matches = matches
+        self.article_ids = article_ids
 
 
 class IndexMissing(SearchError):

@@ -32,6 +32,7 @@ dag = bag.dags.get("wirewatch_ingest")
 heavy = sorted(m for m in ("spacy", "trafilatura", "elasticsearch", "enrich", "ingest", "search", "notify")
                if m in sys.modules)
 tasks = {t.task_id: {"retries": t.retries, "backoff": t.retry_exponential_backoff, "pool": t.pool,
+                     "timeout_s": t.execution_timeout.total_seconds() if t.execution_timeout else None,
                      "upstream": sorted(t.upstream_task_ids),
                      "outlets": [getattr(o, "uri", str(o)) for o in t.outlets]} for t in dag.tasks} if dag else {}
 print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()}, "heavy": heavy, "tasks": tasks,
@@ -83,6 +84,20 @@ def test_dagbag_imports_cleanly_and_lightly(airflow_env: dict[str, str]) -> None
     assert all(t["pool"] == "default_pool" for name, t in tasks.items() if name != "shard")
     assert tasks["shard"]["upstream"] == ["due_feed_shards"]
     assert tasks["reconcile"]["upstream"] == ["shard"]
+
+
+def test_every_task_has_an_execution_timeout_past_the_pass_deadline(airflow_env: dict[str, str]) -> None:
+    env = {**airflow_env, "WIREWATCH_PASS_DEADLINE_S": "300"}
+    out = subprocess.run(
+        [sys.executable, "-c", INSPECT, str(ROOT / "dags")], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    tasks = json.loads(out.stdout.strip().splitlines()[-1])["tasks"]
+    timeouts = {name: t["timeout_s"] for name, t in tasks.items()}
+    assert all(timeouts.values()), timeouts  # a hung task is stopped (and retried), never holds the run
+    # a shard's pass ends by the pass deadline, deliveries included: its task gets that and a margin
+    assert 300 < timeouts["shard"] <= 300 + 900 and 300 < timeouts["reconcile"] <= 300 + 900
+    assert timeouts["setup"] <= 900 and timeouts["due_feed_shards"] <= 900
 
 
 

@@ -125,8 +125,10 @@ def reconcile(parts: list[dict[str, Any]]) -> dict[str, Any]:
 
     rt = task_runtime()
     part = PassSummary()
+    limit = rt.settings.pass_deadline_s
+    deadline = time.monotonic() + limit if limit else None
     match_watches(rt, part)
-    deliver_alerts(rt, part)
+    deliver_alerts(rt, part, deadline=deadline)  # within the task's execution_timeout (dags/)
     with workers_spawn_cleanly(), rt.tagger() as tagger:
         add_entities(rt, tagger, part)
     part.finished_at = time.time()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -103,12 +104,23 @@ def match_watches(rt: Runtime, summary: PassSummary) -> None:
     summary.alerts["attached_to_earlier"] += len(report.alerts.attached)
     for aid, reason in report.alerts.failed.items():
         summary.fail(Step.MATCH, aid, reason)
+    if report.alerts.refused:  # the checkpoint stays before them: the next run matches them
+        reason = f"Elasticsearch refused matching {len(report.alerts.refused)} article(s) (429)"
+        summary.fail(Step.MATCH, "reconcile", reason + ": matched again by the next pass", transient=True)
 
 
 def deliver_alerts(
-    rt: Runtime, summary: PassSummary, channels: dict[str, Any] | None = None, *, limit: int = OUTBOX_BATCH
+    rt: Runtime,
+    summary: PassSummary,
+    channels: dict[str, Any] | None = None,
+    *,
+    limit: int = OUTBOX_BATCH,
+    deadline: float | None = None,
 ) -> None:
-    """Send the pending (alert, channel) pairs that are due, ``limit`` alerts at most; record each outcome."""
+    """Send the pending (alert, channel) pairs that are due, ``limit`` alerts at most; record each outcome.
+
+    No send outlives ``deadline`` (``time.monotonic()``: the pass's) nor this runner's claims on the alerts:
+    what could not be sent in time is recorded pending, due at once, for the next runner."""
     from notify.deliver import deliver
     from notify.model import deliveries_from_docs
     from search.alerting.outbox import claim_deliveries, pending_deliveries, record_deliveries
@@ -137,6 +149,7 @@ def deliver_alerts(
                 backoff_s=s.delivery_backoff_s,
                 max_defer_s=s.delivery_max_backoff_s,
                 parallel=s.delivery_parallel,
+                deadline=_sending_deadline(s.delivery_claim_ttl_s, deadline),
             )
             record_deliveries(rt.es, rt.names, outcomes, owner=rt.runner_id)
             send_due_digests(rt, summary, channels, now=now)
@@ -152,6 +165,12 @@ def deliver_alerts(
                 outcome.error or outcome.state,
                 transient=outcome.state == "pending",  # unconfigured: set aside until the channel is back
             )
+
+
+def _sending_deadline(claim_ttl_s: float, deadline: float | None) -> float:
+    # Sends stop before the claims lapse: after that another runner may take the same alerts and send them too.
+    claims_end = time.monotonic() + claim_ttl_s - min(30.0, claim_ttl_s / 10)
+    return claims_end if deadline is None else min(deadline, claims_end)
 
 
 def close_channels(channels: dict[str, Any]) -> None:

@@ -36,6 +36,7 @@ _SECRET_NAME = re.compile(
     r"session(id)?|sid|jwt)$"
 )
 MASK = "****"
+_SECRET = re.compile("password|secret|api_key")
 
 
 def masked_url(text: str) -> str:
@@ -298,15 +299,29 @@ def load_settings(config: Path | str | None = None, **overrides: Any) -> Setting
     try:
         return _Loaded(**overrides)
     except ValidationError as exc:
-        raise SettingsError(_explain(exc)) from exc
+        raise SettingsError(_explain(exc, path, overrides)) from exc
 
 
-def _explain(exc: ValidationError) -> str:
-    lines = ["invalid settings:"]
+def _explain(exc: ValidationError, path: Path | None, overrides: dict[str, Any]) -> str:
+    """One line: where each bad value came from (the file, the variable or the caller), the setting, why."""
+    from_file = _read_yaml(path) if path else {}
+    problems = []
     for err in exc.errors():
         name = ".".join(str(p) for p in err["loc"])
-        lines.append(f"  {name} (WIREWATCH_{name.upper()}): {err['msg']}")
-    return "\n".join(lines)
+        top = str(err["loc"][0]) if err["loc"] else name
+        env = f"WIREWATCH_{top.upper()}"
+        if top in overrides:
+            where = "argument"
+        elif env in os.environ:
+            where = f"environment variable {env}"
+        elif top in from_file:
+            where = f"settings file {path}"
+        else:
+            where = "settings"
+        shown = "input" in err and err["type"] != "extra_forbidden" and not _SECRET.search(top)
+        got = f" (got {repr(err['input'])[:80]})" if shown else ""  # never a secret's value
+        problems.append(f"{where}: {name} (WIREWATCH_{name.upper()}): {err['msg']}{got}")
+    return "invalid settings: " + "; ".join(problems)
 
 
 def settings_table() -> list[tuple[str, str, str, str]]:

@@ -54,6 +54,7 @@ class CreateReport:
     existing: int = 0  # already there (a re-match): not an error
     attached: list[str] = field(default_factory=list)  # copies joined to an earlier alert
     failed: dict[str, str] = field(default_factory=dict)  # alert id -> reason (mapping errors)
+    refused: list[str] = field(default_factory=list)  # article ids the node refused to match (429): match again
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +62,7 @@ class CreateReport:
             "existing": self.existing,
             "attached": len(self.attached),
             "failed": self.failed,
+            "refused": len(self.refused),
         }
 
 

@@ -6,12 +6,17 @@ which pairs match: up to NAMED_PER_SEARCH watches per search as named ``should``
 says which matched each article), so 1,000 watches cost 10 small searches per batch. Step two runs only the
 watches that matched, restricted to their articles, for the passage. Group watches take their passage from the
 tagger's mention offsets; query watches from Elasticsearch's highlighter. Matched words are wrapped in ``«``
-``»`` in ``passage``."""
+``»`` in ``passage``.
+
+A node under load refuses single searches of an ``_msearch`` (429 items) and answers the others: only the
+refused ones are sent again (ITEM_RETRIES times, with backoff), and those still refused then are named in
+``MatchingRefused`` with everything the others found, so one refused search never holds back every watch."""
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +25,7 @@ from elasticsearch import BadRequestError, Elasticsearch
 
 from search.alerting.watches import Watch
 from search.client import RETRY_ON_STATUS, es_errors
-from search.errors import SearchError, SearchUnavailable
+from search.errors import MatchingRefused, SearchError
 from search.names import IndexNames
 
 log = logging.getLogger("wirewatch.search.alerting.matching")
@@ -30,6 +35,8 @@ HIGHLIGHT_END = "»"
 SEARCHES_PER_MSEARCH = 200
 NAMED_PER_SEARCH = 100  # watches per named-query search: stays far below the clause limit
 IDS_PER_SEARCH = 500
+ITEM_RETRIES = 3  # a refused search is sent again this many times, after 0.25, 0.5 and 1 s
+ITEM_BACKOFF_S = 0.25
 PASSAGE_CHARS = 240
 _SOURCE = ["id", "title", "url", "source", "published_at", "indexed_at", "content_hash", "groups", "story_id"]
 _HIGHLIGHT = {
@@ -75,45 +82,63 @@ def match_articles(
 ) -> list[Match]:
     """Every (watch, article) match among ``article_ids``, in two steps: which pairs match (named queries, up
     to NAMED_PER_SEARCH watches per search, no highlighting), then one search per watch that matched, for its
-    passage. Raises SearchUnavailable when any search hit an overloaded node (nothing may be skipped
-    silently); a watch whose query the cluster rejects is logged and skipped, so it cannot block the others."""
+    passage. Raises MatchingRefused (a SearchUnavailable) when searches stayed refused by an overloaded node,
+    with the matches the others found (nothing is skipped silently); a watch whose query the cluster rejects
+    is logged and skipped, so it cannot block the others."""
     active = {w.id: w for w in watches if w.enabled}
     ids = list(dict.fromkeys(article_ids))
     matched: dict[str, list[str]] = {}
+    refused: set[str] = set()  # articles some watch could not be matched against
     for id_chunk in _chunks(ids, IDS_PER_SEARCH):
-        for watch_id, hit_ids in _which_match(es, names, list(active.values()), id_chunk, only_after_creation):
+        for watch_id, hit_ids in _which_match(es, names, list(active.values()), id_chunk, only_after_creation, refused):
             matched.setdefault(watch_id, []).extend(hit_ids)
     hits = [(active[wid], hit_ids) for wid, hit_ids in matched.items() if wid in active]
     bodies = [_search_body(w, [{"ids": {"values": hit_ids}}], len(hit_ids)) for w, hit_ids in hits]
     responses = _msearch(es, names, bodies)
-    return _collect([w for w, _ in hits], responses)
+    for (_, hit_ids), response in zip(hits, responses, strict=True):
+        if _refused(response):
+            refused.update(hit_ids)
+    found = _collect([w for w, _ in hits], responses)
+    if refused:
+        message = f"Elasticsearch is overloaded (429) and refused matching {len(refused)} article(s)"
+        raise MatchingRefused(message, matches=list(found), article_ids=[i for i in ids if i in refused])
+    return found
 
 
 def _which_match(
-    es: Elasticsearch, names: IndexNames, watches: list[Watch], ids: list[str], after_creation: bool
+    es: Elasticsearch, names: IndexNames, watches: list[Watch], ids: list[str], after_creation: bool, refused: set[str]
 ) -> Iterator[tuple[str, list[str]]]:
     """(watch id, matching article ids) pairs; a chunk the cluster rejects is retried watch by watch to
-    find (and skip) the broken watch."""
+    find (and skip) the broken watch; a chunk it keeps refusing (429) adds ``ids`` to ``refused``."""
     chunks = list(_chunks(watches, NAMED_PER_SEARCH))
     responses = _msearch(es, names, [_named_body(chunk, ids, after_creation) for chunk in chunks])
     for chunk, response in zip(chunks, responses, strict=True):
-        if "error" not in response:
+        if _refused(response):
+            refused.update(ids)
+        elif "error" not in response:
             yield from _named_hits(response)
         elif len(chunk) == 1:
             _skip_broken(chunk[0], response)
         else:
-            yield from _one_by_one(es, names, chunk, ids, after_creation)
+            yield from _one_by_one(es, names, chunk, ids, after_creation, refused)
 
 
 def _one_by_one(
-    es: Elasticsearch, names: IndexNames, watches: list[Watch], ids: list[str], after_creation: bool
+    es: Elasticsearch, names: IndexNames, watches: list[Watch], ids: list[str], after_creation: bool, refused: set[str]
 ) -> Iterator[tuple[str, list[str]]]:
     responses = _msearch(es, names, [_named_body([w], ids, after_creation) for w in watches])
     for watch, response in zip(watches, responses, strict=True):
-        if "error" in response:
+        if _refused(response):
+            refused.update(ids)
+        elif "error" in response:
             _skip_broken(watch, response)
         else:
             yield from _named_hits(response)
+
+
+def _refused(response: dict[str, Any]) -> bool:
+    """A search the node shed (429) or could not serve (502-504): worth sending again, unlike a bad query."""
+    return "error" in response and int(response.get("status", 200)) in RETRY_ON_STATUS
 
 
 def _named_body(watches: list[Watch], ids: list[str], after_creation: bool) -> dict[str, Any]:
@@ -148,6 +173,19 @@ def _msearch(es: Elasticsearch, names: IndexNames, bodies: list[dict[str, Any]])
 
 
 def _msearch_chunk(es: Elasticsearch, names: IndexNames, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The responses to ``bodies``; the searches refused (429) are sent again on their own, with backoff."""
+    responses = _answered(es, names, bodies)
+    for attempt in range(ITEM_RETRIES):
+        again = [n for n, response in enumerate(responses) if _refused(response)]
+        if not again:
+            break
+        time.sleep(ITEM_BACKOFF_S * 2**attempt)  # the node shed load: give it a moment
+        for n, response in zip(again, _answered(es, names, [bodies[n] for n in again]), strict=True):
+            responses[n] = response
+    return responses
+
+
+def _answered(es: Elasticsearch, names: IndexNames, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
     searches: list[dict[str, Any]] = []
     for body in bodies:
         searches += [{"index": names.articles}, body]
@@ -161,11 +199,7 @@ def _msearch_chunk(es: Elasticsearch, names: IndexNames, bodies: list[dict[str, 
         if len(bodies) == 1:
             return [{"error": {"reason": str(exc.__cause__.message)}, "status": 400}]
         half = len(bodies) // 2
-        return _msearch_chunk(es, names, bodies[:half]) + _msearch_chunk(es, names, bodies[half:])
-    for response in found["responses"]:
-        status = int(response.get("status", 200))
-        if "error" in response and status in RETRY_ON_STATUS:
-            raise SearchUnavailable(f"Elasticsearch is overloaded ({status}) while matching watches")
+        return _answered(es, names, bodies[:half]) + _answered(es, names, bodies[half:])
     return list(found["responses"])
 
 
@@ -195,6 +229,8 @@ def _search_body(watch: Watch, filters: list[dict[str, Any]], size: int) -> dict
 def _collect(watches: Sequence[Watch], responses: list[dict[str, Any]]) -> list[Match]:
     out: list[Match] = []
     for watch, response in zip(watches, responses, strict=True):
+        if _refused(response):
+            continue  # its articles are matched again later (MatchingRefused)
         if "error" in response:
             _skip_broken(watch, response)
             continue

@@ -18,10 +18,11 @@ from typing import Any
 from elasticsearch import Elasticsearch, NotFoundError
 
 from search.alerting.alerts import CreateReport, create_alerts
-from search.alerting.matching import match_articles
+from search.alerting.matching import Match, match_articles
 from search.alerting.snooze import awake
 from search.alerting.watches import Watch, list_watches
 from search.client import es_errors
+from search.errors import MatchingRefused
 from search.names import IndexNames
 
 CHECKPOINT_ID = "alerts-matching"
@@ -74,11 +75,25 @@ def alert_on_articles(
     watches: Sequence[Watch] | None = None,
     dedup_window_s: float = 48 * 3600,
 ) -> CreateReport:
-    """Match ``article_ids`` (just written, and searchable: refresh first) and create their alerts."""
+    """Match ``article_ids`` (just written, and searchable: refresh first) and create their alerts. Articles
+    the node refused to match (429, after retries) are in the report's ``refused``; what the other searches
+    found is alerted on all the same."""
     if watches is None:
         watches = awake(list_watches(es, names, enabled_only=True), datetime.now(UTC))
-    matches = match_articles(es, names, article_ids, watches)
-    return create_alerts(es, names, matches, dedup_window_s=dedup_window_s)
+    matches, refused = _matched(es, names, article_ids, watches)
+    report = create_alerts(es, names, matches, dedup_window_s=dedup_window_s)
+    report.refused = refused
+    return report
+
+
+def _matched(
+    es: Elasticsearch, names: IndexNames, article_ids: Sequence[str], watches: Sequence[Watch]
+) -> tuple[list[Match], list[str]]:
+    """The matches, and the articles the node refused to match (their matches are incomplete)."""
+    try:
+        return match_articles(es, names, article_ids, watches), []
+    except MatchingRefused as exc:
+        return [m for m in exc.matches if isinstance(m, Match)], exc.article_ids
 
 
 def match_since_checkpoint(
@@ -103,13 +118,14 @@ def match_since_checkpoint(
     report = MatchReport(checkpoint=checkpoint)
     watches = awake(list_watches(es, names, enabled_only=True), datetime.now(UTC))
     for ids, last_indexed_at in _batches_since(es, names, checkpoint, overlap_s, batch_articles):
-        matches = match_articles(es, names, ids, watches)
+        matches, refused = _matched(es, names, ids, watches)
         created = create_alerts(es, names, matches, dedup_window_s=dedup_window_s)
+        created.refused = refused
         report.articles += len(ids)
         report.matches += len(matches)
         _merge(report.alerts, created)
-        if created.failed:
-            break  # a mapping problem needs a person: do not move past those articles
+        if created.failed or refused:
+            break  # a mapping problem needs a person; refused articles are matched again: do not move past them
         if checkpoint is None or _parse(last_indexed_at) > _parse(checkpoint):
             _write_checkpoint(es, names, last_indexed_at)
             checkpoint = last_indexed_at
@@ -145,6 +161,7 @@ def _merge(total: CreateReport, part: CreateReport) -> None:
     total.existing += part.existing
     total.attached += part.attached
     total.failed.update(part.failed)
+    total.refused += part.refused
 
 
 def _parse(stamp: str) -> datetime:

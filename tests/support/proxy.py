@@ -1,4 +1,4 @@
-"""A real HTTP reverse proxy on loopback that can hold requests, to kill a pass at a chosen point.
+"""Real HTTP reverse proxies on loopback, for faults the pipeline meets in front of Elasticsearch.
 
 The pipeline under test talks to Elasticsearch (or a feed server) through it. When a request whose path
 matches ``hold`` arrives, the proxy records it, sets ``held`` and blocks it until ``release()``; the test can then
@@ -10,6 +10,7 @@ through. ``failed_items`` counts the items so answered.
 
 ``FaultProxy`` forwards the same way but fails the requests a test picks (by path and body): it answers them
 503 like an overloaded node, or cuts the connection without an answer.
+``MsearchRefusingProxy``: answers 429 to chosen searches of an ``_msearch`` (a node shedding search load).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import socket
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
@@ -163,3 +165,66 @@ class FaultProxy(HoldingProxy):
         request.send_header("Content-Length", str(len(payload)))
         request.end_headers()
         request.wfile.write(payload)
+
+
+class MsearchRefusingProxy(HoldingProxy):
+    """A reverse proxy in front of Elasticsearch that answers 429 to chosen searches of an ``_msearch``.
+
+    While ``refusing`` is set, every search of an ``_msearch`` request whose body ``refuse(body)`` picks gets a
+    per-item 429 (``es_rejected_execution_exception``, as a node whose search queue is full answers); the
+    others are forwarded, in one request, and their answers merged back in order. Everything else passes.
+    With ``whole_request`` the whole ``_msearch`` is answered 429 instead (a node refusing the request).
+    ``refused`` counts the searches refused, ``msearches`` the ``_msearch`` requests seen."""
+
+    def __init__(self, target: str, refuse: Callable[[dict[str, Any]], bool]) -> None:
+        self.refuse = refuse
+        self.refusing = threading.Event()
+        self.whole_request = False
+        self.refused = 0
+        self.msearches = 0
+        self._lock = threading.Lock()
+        super().__init__(target)
+        self.start()
+
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
+        length = int(request.headers.get("Content-Length") or 0)
+        body = request.rfile.read(length) if length else b""
+        dropped = {"host", "connection", "content-length"}
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in dropped}
+        refusing = request.path.split("?")[0].endswith("/_msearch") and self.refusing.is_set()
+        if refusing and self.whole_request:
+            error = {"type": "es_rejected_execution_exception", "reason": "rejected by the test proxy"}
+            status, payload = 429, json.dumps({"error": error, "status": 429}).encode()
+            out = {"Content-Type": "application/json"}
+            with self._lock:
+                self.msearches += 1
+        elif refusing:
+            status, payload, out = 200, self._msearch(request.path, body, headers), {"Content-Type": "application/json"}
+        else:
+            status, payload, out = self._forward(request.command, request.path, body, headers)
+        request.send_response(status)
+        for key, value in out.items():
+            if key.lower() not in {"transfer-encoding", "connection", "content-length", "x-elastic-product"}:
+                request.send_header(key, value)
+        request.send_header("X-Elastic-Product", "Elasticsearch")
+        request.send_header("Content-Length", str(len(payload)))
+        request.end_headers()
+        request.wfile.write(payload)
+
+    def _msearch(self, path: str, body: bytes, headers: dict[str, str]) -> bytes:
+        lines = [line for line in body.split(b"\n") if line.strip()]
+        pairs = list(zip(lines[0::2], lines[1::2], strict=True))
+        refused = [self.refuse(json.loads(search)) for _, search in pairs]
+        with self._lock:
+            self.msearches += 1
+            self.refused += sum(refused)
+        passed = [pair for pair, no in zip(pairs, refused, strict=True) if not no]
+        answers: list[dict[str, Any]] = []
+        if passed:
+            payload = b"".join(head + b"\n" + search + b"\n" for head, search in passed)
+            _, raw, _ = self._forward("POST", path, payload, headers)
+            answers = json.loads(raw)["responses"]
+        real = iter(answers)
+        error = {"type": "es_rejected_execution_exception", "reason": "rejected by the test proxy"}
+        merged = [{"error": error, "status": 429} if no else next(real) for no in refused]
+        return json.dumps({"took": 1, "responses": merged}).encode()

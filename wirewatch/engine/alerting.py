@@ -4,6 +4,9 @@ parallelism, backoff and Retry-After, through ``pipeline.deliver_alerts``).
 
 Matching a micro-batch does not move the checkpoint: the pass ends with ``match_since_checkpoint`` (the
 reconcile), which finds anything a crash or an outage left unmatched, and recognises what was already alerted.
+So what waits for the matcher is bounded (``match_waiting_max``): while matching is held (an outage) or
+refused (429), ids beyond the bound are left to the reconcile, and articles the node refused to match are
+matched again after a backoff, without holding back the alerts the other searches found.
 """
 
 from __future__ import annotations
@@ -30,6 +33,10 @@ class Alerter:
         self.engine = engine
         self._cond = threading.Condition()
         self._ids: list[str] = []
+        self._refused: list[str] = []  # ids the node refused to match (429): matched again at _retry_at
+        self._retry_at = 0.0
+        self._retries = 0
+        self.left_to_reconcile = 0  # ids not kept because too many waited
         self._closed = False
         self._matching = False
         self.wake = threading.Event()
@@ -41,8 +48,35 @@ class Alerter:
     def enqueue(self, ids: list[str]) -> None:
         if ids:
             with self._cond:
-                self._ids.extend(ids)
+                self._ids.extend(self._bounded(ids))
                 self._cond.notify_all()
+
+    def _bounded(self, ids: list[str]) -> list[str]:
+        """What fits under ``match_waiting_max`` (the lock held); the rest is the reconcile's: it matches
+        everything indexed since the checkpoint, which does not move past an unmatched article."""
+        room = max(0, self.engine.opts.match_waiting_max - len(self._ids) - len(self._refused))
+        if len(ids) > room:
+            self.left_to_reconcile += len(ids) - room
+        return ids[:room]
+
+    def held_back(self) -> tuple[int, int]:
+        """(articles refused by the node and waiting for a retry, articles left to the reconcile)."""
+        with self._cond:
+            return len(self._refused), self.left_to_reconcile
+
+    def _refused_again(self, ids: list[str]) -> None:
+        with self._cond:
+            self._refused.extend(self._bounded(ids))
+            self._retries += 1
+            backoff = min(self.engine.opts.match_retry_max_s, 0.5 * 2 ** min(self._retries, 10))
+            self._retry_at = time.monotonic() + backoff
+
+    def _take(self) -> list[str]:
+        """The ids to match now (the lock held): the new ones, and the refused ones once their retry is due."""
+        ids, self._ids = self._ids, []
+        if self._refused and time.monotonic() >= self._retry_at:
+            ids, self._refused = [*self._refused, *ids], []
+        return ids
 
     def close(self) -> None:
         with self._cond:
@@ -53,10 +87,14 @@ class Alerter:
         while True:
             with self._cond:
                 while not self._ids and not self._closed and not self.engine.halt.is_set():
+                    if self._refused and time.monotonic() >= self._retry_at:
+                        break
                     self._cond.wait(timeout=0.2)
                 if self.engine.halt.is_set() or (self._closed and not self._ids):
+                    self.left_to_reconcile += len(self._refused)  # the pass's reconcile tries them again
+                    self._refused = []
                     return
-                ids, self._ids = self._ids, []
+                ids = self._take()
             began = time.perf_counter()
             try:
                 self.match(ids)
@@ -77,9 +115,15 @@ class Alerter:
         report = engine.gate.call(
             lambda: alert_on_articles(rt.es, rt.names, ids, watches=watches, dedup_window_s=engine.opts.dedup_window_s)
         )
+        if report.refused:
+            log.warning("Elasticsearch refused matching %d article(s) (429): matched again later", len(report.refused))
+            self._refused_again(report.refused)
+        elif self._retries:
+            with self._cond:
+                self._retries = 0
         with engine.lock:
             s = engine.summary
-            s.alerts["matched_articles"] += len(ids)
+            s.alerts["matched_articles"] += len(ids) - len(report.refused)
             s.alerts["created"] += len(report.created)
             s.alerts["already_existed"] += report.existing
             s.alerts["attached_to_earlier"] += len(report.attached)
@@ -118,6 +162,9 @@ class Alerter:
             s.alerts["attached_to_earlier"] += len(report.alerts.attached)
             for aid, reason in report.alerts.failed.items():
                 s.fail(Step.MATCH, aid, reason)
+            if report.alerts.refused:  # the checkpoint stays before them: the next reconcile matches them
+                reason = f"Elasticsearch refused matching {len(report.alerts.refused)} article(s) (429)"
+                s.fail(Step.MATCH, "reconcile", reason + ": matched again by the next pass", transient=True)
             engine.progress.alerts += len(report.alerts.created)
         if report.alerts.created:
             self.wake.set()
@@ -157,9 +204,10 @@ class Alerter:
                         self.engine.summary.fail(Step.DELIVER, "outbox", str(exc), transient=True)
 
     def deliver_all(self, max_rounds: int = 20) -> None:
-        """Deliver until a round sends nothing new (what is due now; failures wait for their backoff)."""
+        """Deliver until a round sends nothing new (what is due now; failures wait for their backoff), or the
+        pass's deadline passes (what is left waits in the outbox for the next pass)."""
         for _ in range(max_rounds):
-            if not self.deliver_round():
+            if self.engine.past_deadline() or not self.deliver_round():
                 return
 
     def deliver_round(self) -> int:
@@ -168,7 +216,11 @@ class Alerter:
         engine = self.engine
         part = PassSummary()
         began = time.perf_counter()
-        engine.gate.call(lambda: deliver_alerts(engine.rt, part, engine.channels, limit=engine.opts.outbox_batch))
+        engine.gate.call(
+            lambda: deliver_alerts(
+                engine.rt, part, engine.channels, limit=engine.opts.outbox_batch, deadline=engine.deadline
+            )
+        )
         engine.busy("deliver", time.perf_counter() - began)
         part.stage_seconds.clear()
         with engine.lock:

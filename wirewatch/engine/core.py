@@ -64,6 +64,7 @@ class Engine:
         self.now = now or (lambda: datetime.now(UTC))
         self.lock = threading.RLock()
         self.halt = threading.Event()  # stop waiting: deadline passed, grace over, or a fatal error
+        self.deadline: float | None = None  # time.monotonic() the pass ends (pass_deadline_s); None: the service
         self.gate = EsGate(self.halt, patience_s=self.opts.es_patience_s, max_backoff_s=self.opts.es_max_backoff_s)
         self.claims = Claims()
         self.progress = Progress()
@@ -378,6 +379,9 @@ class Engine:
                 self._refreshed = max(self._refreshed, target)
             self.recent.searchable_up_to(target)
 
+    def past_deadline(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
     def busy(self, stage: str, seconds: float) -> None:
         with self.lock:
             self.stage_busy[stage] = self.stage_busy.get(stage, 0.0) + seconds
@@ -387,4 +391,6 @@ class Engine:
             self.progress.es_down_since = self.gate.down_since
             self.progress.es_error = self.gate.last_error
             self.progress.ner_backlog = self.ner.backlog
+            self.progress.match_refused, self.progress.match_left = self.alerter.held_back()
+            self.progress.unsearchable = len(self.recent)
             return self.progress.copy()

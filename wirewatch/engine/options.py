@@ -35,6 +35,10 @@ class EngineOptions:
     ner_batch: int = 8  # articles per NER task (one process's batch)
     ner_consumers: int = 3  # threads feeding the NER processes: one more than there are processes
     outbox_batch: int = 500
+    # while matching is refused (429) or held by an outage: bounds on what waits in memory for it
+    match_waiting_max: int = 5000  # article ids waiting for the matcher; beyond, the reconcile matches them
+    match_retry_max_s: float = 30.0  # cap on the backoff before refused articles are matched again
+    unsearchable_max: int = 2000  # story members the writer keeps until a refresh; beyond, the writer refreshes
     # time
     pass_deadline_s: float | None = None  # unfinished feeds are abandoned after it (state not committed)
     es_patience_s: float | None = 120.0  # an outage longer than this ends a pass; None: wait (the service)

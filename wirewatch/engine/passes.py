@@ -56,6 +56,7 @@ def run_engine(
     owned = channels is None
     chans = rt.channels() if channels is None else channels
     engine = Engine(rt, tools, options=opts, summary=summary, channels=chans, now=now)
+    engine.deadline = deadline  # deliveries end by it too, the last ones included
     stop = stop_event or threading.Event()
     last = [0.0]
 

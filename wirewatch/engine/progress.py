@@ -22,6 +22,9 @@ class Progress:
     in_flight_feeds: int = 0
     es_down_since: float | None = None
     es_error: str | None = None
+    match_refused: int = 0  # articles the node refused to match (429), waiting for a retry
+    match_left: int = 0  # articles left to the reconcile because too many waited for the matcher
+    unsearchable: int = 0  # story members the writer keeps in memory until a refresh (engine/recent.py)
 
     def copy(self) -> Progress:
         return Progress(**{f.name: getattr(self, f.name) for f in fields(self)})
@@ -42,6 +45,11 @@ class Progress:
             f"alerts {self.alerts}, delivered {self.delivered}",
             f"NER {self.ner_done} done, backlog {self.ner_backlog}",
         ]
+        if self.match_refused or self.match_left:
+            parts.append(
+                f"MATCHING REFUSED by Elasticsearch (429): {self.match_refused} article(s) waiting for a retry, "
+                f"{self.match_left} left to the reconcile"
+            )
         if self.es_down_since is not None:
             parts.append(
                 f"ELASTICSEARCH DOWN for {time.time() - self.es_down_since:.0f} s, holding writes and retrying"

@@ -87,6 +87,10 @@ class BulkWriter:
                 report = BulkReport(transient={j.article.id: f"{type(exc).__name__}: {exc}" for j in to_write})
             number = engine.wrote_articles()
             engine.recent.add(number, {aid: docs[aid] for aid in report.durable if aid in docs})
+            if len(engine.recent) > engine.opts.unsearchable_max:
+                # the matcher refreshes after each write, unless it is held (matching refused, an outage):
+                # then the writer refreshes, so what it keeps in memory stays bounded
+                engine.refresh_articles()
             languages = {aid: str(doc["language"]) if doc.get("language") else None for aid, doc in docs.items()}
             self._settle(to_write, report, languages)
         engine.check_done([j.work for j in batch])
