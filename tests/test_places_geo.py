@@ -159,3 +159,14 @@ def test_the_place_facet_links_narrow_the_search(indexed: IndexNames, es_url: st
         narrowed = client.get(href)
     assert narrowed.status_code == 200 and re.search(r'id="total">3<', narrowed.text)
     assert "Kidal on Wednesday" not in narrowed.text and "place gn:2453514 ✕" in narrowed.text
+
+
+def test_a_saved_search_keeps_its_place_filters() -> None:
+    """Saving a search keeps only the search state's keys: the place, country, near and box filters are some."""
+    from urllib.parse import parse_qsl
+
+    from wirewatch.web.routers.saved import clean_params
+
+    kept = parse_qsl(clean_params("q=attack&place=gn%3A2453514&country=ML&near=Gao+100km&bbox=1%2C15%2C3%2C17&after=x"))
+    assert kept == [("q", "attack"), ("place", MENAKA), ("country", "ML"), ("near", "Gao 100km"),
+                    ("bbox", "1,15,3,17")]  # fmt: skip
