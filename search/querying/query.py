@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
@@ -21,8 +21,9 @@ from search.client import es_errors
 from search.errors import IndexMissing
 from search.mappings import ENTITY_TYPES, LANGUAGE_SUBFIELDS
 from search.names import IndexNames
+from search.querying.geo import bbox_filter, near_filter
 from search.querying.histogram import capped_interval, date_histogram, window
-from search.querying.querylang import parse_query
+from search.querying.querylang import PlaceLocator, parse_query
 from search.querying.results import (
     RESULT_WINDOW,
     SearchResult,
@@ -60,6 +61,10 @@ class SearchRequest:
     sources: Sequence[str] = ()
     places: Sequence[str] = ()  # place ids (enrich/places): any of them
     countries: Sequence[str] = ()  # ISO country codes of the places named: any of them
+    near: str = ""  # "Gao 100km": a place named within that distance of the place (search/querying/geo.py)
+    bbox: str = ""  # "west,south,east,north": a place named inside that box
+    # place name or id -> (lat, lon), for ``near`` and the query language's ``near:`` (the caller's place table)
+    locate: PlaceLocator | None = field(default=None, compare=False, repr=False)
     since: datetime | None = None  # published at or after
     until: datetime | None = None  # published at or before
     lang: str | None = None
@@ -155,7 +160,8 @@ def collapsed_result(
 
 
 def build_query(req: SearchRequest) -> dict[str, Any]:
-    """The bool query: the parsed analyst query scores, the filters narrow."""
+    """The bool query: the parsed analyst query scores, the filters narrow. Raises QuerySyntaxError for the
+    query or ``near``, ValueError for ``bbox``."""
     filters: list[dict[str, Any]] = []
     if req.groups:
         filters.append({"terms": {"group_ids": list(req.groups)}})
@@ -168,6 +174,10 @@ def build_query(req: SearchRequest) -> dict[str, Any]:
     if req.countries:
         filters.append({"terms": {"place_countries": [c.upper() for c in req.countries]}})
     filters.extend(_entity_filter(entity) for entity in req.entities)
+    if req.near.strip():
+        filters.append(near_filter(req.near, req.locate))
+    if req.bbox.strip():
+        filters.append(bbox_filter(req.bbox))
     if req.lang:
         filters.append({"term": {"language": req.lang}})
     if req.since or req.until:
@@ -177,7 +187,7 @@ def build_query(req: SearchRequest) -> dict[str, Any]:
         if req.until:
             window["lte"] = _iso(req.until)
         filters.append({"range": {"published_at": window}})
-    scoring = parse_query(req.query) if req.query.strip() else {"match_all": {}}
+    scoring = parse_query(req.query, req.locate) if req.query.strip() else {"match_all": {}}
     return {"bool": {"must": [scoring], "filter": filters}}
 
 

@@ -6,7 +6,13 @@ Syntax (operators are upper-case words; lower-case ``and``/``or``/``not`` are or
     or_expr := and_expr ("OR" and_expr)*
     and_expr:= unary (["AND"] unary)*          adjacent terms are ANDed
     unary   := ("NOT" | "-" | "+") unary | primary
-    primary := WORD | PREFIX* | "exact phrase" | "(" or_expr ")"
+    primary := WORD | PREFIX* | "exact phrase" | near | "(" or_expr ")"
+    near    := "near:" (PLACE | "place name") DISTANCE      near:Gao 100km, near:"Bordj Badji Mokhtar" 50km
+
+``near:`` matches articles naming a place within DISTANCE (m, km or mi) of the place: a nested
+``geo_distance`` on ``places.location``. The place name (or id, ``near:gn:2457163``) is turned into coordinates
+by the ``locate`` function the caller passes (the search stage does not read the place table itself); without
+one, or for a name it does not know, the query is a syntax error that says so.
 
 Words are matched on ``title`` (boosted) and ``text`` with the English analyzer and on their ``.fr`` and
 ``.ar`` subfields with the French and Arabic ones (an article matches in whichever language its text is, so
@@ -19,6 +25,8 @@ syntax is ours and works in a percolator too.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,13 +42,22 @@ MIN_PREFIX_CHARS = 2
 
 _OPERATORS = {"AND", "OR", "NOT"}
 _SPECIAL = '()"'
+NEAR = "near:"
+MAX_DISTANCE_KM = 5000.0
+_DISTANCE = re.compile(r"(\d{1,7}(?:\.\d{1,3})?)(km|mi|m)", re.IGNORECASE)
+_TO_KM = {"km": 1.0, "m": 0.001, "mi": 1.609344}
+NEAR_HINT = 'write near:PLACE DISTANCE, e.g. near:Gao 100km or near:"Bordj Badji Mokhtar" 50km'
+
+# A place name or id -> (lat, lon), or None when the place table has no such place.
+PlaceLocator = Callable[[str], tuple[float, float] | None]
 
 
 @dataclass(frozen=True)
 class Token:
-    kind: str  # WORD, PREFIX, PHRASE, AND, OR, NOT, PLUS, MINUS, LPAREN, RPAREN, END
-    value: str
+    kind: str  # WORD, PREFIX, PHRASE, NEAR, AND, OR, NOT, PLUS, MINUS, LPAREN, RPAREN, END
+    value: str  # NEAR: the place name
     pos: int  # 0-based character offset into the query text
+    distance: str = ""  # NEAR: the distance as Elasticsearch reads it ("100km")
 
 
 def tokenize(text: str) -> list[Token]:
@@ -58,6 +75,8 @@ def tokenize(text: str) -> list[Token]:
             i += 1
         elif ch == '"':
             i = _read_phrase(text, i, tokens)
+        elif text[i : i + len(NEAR)].lower() == NEAR:
+            i = _read_near(text, i, tokens)
         elif ch in "+-" and _starts_operand(text, i + 1):
             # '+' / '-' are operators only when glued to the next operand; "a - b" keeps '-' as a word
             tokens.append(Token("PLUS" if ch == "+" else "MINUS", ch, i))
@@ -83,6 +102,47 @@ def _read_phrase(text: str, start: int, tokens: list[Token]) -> int:
         raise QuerySyntaxError(f"phrase is longer than {MAX_TERM_CHARS * 4} characters", start)
     tokens.append(Token("PHRASE", phrase, start))
     return end + 1
+
+
+def _read_near(text: str, start: int, tokens: list[Token]) -> int:
+    """``near:PLACE DISTANCE``: the place is a word or a quoted phrase, the distance the next word."""
+    i = start + len(NEAR)
+    if i < len(text) and text[i] == '"':
+        found: list[Token] = []
+        i = _read_phrase(text, i, found)
+        name = found[0].value
+    else:
+        end = i
+        while end < len(text) and not text[end].isspace() and text[end] not in _SPECIAL:
+            end += 1
+        name, i = text[i:end], end
+    if not name:
+        raise QuerySyntaxError(f"near: needs a place: {NEAR_HINT}", start)
+    while i < len(text) and text[i].isspace():
+        i += 1
+    end = i
+    while end < len(text) and not text[end].isspace() and text[end] not in _SPECIAL:
+        end += 1
+    tokens.append(Token("NEAR", name, start, distance=parse_distance(text[i:end], i)))
+    return end
+
+
+def parse_distance(text: str, pos: int = 0) -> str:
+    """``100km``, ``5000m``, ``60mi`` -> the same, normalised (``100km``); QuerySyntaxError otherwise."""
+    match = _DISTANCE.fullmatch(text.strip())
+    if not match:
+        shown = f"{text!r} is not a distance" if text else "the distance is missing"
+        raise QuerySyntaxError(f"{shown}: {NEAR_HINT}", pos)
+    amount, unit = float(match.group(1)), match.group(2).lower()
+    if not 0 < amount * _TO_KM[unit] <= MAX_DISTANCE_KM:
+        raise QuerySyntaxError(f"a distance must be above 0 and at most {MAX_DISTANCE_KM:g} km", pos)
+    return f"{match.group(1)}{unit}"
+
+
+def near_clause(lat: float, lon: float, distance: str) -> dict[str, Any]:
+    """Articles naming a place within ``distance`` of (lat, lon): filter context, so it does not score."""
+    within = {"geo_distance": {"distance": distance, "places.location": {"lat": lat, "lon": lon}}}
+    return {"constant_score": {"filter": {"nested": {"path": "places", "query": within}}}}
 
 
 def _read_word(text: str, start: int, tokens: list[Token]) -> int:
@@ -116,8 +176,9 @@ def _read_word(text: str, start: int, tokens: list[Token]) -> int:
 class _Parser:
     """Recursive descent over the token list; builds the ES query while it goes."""
 
-    def __init__(self, tokens: list[Token]) -> None:
+    def __init__(self, tokens: list[Token], locate: PlaceLocator | None) -> None:
         self.tokens = tokens
+        self.locate = locate
         self.i = 0
         self.terms = 0
         self.depth = 0
@@ -177,16 +238,28 @@ class _Parser:
         token = self.take()
         if token.kind == "LPAREN":
             return self.group(token)
-        if token.kind in ("WORD", "PREFIX", "PHRASE"):
+        if token.kind in ("WORD", "PREFIX", "PHRASE", "NEAR"):
             self.terms += 1
             if self.terms > MAX_TERMS:
                 raise QuerySyntaxError(f"too many terms (at most {MAX_TERMS})", token.pos)
-            return _leaf(token)
+            return self.near(token) if token.kind == "NEAR" else _leaf(token)
         if token.kind == "END":
             raise QuerySyntaxError("the query ends where a term was expected", token.pos)
         if token.kind == "RPAREN":
             raise QuerySyntaxError("')' where a term was expected", token.pos)
         raise QuerySyntaxError(f"{token.value} needs a term on both sides", token.pos)
+
+    def near(self, token: Token) -> dict[str, Any]:
+        if self.locate is None:
+            raise QuerySyntaxError("near: is not available here (no place table): filter by place instead", token.pos)
+        point = self.locate(token.value)
+        if point is None:
+            raise QuerySyntaxError(
+                f"unknown place {token.value!r}: use a town or country name (Gao, Ménaka, ميناكا) or a place id "
+                "(gn:2457163)",
+                token.pos,
+            )
+        return near_clause(point[0], point[1], token.distance)
 
     def group(self, opener: Token) -> dict[str, Any]:
         self.depth += 1
@@ -233,6 +306,7 @@ def _either(*clauses: dict[str, Any]) -> dict[str, Any]:
     return {"bool": {"should": list(clauses), "minimum_should_match": 1}}
 
 
-def parse_query(text: str) -> dict[str, Any]:
-    """The ES query for an analyst query string; raises QuerySyntaxError (with ``.position``) if malformed."""
-    return _Parser(tokenize(text)).parse()
+def parse_query(text: str, locate: PlaceLocator | None = None) -> dict[str, Any]:
+    """The ES query for an analyst query string; raises QuerySyntaxError (with ``.position``) if malformed.
+    ``locate`` gives the coordinates of a ``near:`` place; without it ``near:`` is an error."""
+    return _Parser(tokenize(text), locate).parse()

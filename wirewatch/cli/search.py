@@ -37,6 +37,8 @@ _MARK = re.compile(r"(<em>.*?</em>)", re.DOTALL)
 @click.option("--source", "sources", multiple=True, help="Feed id; repeat for any of several.")
 @click.option("--place", "places", multiple=True, help="Place id (gn:2457163 is Gao, Mali); repeat for any.")
 @click.option("--country", "countries", multiple=True, help="Country code of a place named (ML); repeat for any.")
+@click.option("--near", default="", help='A place named within a distance of a place: "Gao 100km" (as near: in QUERY).')
+@click.option("--bbox", default="", help="A place named inside a box: west,south,east,north in degrees (-5,10,5,20).")
 @click.option("--since", help="Published since: 7d, 24h, 30m, 2w or a date (2024-05-01).")
 @click.option("--until", help="Published until (inclusive): a date or datetime.")
 @click.option("--lang", help="Language code, e.g. en.")
@@ -57,6 +59,8 @@ def cli(
     sources: tuple[str, ...],
     places: tuple[str, ...],
     countries: tuple[str, ...],
+    near: str,
+    bbox: str,
     since: str | None,
     until: str | None,
     lang: str | None,
@@ -70,11 +74,16 @@ def cli(
 
     \b
     QUERY: words, "exact phrases", AND / OR / NOT (or +word / -word), prefix*, (grouping).
-    Adjacent words must all match; words are stemmed, phrases are exact. Example:
+    Adjacent words must all match; words are stemmed, phrases are exact; near:Gao 100km keeps articles
+    naming a place within 100 km of Gao. Examples:
       wirewatch search '"Islamic State" (Libya OR Sahel) -Syria' --since 7d --group isis
+      wirewatch search 'attack near:Ménaka 150km' --bbox=-5,10,5,20
     """
     from search.errors import InvalidCursor, QuerySyntaxError
     from search.querying.query import SearchRequest, search_articles
+    from wirewatch.places import locate_place
+
+    _check_geo(near, bbox)
 
     rt = runtime_from(ctx)
     request = SearchRequest(
@@ -85,6 +94,9 @@ def cli(
         sources=sources,
         places=places,
         countries=countries,
+        near=near,
+        bbox=bbox,
+        locate=locate_place,
         since=_when(since, "--since", end_of_day=False),
         until=_when(until, "--until", end_of_day=True),
         lang=lang,
@@ -107,6 +119,24 @@ def cli(
         print_json(result.as_dict())
         return
     _print_result(result.as_dict(), sort)
+
+
+def _check_geo(near: str, bbox: str) -> None:
+    """--near and --bbox errors say which option is wrong (a query error points into QUERY)."""
+    from search.errors import QuerySyntaxError
+    from search.querying.geo import near_filter, parse_bbox
+    from wirewatch.places import locate_place
+
+    try:
+        if near.strip():
+            near_filter(near, locate_place)
+    except QuerySyntaxError as exc:
+        fail(f"--near: {escape(exc.reason)}")
+    try:
+        if bbox.strip():
+            parse_bbox(bbox)
+    except ValueError as exc:
+        fail(f"--bbox: {escape(str(exc))}")
 
 
 def _when(text: str | None, option: str, *, end_of_day: bool) -> datetime | None:

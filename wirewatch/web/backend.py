@@ -46,8 +46,9 @@ from search.feedstate import EsFeedStateStore
 from search.indices import ensure_plain_index, setup_indices
 from search.names import IndexNames
 from search.querying import histogram
+from search.querying.geo import near_filter, parse_bbox
 from search.querying.query import MAX_LIMIT, SearchRequest, build_query, parse_when, search_articles
-from search.querying.querylang import parse_query
+from search.querying.querylang import PlaceLocator, parse_query
 from search.querying.results import SearchResult, merge_passages
 
 __all__ = [
@@ -85,6 +86,8 @@ __all__ = [
     "list_alerts",
     "list_watches",
     "merge_passages",
+    "near_filter",
+    "parse_bbox",
     "parse_query_check",
     "parse_when",
     "preview_watch",
@@ -104,10 +107,11 @@ def alert_exists(es: Elasticsearch, names: IndexNames, alert_id: str) -> bool:
     return 0 < len(alert_id) <= MAX_ALERT_ID and alert_id in existing_alert_ids(es, names, [alert_id])
 
 
-def parse_query_check(text: str) -> None:
-    """Raise QuerySyntaxError when ``text`` is not a valid query (an empty one is: it matches everything)."""
+def parse_query_check(text: str, locate: PlaceLocator | None = None) -> None:
+    """Raise QuerySyntaxError when ``text`` is not a valid query (an empty one is: it matches everything);
+    ``locate`` places its ``near:`` terms."""
     if text.strip():
-        parse_query(text)
+        parse_query(text, locate)
 
 
 def setup_all(es: Elasticsearch, names: IndexNames) -> None:

@@ -1,6 +1,7 @@
 """Search: the page (``/``, ``/search``), ``/api/v1/search`` and the CSV / JSON export of a result set.
 
-The whole state is in the URL's query string (``q``, repeated ``group``/``entity``/``source``, ``lang``,
+The whole state is in the URL's query string (``q``, repeated ``group``/``entity``/``source``/``place``/``country``,
+``near`` (``Gao 100km``), ``bbox`` (``west,south,east,north``), ``lang``,
 ``since``, ``until``, ``sort``, ``after``, and ``collapse=0`` to list every copy of a story instead of one row
 per story), so a search is a link: shareable, bookmarkable, and the back button
 goes to the previous one.
@@ -21,6 +22,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
+from wirewatch.places import locate_place
 from wirewatch.web import backend
 from wirewatch.web.backend import MAX_LIMIT, InvalidCursor, QuerySyntaxError, SearchRequest
 from wirewatch.web.context import CTX, WebContext
@@ -30,7 +32,7 @@ from wirewatch.web.store import User
 
 router = APIRouter()
 log = logging.getLogger("wirewatch.web")
-STATE_KEYS = ("q", "group", "entity", "source", "lang", "since", "until", "sort")
+STATE_KEYS = ("q", "group", "entity", "source", "place", "country", "near", "bbox", "lang", "since", "until", "sort")
 SYNTAX_HINT = 'words, "exact phrases", AND / OR / NOT, +word / -word, prefix*, (grouping)'
 EXPORT_FIELDS = ("id", "title", "url", "source", "published_at", "groups")
 
@@ -46,6 +48,8 @@ class SearchState:
     source: list[str] = field(default_factory=list)
     place: list[str] = field(default_factory=list)
     country: list[str] = field(default_factory=list)
+    near: str = ""  # "Gao 100km"
+    bbox: str = ""  # "west,south,east,north"
     lang: str = ""
     since: str = ""
     until: str = ""
@@ -93,6 +97,8 @@ def state_from(
     source: list[str] | None = Query(None, description="Feed id; repeat for any of several"),
     place: list[str] | None = Query(None, description="Place id (gn:2457163: Gao, Mali); repeat for any of several"),
     country: list[str] | None = Query(None, description="Country code of a place named (ML); repeat for any"),
+    near: str = Query("", description="A place named within a distance of a place: Gao 100km (as near: in q)"),
+    bbox: str = Query("", description="A place named inside a box: west,south,east,north in degrees (-5,10,5,20)"),
     lang: str = "",
     since: str = Query("", description="Published since: 7d, 24h, 30m, 2w or a date (2024-05-01)"),
     until: str = Query("", description="Published until (inclusive): a date or datetime"),
@@ -102,7 +108,7 @@ def state_from(
 ) -> SearchState:
     return SearchState(
         q=q, group=_given(group), event_type=_given(event_type), entity=_given(entity), source=_given(source),
-        place=_given(place), country=_given(country), lang=lang.strip(),
+        place=_given(place), country=_given(country), near=near.strip(), bbox=bbox.strip(), lang=lang.strip(),
         since=since.strip(), until=until.strip(), sort="newest" if sort == "newest" else "relevance",
         after=after.strip(), collapse=collapse,
     )  # fmt: skip
@@ -125,9 +131,10 @@ class BadSearch(ValueError):
 def to_request(state: SearchState, *, limit: int) -> SearchRequest:
     """The search stage's request; BadSearch for a malformed query or date (a cursor is checked by the stage)."""
     try:
-        backend.parse_query_check(state.q)
+        backend.parse_query_check(state.q, locate_place)
     except QuerySyntaxError as exc:
         raise BadSearch(exc.reason, field="q", position=exc.position) from exc
+    _check_geo(state)
     since = until = None
     try:
         since = backend.parse_when(state.since) if state.since else None
@@ -139,9 +146,24 @@ def to_request(state: SearchState, *, limit: int) -> SearchRequest:
         raise BadSearch(str(exc), field="until") from exc
     return SearchRequest(
         query=state.q, groups=state.group, event_types=state.event_type, entities=state.entity,
-        sources=state.source, places=state.place, countries=state.country, since=since, until=until,
+        sources=state.source, places=state.place, countries=state.country, near=state.near, bbox=state.bbox,
+        locate=locate_place, since=since, until=until,
         lang=state.lang or None, sort=state.sort, limit=limit, after=state.after or None, collapse=state.collapse,
     )  # fmt: skip
+
+
+def _check_geo(state: SearchState) -> None:
+    """A bad ``near`` or ``bbox`` is the form field's error, not the query's."""
+    try:
+        if state.near:
+            backend.near_filter(state.near, locate_place)
+    except QuerySyntaxError as exc:
+        raise BadSearch(exc.reason, field="near") from exc
+    try:
+        if state.bbox:
+            backend.parse_bbox(state.bbox)
+    except ValueError as exc:
+        raise BadSearch(str(exc), field="bbox") from exc
 
 
 _STATE = Depends(state_from)
