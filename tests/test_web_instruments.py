@@ -4,6 +4,8 @@ story size), with French and Arabic text round-tripping."""
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from collections.abc import Iterator
 
@@ -40,6 +42,7 @@ def corpus() -> list[dict[str, object]]:
             "canonical_url": "http://127.0.0.1/fr-gao-copy", "published_at": "2024-05-11T12:00:00+00:00"}  # fmt: skip
     english = make_doc("en-gao", title="Attack near Gao.", text="Gunmen attacked an army post near Gao.",
                        source="wire-en", published_at="2024-05-10T09:00:00+00:00")  # fmt: skip
+    english["site_name"] = '=HYPERLINK("http://evil.example/","x")'  # hostile page metadata
     return [arabic, french, copy, english]
 
 
@@ -114,3 +117,35 @@ def test_a_disabled_watch_is_enabled_again_from_the_cli(
     assert get_watch(es, names, "gao-cli").enabled is True
     missing = runner.invoke(root_cli, ["watch", "enable", "nope"], env=env)
     assert missing.exit_code != 0 and "watch list" in missing.output
+
+
+def _export(ana: httpx.Client, **params: str) -> tuple[bytes, list[dict[str, str]]]:
+    done = ana.get("/api/v1/search/export", params={"format": "csv", "sort": "newest", **params})
+    assert done.status_code == 200, done.text
+    return done.content, list(csv.DictReader(io.StringIO(done.content.decode("utf-8-sig"))))
+
+
+def test_the_csv_export_has_a_bom_and_the_article_columns(ana: httpx.Client) -> None:
+    raw, rows = _export(ana)
+    assert raw.startswith(b"\xef\xbb\xbf") and not raw.startswith(b"\xef\xbb\xbf\xef\xbb\xbf")
+    by_id = {r["id"]: r for r in rows}
+    assert sorted(by_id) == ["ar-gao", "en-gao", "fr-gao-copy"]  # collapsed: one row per story, its newest copy
+    arabic, french, english = by_id["ar-gao"], by_id["fr-gao-copy"], by_id["en-gao"]
+    assert arabic["title"] == ARABIC_TITLE and arabic["language"] == "ar" and arabic["site_name"] == "الجزيرة"
+    assert arabic["entities"] == "GPE:غاو;GPE:مالي" and arabic["snippet"] == ARABIC_TEXT
+    assert (
+        french["title"] == FRENCH_TITLE and french["language"] == "fr" and french["site_name"] == "Le Sahel Quotidien"
+    )
+    assert french["snippet"].startswith("Des hommes armés ont enlevé")
+    assert (french["story_copies"], french["story_sources"]) == ("2", "2")
+    assert english["site_name"] == '\'=HYPERLINK("http://evil.example/","x")'  # neutralised, not a formula
+    assert english["language"] == "en" and english["entities"] == ""
+
+
+def test_the_export_marks_the_search_terms_nowhere_and_leaves_story_size_empty_per_copy(ana: httpx.Client) -> None:
+    raw, rows = _export(ana, q="enlevé", collapse="0")
+    assert raw.startswith(b"\xef\xbb\xbf")
+    assert sorted(r["id"] for r in rows) == ["fr-gao", "fr-gao-copy"]
+    for row in rows:
+        assert "enlevé" in row["snippet"] and "<em>" not in row["snippet"] and "&" not in row["snippet"]
+        assert row["story_copies"] == "" and row["entities"] == 'PERSON:=HYPERLINK("http://evil");GPE:Gao;GPE:Mali'
