@@ -130,7 +130,7 @@ def same_content(es: Elasticsearch, names: IndexNames, doc: dict[str, Any], *, l
             index=names.articles,
             query=query,
             size=limit,
-            source_includes=["id", "title", "url", "source", "published_at"],
+            source_includes=["id", "title", "url", "source", "published_at", "language"],
             sort=[{"published_at": {"order": "asc", "missing": "_last"}}, {"id": "asc"}],
         )
     return [hit["_source"] for hit in found["hits"]["hits"]]
