@@ -113,13 +113,13 @@ def test_pages_follow_search_after_to_the_end_without_repeats(ana: httpx.Client)
 
 def test_a_facet_link_adds_its_filter_to_the_url(ana: httpx.Client) -> None:
     html = ana.get("/search", params={"q": "attack"}).text
-    link = re.search(r'<a class="facet" data-facet="group" href="(/search\?[^"]+)">jnim</a>', html)
+    link = re.search(r'<a class="facet" data-facet="group" href="(/search\?[^"]+)" dir="auto">jnim</a>', html)
     assert link is not None
     href = link.group(1).replace("&amp;", "&")
     assert href == "/search?q=attack&group=jnim"
     filtered = ana.get(href).text
     assert 'id="total">1<' in filtered and "/articles/sahel" in filtered
-    entity = re.search(r'data-facet="entity" href="(/search\?[^"]+)">Mali</a>', filtered)
+    entity = re.search(r'data-facet="entity" href="(/search\?[^"]+)" dir="auto">Mali</a>', filtered)
     assert entity is not None and "entity=GPE%3AMali" in entity.group(1)
 
 
