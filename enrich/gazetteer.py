@@ -104,13 +104,13 @@ def _automaton() -> Any:
 
 
 def _add(automaton: Any, key: str, form: _Form) -> None:
-    for variant in _keys(key):
+    for variant in form_keys(key):
         if variant in automaton:
             continue  # the first group listing a form owns it; check_watchlist reports the duplicate
         automaton.add_word(variant, _Form(form.group_id, len(variant), form.ambiguous))
 
 
-def _keys(key: str) -> tuple[str, ...]:
+def form_keys(key: str) -> tuple[str, ...]:
     """The automaton keys of a normalised form: itself, and "لل..." for an Arabic form starting with ال."""
     if not key:
         return ()
@@ -127,23 +127,23 @@ def _scan(automaton: Any, norm: Normalized, text: str, *, cased: bool) -> list[_
     for last, form in automaton.iter(haystack):
         start = last - form.length + 1
         end = last + 1
-        if not _on_boundaries(haystack, start, end):
+        if not on_boundaries(haystack, start, end):
             continue
         o_start, o_end = norm.to_original(start, end)
-        o_end = _past_marks(text, o_end)
+        o_end = past_marks(text, o_end)
         weak = form.ambiguous or (cased and _in_caps_run(text, o_start, o_end))
         found.append(_Candidate(form.group_id, o_start, o_end, weak))
     return found
 
 
-def _past_marks(text: str, end: int) -> int:
+def past_marks(text: str, end: int) -> int:
     """``end`` moved past the vowel marks and tatweel that normalisation dropped after the last letter."""
     while end < len(text) and (unicodedata.combining(text[end]) or text[end] == "\u0640"):
         end += 1
     return end
 
 
-def _on_boundaries(text: str, start: int, end: int) -> bool:
+def on_boundaries(text: str, start: int, end: int) -> bool:
     after_ok = end == len(text) or not text[end].isalnum()
     return after_ok and (start == 0 or not text[start - 1].isalnum() or _after_arabic_prefix(text, start))
 

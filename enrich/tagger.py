@@ -17,14 +17,18 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
+from datetime import date
 from types import TracebackType
 
 from enrich.boilerplate import boilerplate_spans
-from enrich.entities import RawEntity, build_entities
+from enrich.entities import RawEntity, build_entities, trim_mention
 from enrich.errors import TaggingError
+from enrich.events.extract import extract_events
+from enrich.events.model import Event, PlaceSpan
 from enrich.gazetteer import GroupMatch, GroupMatcher
 from enrich.language import detect_language
 from enrich.ner import DEFAULT_MODEL, DEFAULT_MODELS, extract_raw, load_ner
+from enrich.places.resolve import PlaceResolver, Span
 from enrich.tags import GroupTag, Mention, Tags
 from enrich.watchlist import Watchlist
 
@@ -46,6 +50,7 @@ class Tagger:
         workers: int = 1,
         models: Mapping[str, str] | None = None,
         worker_nice: int = 0,
+        places: PlaceResolver | None = None,
     ) -> None:
         if batch_size < 1 or workers < 1:
             raise ValueError("batch_size and workers must be at least 1")
@@ -58,6 +63,7 @@ class Tagger:
         self.models = {**(DEFAULT_MODELS if models is None else models), "en": model}
         self.worker_nice = worker_nice  # added to the NER processes' nice value: they yield the CPU first
         self._pool: ProcessPoolExecutor | None = None
+        self.places = places  # resolves place mentions in add_entities (None: no places)
 
     # --- the gazetteer ------------------------------------------------------------------------------------
     def tag_groups(self, texts: Sequence[str], hints: Sequence[str | None] | None = None) -> list[Tags]:
@@ -98,16 +104,31 @@ class Tagger:
         return tuple(tags)
 
     # --- NER ----------------------------------------------------------------------------------------------
-    def tag(self, texts: Sequence[str], hints: Sequence[str | None] | None = None) -> list[Tags]:
-        """Tracked groups and, when NER is on, entities."""
-        return self.add_entities(texts, self.tag_groups(texts, hints))
+    def tag(
+        self,
+        texts: Sequence[str],
+        hints: Sequence[str | None] | None = None,
+        published: Sequence[date | None] | None = None,
+    ) -> list[Tags]:
+        """Tracked groups, events and, when NER is on, entities."""
+        return self.add_entities(texts, self.tag_groups(texts, hints), published)
 
-    def add_entities(self, texts: Sequence[str], partial: Sequence[Tags]) -> list[Tags]:
-        """Complete :meth:`tag_groups` records with NER entities (a tracked-group match wins on overlap)."""
-        if len(texts) != len(partial):
-            raise ValueError("texts and partial tags must have the same length")
+    def add_entities(
+        self, texts: Sequence[str], partial: Sequence[Tags], published: Sequence[date | None] | None = None
+    ) -> list[Tags]:
+        """Complete :meth:`tag_groups` records with NER entities (a tracked-group match wins on overlap) and
+        events (enrich/events: dated against ``published``, each text's publication day, when given)."""
+        if len(texts) != len(partial) or (published is not None and len(published) != len(texts)):
+            raise ValueError("texts, partial tags and publication days must have the same length")
+        days = list(published) if published is not None else [None] * len(texts)
+        return [
+            replace(tags, events=tuple(_events(text, tags, day)))
+            for text, tags, day in zip(texts, self._with_entities(texts, partial), days, strict=True)
+        ]
+
+    def _with_entities(self, texts: Sequence[str], partial: Sequence[Tags]) -> list[Tags]:
         if not self.ner:
-            return list(partial)
+            return [self._with_places(text, tags, []) for text, tags in zip(texts, partial, strict=True)]
         by_model: dict[str, list[int]] = {}
         for index, tags in enumerate(partial):
             model = self.model_for(tags.language)
@@ -119,11 +140,20 @@ class Tagger:
         done = []
         for index, (text, tags) in enumerate(zip(texts, partial, strict=True)):
             blocked = [(m.start, m.end) for g in tags.groups for m in g.mentions] + boilerplate_spans(text)
-            entities = build_entities(text, raw.get(index, []), blocked)
+            tags = self._with_places(text, tags, raw.get(index, []))
+            entities = build_entities(text, places_as_gpe(text, raw.get(index, []), tags), blocked)
             model = self.model_for(tags.language)
             skipped = None if model else f"no NER model for language {tags.language!r}"
             done.append(replace(tags, entities=entities, ner_done=True, ner_model=model, ner_skipped=skipped))
         return done
+
+    def _with_places(self, text: str, tags: Tags, raw: list[RawEntity]) -> Tags:
+        """``tags`` with the text's places (the NER spans help; tracked groups and furniture are not places)."""
+        if self.places is None:
+            return tags
+        blocked = [(m.start, m.end) for g in tags.groups for m in g.mentions] + boilerplate_spans(text)
+        spans = [Span(r.label, r.start, r.end) for r in raw]
+        return replace(tags, places=self.places.resolve(text, spans, blocked))
 
     def model_for(self, language: str | None) -> str | None:
         """The NER model for texts in ``language`` (English when unknown), None when there is none."""
@@ -188,6 +218,36 @@ def _start_worker(model: str, nice: int) -> None:
     if nice > 0 and hasattr(os, "nice"):
         os.nice(nice)
     load_ner(model)
+
+
+def places_as_gpe(text: str, raw: list[RawEntity], tags: Tags) -> list[RawEntity]:
+    """``raw`` with every span that names a resolved place labelled GPE, whatever the model said: the small
+    English model calls Mali, Gao and Goundam PERSON and Bamako ORG, and the analyst's facets follow it."""
+    places = {(m.start, m.end) for p in tags.places for m in p.mentions}
+    if not places:
+        return raw
+    out = []
+    for span in raw:
+        trimmed = trim_mention(text, span.start, span.end)
+        is_place = trimmed is not None and (trimmed.start, trimmed.end) in places
+        out.append(RawEntity("GPE", span.start, span.end) if is_place and span.label != "LOC" else span)
+    return out
+
+
+def _events(text: str, tags: Tags, published: date | None) -> list[Event]:
+    """The events of one text: its tracked-group mentions are the actors; the places are the resolved places
+    (enrich/places: ids, so an event is placed by id in any language), or the GPE and LOC names NER found when
+    place resolution is off (the nearest to a trigger is the event's place)."""
+    groups = [(g.id, m.start, m.end) for g in tags.groups for m in g.mentions]
+    places = [PlaceSpan(p.id, p.place.name, m.start, m.end) for p in tags.places for m in p.mentions]
+    if not places:
+        places = [
+            PlaceSpan(None, e.canonical, m.start, m.end)
+            for e in tags.entities
+            if e.label in {"GPE", "LOC"}
+            for m in e.mentions
+        ]
+    return extract_events(text, tags.language, groups=groups, places=places, published=published)
 
 
 def _inside_any(match: GroupMatch, spans: list[tuple[int, int]]) -> bool:

@@ -16,5 +16,6 @@ Modules, one task each:
 - ``state``    ``FeedState``, backoff, the ``FeedStateStore`` protocol and ``MemoryFeedStateStore``
 - ``extract``  trafilatura -> ``Article``; ``pool``: ``ExtractPool`` with a deadline per page
 - ``urls``     canonical URLs, ``article_id``, ``content_hash``; ``charset``: bytes -> text for pages
+- ``dates``    bounds on dates from outside: publication dates, Last-Modified
 - ``outcomes`` the named final state of every entry, and their tally; ``errors``: the exception tree
 """

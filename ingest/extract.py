@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from ingest.dates import plausible, set_aside
 from ingest.errors import ExtractionError
 from ingest.urls import InvalidURLError, article_id, canonical_url, choose_canonical, content_hash
 
@@ -39,6 +40,8 @@ class Article:
     fetched_at: datetime
     content_hash: str
     extraction_method: str
+    # dates the page or feed gave that cannot be publication dates (ingest/dates.py), as "source value"
+    date_set_aside: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,6 +53,7 @@ class PageInput:
     source: str
     fetched_at: datetime
     feed_published_at: datetime | None = None
+    feed_date_set_aside: tuple[str, ...] = ()  # the feed entry's dates refused when it was polled
     feed_title: str | None = None
     min_chars: int = 250
     # A page read from disk has no site of its own to check its <link rel=canonical> against: trust it.
@@ -83,7 +87,7 @@ def extract_article(page: PageInput) -> Article:
     text = _without_headline(str(meta["text"]), title)
     if len(text) < page.min_chars:
         raise TooShort(f"main text too short ({len(text)} < {page.min_chars} characters)")
-    published, date_source = _published(meta.get("date"), page.feed_published_at)
+    published, date_source, aside = _published(meta.get("date"), page)
     try:
         canonical = _canonical(page, meta.get("url"))
     except InvalidURLError as exc:
@@ -104,6 +108,7 @@ def extract_article(page: PageInput) -> Article:
         fetched_at=page.fetched_at,
         content_hash=content_hash(text),
         extraction_method=f"trafilatura {trafilatura.__version__}",
+        date_set_aside=aside,
     )
 
 
@@ -125,19 +130,31 @@ def _without_headline(text: str, title: str | None) -> str:
     return text
 
 
-def _published(page_date: str | None, feed_date: datetime | None) -> tuple[datetime | None, DateSource]:
-    """The page's own date (normalised to UTC) when it has one, else the feed entry's; and which."""
-    if page_date:
-        try:
-            parsed = datetime.fromisoformat(page_date)
-        except ValueError:
-            parsed = None
-        if parsed is not None:
-            aware = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-            return aware.astimezone(UTC), "page"
-    if feed_date is not None:
-        return feed_date.astimezone(UTC), "feed"
-    return None, "none"
+def _published(page_date: str | None, page: PageInput) -> tuple[datetime | None, DateSource, tuple[str, ...]]:
+    """The page's own date (normalised to UTC) when it has a plausible one, else the feed entry's; which one;
+    and the dates set aside on the way (later than the fetch plus a day, or before 1990: ingest/dates.py)."""
+    aside: list[str] = []
+    candidates: list[tuple[datetime, DateSource]] = []
+    parsed = _parse_iso(page_date)
+    if parsed is not None:
+        candidates.append((parsed, "page"))
+    if page.feed_published_at is not None:
+        candidates.append((page.feed_published_at.astimezone(UTC), "feed"))
+    for when, source in candidates:
+        if plausible(when, page.fetched_at):
+            return when, source, (*aside, *page.feed_date_set_aside)
+        aside.append(set_aside(source, when))
+    return None, "none", (*aside, *page.feed_date_set_aside)
+
+
+def _parse_iso(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text)
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):  # unreadable, or past the last year a datetime holds once in UTC
+        return None
 
 
 def _html_lang(html: str) -> str | None:

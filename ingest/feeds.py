@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import yaml
 
+from ingest.dates import http_date, plausible, set_aside
 from ingest.errors import FeedListError, FeedParseError, FetchError
 from ingest.feedcap import EntryLayout, entry_layout
 from ingest.fetch import Fetcher
@@ -51,6 +52,7 @@ class FeedItem:
     canonical_url: str | None
     title: str | None = None
     published_at: datetime | None = None
+    date_set_aside: tuple[str, ...] = ()  # dates the entry gave that cannot be publication dates (ingest/dates.py)
     author: str | None = None
     summary: str | None = None
     rejection: str | None = None
@@ -142,7 +144,7 @@ def poll_feed(
             now=now,
             next_poll_at=backoff.after_success(now, hint),
             etag=result.headers.get("etag", state.etag),
-            last_modified=result.headers.get("last-modified", state.last_modified),
+            last_modified=http_date(result.headers.get("last-modified") or state.last_modified, now),
             body_hash=body_hash,
             new_ids=[],
             entries=0,
@@ -157,14 +159,14 @@ def poll_feed(
         )
     except FeedParseError as exc:
         return _failed(spec, state, now, _Failure(str(exc), None, result.status), backoff, gone_after_404s)
-    items = newest_first([_item(spec.id, entry) for entry in parsed.entries])[:max_parse_entries]
+    items = newest_first([_item(spec.id, entry, now) for entry in parsed.entries])[:max_parse_entries]
     taken, deferred = split_new(items, state.seen_ids, max_entries)
     proposed = succeeded(
         state,
         now=now,
         next_poll_at=backoff.after_success(now, _server_hint_s(result.headers, parsed.ttl_min)),
         etag=result.headers.get("etag"),
-        last_modified=result.headers.get("last-modified"),
+        last_modified=http_date(result.headers.get("last-modified"), now),
         body_hash=body_hash,
         new_ids=[i.id for i in taken],
         entries=len(items),
@@ -276,7 +278,13 @@ def parse_feed_bytes(body: bytes, *, url: str, content_type: str = "", max_entri
         problems.append("the feed lists no entries")
     ttl = parsed.feed.get("ttl")
     problem = "; ".join(problems) or None
-    return ParsedFeed(list(parsed.entries), float(ttl) if ttl and str(ttl).isdigit() else None, problem)
+    return ParsedFeed(list(parsed.entries), _minutes(ttl), problem)
+
+
+def _minutes(ttl: Any) -> float | None:
+    """The RSS ttl in minutes: ASCII digits only (``"²".isdigit()`` is true, and float() refuses it)."""
+    text = str(ttl or "").strip()
+    return float(text) if text.isascii() and text.isdigit() else None
 
 
 def _lists_oldest_first(layout: EntryLayout, headers: dict[str, str]) -> bool:
@@ -286,21 +294,22 @@ def _lists_oldest_first(layout: EntryLayout, headers: dict[str, str]) -> bool:
     dates = []
     for one in (layout.first(1), layout.last(1)):
         entries = feedparser.parse(io.BytesIO(one), response_headers=headers).entries
-        dates.append(_entry_date(entries[0]) if entries else None)
+        # the feed's own claims, unbounded: they only tell which end of the document to keep
+        dates.append(_entry_date(entries[0], None)[0] if entries else None)
     first, last = dates
     return first is not None and last is not None and last > first
 
 
-def _item(feed_id: str, entry: Any) -> FeedItem:
+def _item(feed_id: str, entry: Any, now: datetime) -> FeedItem:
     link = _entry_link(entry)
     title, author, summary = entry.get("title"), entry.get("author"), entry.get("summary")
-    published = _entry_date(entry)
+    published, aside = _entry_date(entry, now)
     if not link.strip():
         # Nothing to fetch: a rule leaves it out (skipped, ``no_link``), it is not a fault of the feed.
         stand_in = hashlib.sha256(f"{feed_id}\nno-link\n{title or ''}\n{published or ''}".encode()).hexdigest()[:32]
         return FeedItem(
             feed_id=feed_id, id=stand_in, link="", canonical_url=None, title=title, published_at=published,
-            author=author, summary=summary, skip_rule="no_link: the entry has no link",
+            date_set_aside=aside, author=author, summary=summary, skip_rule="no_link: the entry has no link",
         )  # fmt: skip
     try:
         canonical = canonical_url(link)
@@ -313,6 +322,7 @@ def _item(feed_id: str, entry: Any) -> FeedItem:
             canonical_url=None,
             title=title,
             published_at=published,
+            date_set_aside=aside,
             author=author,
             summary=summary,
             rejection=f"bad link: {exc}",
@@ -324,6 +334,7 @@ def _item(feed_id: str, entry: Any) -> FeedItem:
         canonical_url=canonical,
         title=title,
         published_at=published,
+        date_set_aside=aside,
         author=author,
         summary=summary,
     )
@@ -341,12 +352,26 @@ def _entry_link(entry: Any) -> str:
     return entry_id if entry_id.lower().startswith(("http://", "https://")) else ""
 
 
-def _entry_date(entry: Any) -> datetime | None:
-    for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        value = entry.get(key)
-        if value:
-            return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
-    return None
+_DATE_KEYS = (("published_parsed", "feed"), ("updated_parsed", "feed-updated"), ("created_parsed", "feed-created"))
+
+
+def _entry_date(entry: Any, now: datetime | None) -> tuple[datetime | None, tuple[str, ...]]:
+    """The entry's first plausible date at ``now`` (published, else updated, else created) and the ones set
+    aside; with ``now`` None, the first date it gives, whatever it is."""
+    aside: list[str] = []
+    for key, source in _DATE_KEYS:
+        # dict.get: feedparser's own get answers a missing updated_parsed with published_parsed (and a warning)
+        value = dict.get(entry, key)
+        if not value:
+            continue
+        try:
+            when = datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+        except (OverflowError, ValueError, OSError):  # a year past what datetime can hold
+            continue
+        if now is None or plausible(when, now):
+            return when, tuple(aside)
+        aside.append(set_aside(source, when))
+    return None, tuple(aside)
 
 
 def _server_hint_s(headers: dict[str, str], ttl_min: float | None) -> float | None:

@@ -21,7 +21,7 @@ from ingest.feeds import FeedItem, FeedPoll, settle
 from ingest.fetch import FetchResult
 from ingest.outcomes import EntryOutcome, OutcomeState
 from ingest.pool import PageOutcome
-from ingest.state import FeedState
+from ingest.state import Backoff, FeedState, failed
 
 
 @dataclass
@@ -49,11 +49,12 @@ class Claims:
         feed.waits_on.add(article_id)
         self.waiters.setdefault(article_id, []).append(feed)
 
-    def settle_article(self, article_id: str, settled: bool) -> None:
-        """Tell every feed waiting on ``article_id`` that its write is over (``settled``: durable or refused)."""
+    def settle_article(self, article_id: str, settled: bool, reason: str = "") -> None:
+        """Tell every feed waiting on ``article_id`` that its write is over (``settled``: durable or refused;
+        else ``reason`` says why it failed)."""
         self.articles.pop(article_id, None)
         for feed in self.waiters.pop(article_id, []):
-            feed.article_settled(article_id, settled=settled)
+            feed.article_settled(article_id, settled=settled, reason=reason)
             self.touched.append(feed)
 
 
@@ -187,7 +188,7 @@ class FeedWork:
     def written(self, claims: Claims, article_id: str, *, durable: bool, refused: bool, reason: str = "") -> list[
             EntryOutcome]:  # fmt: skip
         """This feed's article was written (``durable``), refused for good, or failed transiently."""
-        claims.settle_article(article_id, durable or refused)
+        claims.settle_article(article_id, durable or refused, reason)
         out: list[EntryOutcome] = []
         for item in self.writing.pop(article_id, []):
             self.open_entries.pop(item.id, None)
@@ -200,11 +201,11 @@ class FeedWork:
             claims.release_entry(item.id, durable or refused)
         return out
 
-    def article_settled(self, article_id: str, *, settled: bool) -> None:
+    def article_settled(self, article_id: str, *, settled: bool, reason: str = "") -> None:
         """An article this feed waits for is durable or refused (``settled``), or failed transiently."""
         self.waits_on.discard(article_id)
         if not settled:
-            self.blocked = f"article {article_id} was not written"
+            self.blocked = f"article {article_id} was not written" + (f" ({reason})" if reason else "")
 
     def abandon(self, claims: Claims, reason: str) -> list[EntryOutcome]:
         """Give every open entry a transient failure (the pass is giving up on this feed); nothing commits."""
@@ -228,6 +229,15 @@ class FeedWork:
             return None
         return self.proposed_state()
 
+    def held_back_state(self, *, now: datetime, backoff: Backoff) -> FeedState | None:
+        """The state to save when the feed is done but ``blocked``: the cursor stays where it was (validators,
+        seen ids: invariant 2), the failure is recorded and the next poll backs off like any failed poll's
+        (else the feed would be due again at once, and polled and fetched in a loop). None: not blocked."""
+        if self.blocked is None or not self.done:
+            return None
+        error = f"not committed, polled again after a backoff: {self.blocked}"
+        return failed(self.poll.previous_state, now=now, error=error, backoff=backoff)
+
     def proposed_state(self) -> FeedState:
         """The state the feed moves to once its open entries and articles are settled as they stand."""
         state = settle(self.poll, self.unfinished)
@@ -248,6 +258,7 @@ def page_input(item: FeedItem, result: FetchResult, *, fetched_at: datetime, min
         source=item.feed_id,
         fetched_at=fetched_at,
         feed_published_at=item.published_at,
+        feed_date_set_aside=item.date_set_aside,
         feed_title=item.title,
         min_chars=min_chars,
     )

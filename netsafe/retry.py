@@ -18,6 +18,10 @@ import email.utils
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+# A server may ask for anything ("9999..." or a date in year 9999); every wait is capped by its Backoff, and
+# the value itself stays a finite number of seconds that a timedelta and a JSON document can hold.
+RETRY_AFTER_MAX_S = 30 * 24 * 3600.0
+
 
 @dataclass(frozen=True)
 class Backoff:
@@ -46,12 +50,12 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if value.isascii() and value.isdigit():  # str.isdigit alone takes "²" or "١", which float() refuses
+        return min(float(value), RETRY_AFTER_MAX_S)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    return min(max(0.0, (when - (now or datetime.now(UTC))).total_seconds()), RETRY_AFTER_MAX_S)

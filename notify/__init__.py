@@ -1,4 +1,5 @@
-"""notify stage (see docs/design.md, Layout): alert delivery channels and the retrying delivery step.
+"""notify stage (see docs/design.md, Layout): alert delivery channels (webhook, Slack, email, file, TAXII) and
+the retrying delivery step.
 
 Imports nothing of ours but ``netsafe``. The composition root builds channels with ``load_channels`` (the YAML file) or
 ``channels_from_config`` (dicts); the pipeline turns pending alert documents into ``Delivery`` items with
@@ -22,6 +23,7 @@ from notify.http_channels import SlackChannel, WebhookChannel, sign
 from notify.model import Alert, Delivery, alert_from_doc, deliveries_from_docs
 from notify.secret import Secret
 from notify.smtp import EmailChannel
+from notify.taxii_channel import StixRender, TaxiiChannel
 
 __all__ = [
     "AddressRules",
@@ -38,6 +40,8 @@ __all__ = [
     "PermanentDeliveryError",
     "Secret",
     "SlackChannel",
+    "StixRender",
+    "TaxiiChannel",
     "TransientDeliveryError",
     "WebhookChannel",
     "alert_from_doc",

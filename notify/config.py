@@ -1,6 +1,6 @@
 """Channels from the ``channels_file`` YAML (``load_channels``) or from plain dicts (``channels_from_config``).
 
-Each entry has ``name``, ``type`` (webhook, slack, email, file), an optional ``digest`` and the fields of its
+Each entry has ``name``, ``type`` (webhook, slack, email, file, taxii), an optional ``digest`` and the fields of its
 type. ``digest: true`` batches the pass's alerts into one message; ``digest: {every: hourly}`` or ``digest:
 {daily_at: "08:00", timezone: "Africa/Tripoli"}`` sends one digest of the waiting stories when due
 (``notify.digest``). A secret is given by the NAME of an environment variable (``secret_env``, ``url_env``,
@@ -15,6 +15,8 @@ signing.
     - {name: desk, type: email, host: smtp.example.org, port: 587, security: starttls, sender: ww@example.org,
        to: [desk@example.org], username: ww, password_env: WIREWATCH_SMTP_PASSWORD}
     - {name: file, type: file, path: run/alerts.jsonl}
+    - {name: cti, type: taxii, url: "https://cti.example.org/taxii2/root/collections/<id>/", token_env: CTI_TOKEN,
+       tlp: amber}
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from notify.guard import AddressRules
 from notify.http_channels import SlackChannel, WebhookChannel
 from notify.secret import Secret
 from notify.smtp import EmailChannel
+from notify.taxii_channel import StixRender, TaxiiChannel
 
 _COMMON = {"name", "type", "digest"}
 _FIELDS = {
@@ -50,6 +53,7 @@ _FIELDS = {
         "timeout_s",
     },
     "file": {"path"},
+    "taxii": {"url", "token", "token_env", "tlp", "timeout_s"},
 }
 
 
@@ -61,6 +65,7 @@ def channels_from_config(
     allow_private: bool = False,
     fallback_secrets: Mapping[str, str | None] | None = None,
     base_dir: Path | None = None,
+    stix_render: StixRender | None = None,
 ) -> dict[str, Channel]:
     """Build every channel; raises ChannelConfigError naming the channel and field at the first problem.
 
@@ -73,6 +78,7 @@ def channels_from_config(
         raise ChannelConfigError("channels must be a list of channel definitions")
     rules = AddressRules(allow_loopback=allow_loopback, allow_private=allow_private)
     context = _Context(env=env, rules=rules, fallback=dict(fallback_secrets or {}), base_dir=base_dir)
+    context.stix_render = stix_render
     channels: dict[str, Channel] = {}
     for index, entry in enumerate(entries):
         channel = _build(entry, index, context)
@@ -89,6 +95,7 @@ def load_channels(
     allow_loopback: bool = False,
     allow_private: bool = False,
     fallback_secrets: Mapping[str, str | None] | None = None,
+    stix_render: StixRender | None = None,
 ) -> dict[str, Channel]:
     """Read the channels YAML file and build its channels (relative paths resolve beside the file).
 
@@ -105,6 +112,7 @@ def load_channels(
             allow_private=allow_private,
             fallback_secrets=fallback_secrets,
             base_dir=Path(path).parent,
+            stix_render=stix_render,
         )
     except ChannelConfigError as exc:
         raise ChannelConfigError(f"channels file {path}: {exc}") from exc
@@ -125,6 +133,7 @@ class _Context:
         base_dir: Path | None,
     ) -> None:
         self.env, self.rules, self.fallback, self.base_dir = env, rules, fallback, base_dir
+        self.stix_render: StixRender | None = None  # makes a taxii channel's STIX objects (the composition root's)
 
     def secret(self, entry: Mapping[str, Any], name: str, key: str, fallback_key: str | None) -> Secret | None:
         """``entry[key]``, else the env var named by ``entry[key_env]``, else the fallback."""
@@ -218,9 +227,21 @@ def _file(entry: Mapping[str, Any], name: str, ctx: _Context) -> Channel:
     return JsonlFileChannel(name=name, path=path, **_digest(entry, name))
 
 
+def _taxii(entry: Mapping[str, Any], name: str, ctx: _Context) -> Channel:
+    if ctx.stix_render is None:
+        raise ChannelConfigError(f"channel {name!r}: taxii channels need STIX export, which this program lacks")
+    tlp = entry.get("tlp")
+    return TaxiiChannel(
+        name=name, url=str(_required(entry, name, "url")), render=ctx.stix_render,
+        token=ctx.secret(entry, name, "token", None), tlp=str(tlp) if tlp else None, **_digest(entry, name),
+        timeout_s=float(entry.get("timeout_s", 15.0)), rules=ctx.rules,
+    )  # fmt: skip
+
+
 _BUILDERS: dict[str, Callable[[Mapping[str, Any], str, _Context], Channel]] = {
     "webhook": _webhook,
     "slack": _slack,
     "email": _email,
     "file": _file,
+    "taxii": _taxii,
 }

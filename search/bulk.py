@@ -20,7 +20,11 @@ from search.errors import IndexMissing
 from search.names import IndexNames
 
 MGET_BATCH = 1000
-ENTITY_FIELDS = frozenset({"entities", "entity_names", "ner_done", "ner_model", "ner_skipped"})
+# the NER phase writes the places and events too: both use the NER spans
+ENTITY_FIELDS = frozenset(
+    {"entities", "entity_names", "events", "places", "place_ids", "place_countries", "ner_done", "ner_model",
+     "ner_skipped"}
+)  # fmt: skip
 
 __all__ = ["BulkReport", "index_articles", "stored_hashes", "update_entities"]
 
@@ -77,9 +81,9 @@ def update_entities(
     backoff_s: float = 0.5,
     max_backoff_s: float = 30.0,
 ) -> BulkReport:
-    """The NER phase: partial updates {article id: {"entities", "entity_names", "ner_done", ...}} by id.
+    """The NER phase: partial updates {article id: {"entities", "entity_names", "events", "ner_done", ...}} by id.
 
-    Only the ``ENTITY_FIELDS`` may change (the NER model used, or why none ran, too); ``ner_done`` defaults
+    Only the ``ENTITY_FIELDS`` may change (the places, the NER model used, or why none ran, too); ``ner_done`` defaults
     to True. An id that is not indexed is a
     permanent failure (``document_missing_exception``): an update never creates a document.
     """

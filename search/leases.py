@@ -89,6 +89,9 @@ class Leases:
         self._held: dict[str, _Version] = {}
         self._lost: set[str] = set()
         self._lock = threading.Lock()
+        # One guarded write at a time per lease holder: two renewals (the renewing thread, a ``confirm``)
+        # sending the same sequence number would make one of them look like a lease taken over.
+        self._writing = threading.Lock()
 
     # --- what is held ---------------------------------------------------------------------------------
     @property
@@ -190,6 +193,10 @@ class Leases:
         return self._renew(self.held, now or datetime.now(UTC))
 
     def _renew(self, subjects: Sequence[str], now: datetime) -> list[str]:
+        with self._writing:
+            return self._renew_held(subjects, now)
+
+    def _renew_held(self, subjects: Sequence[str], now: datetime) -> list[str]:
         with self._lock:
             versions = {s: self._held[s] for s in subjects if s in self._held}
         if not versions:
@@ -217,6 +224,14 @@ class Leases:
                     self._lost.add(subject)
         return lost
 
+    def confirm(self, subjects: Iterable[str], *, now: datetime | None = None) -> list[str]:
+        """Renew the leases on ``subjects`` now and return those this owner does not hold (lost before or
+        found taken over now): a holder checks this just before writing what only the holder may write."""
+        wanted = list(dict.fromkeys(subjects))
+        self._renew(wanted, now or datetime.now(UTC))
+        held = set(self.held)
+        return [s for s in wanted if s not in held]
+
     @contextmanager
     def renewing(self) -> Iterator[Leases]:
         """Renew everything held every third of ``ttl_s`` in a daemon thread until the block ends; then
@@ -242,6 +257,10 @@ class Leases:
     # --- release ----------------------------------------------------------------------------------------
     def release(self, subjects: Iterable[str] | None = None) -> None:
         """Delete the leases on ``subjects`` (all held when None) if still ours; others are left alone."""
+        with self._writing:
+            self._release_held(subjects)
+
+    def _release_held(self, subjects: Iterable[str] | None) -> None:
         with self._lock:
             chosen = list(self._held) if subjects is None else [s for s in subjects if s in self._held]
             versions = {s: self._held.pop(s) for s in chosen}
@@ -268,6 +287,7 @@ class Leases:
     def _hold(self, subject: str, result: dict[str, Any]) -> None:
         with self._lock:
             self._held[subject] = _Version(int(result["_seq_no"]), int(result["_primary_term"]))
+            self._lost.discard(subject)  # held again (taken anew after it was lost)
 
     def _bulk(self, ops: list[dict[str, Any]], action: str) -> list[dict[str, Any]]:
         with es_errors(action):

@@ -18,6 +18,7 @@ KEYWORD_MAX_CHARS = 8191
 _KEYWORD = {"type": "keyword", "ignore_above": KEYWORD_MAX_CHARS}
 _DATE = {"type": "date"}
 _NOT_INDEXED = {"type": "object", "enabled": False}  # kept in _source only (mention offsets, raw state)
+_NOT_INDEXED_INT = {"type": "integer", "index": False, "doc_values": False}
 
 
 # Language subfields of title and text: every article is analysed in each (the analyst's query may be in any
@@ -56,7 +57,7 @@ def articles_mappings() -> dict[str, Any]:
             "fetched_at": _DATE,
             "indexed_at": _DATE,
             "language": _KEYWORD,
-            "extraction": {"properties": {"method": _KEYWORD, "date_source": _KEYWORD}},
+            "extraction": {"properties": {"method": _KEYWORD, "date_source": _KEYWORD, "date_set_aside": _KEYWORD}},
             "entities": {
                 "properties": {
                     "type": _KEYWORD,
@@ -78,11 +79,72 @@ def articles_mappings() -> dict[str, Any]:
                 }
             },
             "group_ids": _KEYWORD,
+            **place_mappings(),
+            "events": event_mappings(),
             "content_hash": _KEYWORD,
             "ner_done": {"type": "boolean"},
             **story_mappings(),
             "ner_model": _KEYWORD,  # the spaCy model that found the entities (null: none, see ner_skipped)
             "ner_skipped": _KEYWORD,  # why NER did not run (no model for the article's language)
+        },
+    }
+
+
+def place_mappings() -> dict[str, Any]:
+    """The places of an article (enrich.tags.place_record): nested, so a filter or facet on one place's id,
+    country and region reads that place's fields together; ``location`` is the geo_point of distance and
+    bounding-box filters. ``place_ids`` and ``place_countries`` are the flat copies plain filters use."""
+    return {
+        "places": {
+            "type": "nested",
+            "properties": {
+                "id": _KEYWORD,
+                "name": _KEYWORD,
+                "name_fr": _KEYWORD,
+                "name_ar": _KEYWORD,
+                "kind": _KEYWORD,
+                "country": _KEYWORD,
+                "admin1": _KEYWORD,
+                "lat": {"type": "float"},
+                "lon": {"type": "float"},
+                "location": {"type": "geo_point"},
+                "surface_forms": _KEYWORD,
+                "count": {"type": "integer"},
+                "mentions": _NOT_INDEXED,
+            },
+        },
+        "place_ids": _KEYWORD,
+        "place_countries": _KEYWORD,
+    }
+
+
+def event_mappings() -> dict[str, Any]:
+    """The events of an article (enrich/events), nested: a filter on type and actor matches one event, not a
+    type from one event and an actor from another. Offsets and the trigger stay in _source."""
+    return {
+        "type": "nested",
+        "properties": {
+            "type": _KEYWORD,
+            "subtype": _KEYWORD,
+            "trigger": _NOT_INDEXED,
+            "actors": _NOT_INDEXED,
+            "actor_ids": _KEYWORD,
+            "targets": _KEYWORD,
+            "place": {
+                "properties": {"id": _KEYWORD, "name": _KEYWORD, "start": _NOT_INDEXED_INT, "end": _NOT_INDEXED_INT}
+            },
+            "date": _DATE,
+            "date_phrase": {"type": "keyword", "index": False},
+            "fatalities": {"type": "integer"},
+            "wounded": {"type": "integer"},
+            "claim": _KEYWORD,
+            "sentence": {
+                "properties": {
+                    "text": {"type": "text", "analyzer": "ww_exact"},
+                    "start": _NOT_INDEXED_INT,
+                    "end": _NOT_INDEXED_INT,
+                }
+            },
         },
     }
 

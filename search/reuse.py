@@ -17,6 +17,7 @@ from search.client import es_errors
 from search.names import IndexNames
 
 HASHES_PER_QUERY = 1000
+_PLACE_FIELDS = ("places", "place_ids", "place_countries")  # the same text names the same places
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,6 +28,7 @@ class Pending:
     text: str
     content_hash: str | None
     language: str | None = None  # the stored language picks the NER model
+    published_at: str | None = None  # ISO; events are dated against its day
 
 
 def articles_waiting_for_entities(
@@ -40,7 +42,8 @@ def articles_waiting_for_entities(
     with es_errors("listing articles that still need entities"):
         found = es.search(
             index=names.articles, query=query,
-            source_includes=["text", "content_hash", "language"], sort=[{"indexed_at": "asc"}, {"id": "asc"}],
+            source_includes=["text", "content_hash", "language", "published_at"],
+            sort=[{"indexed_at": "asc"}, {"id": "asc"}],
             size=limit,
         )  # fmt: skip
     return [
@@ -49,14 +52,16 @@ def articles_waiting_for_entities(
             text=h["_source"].get("text") or "",
             content_hash=h["_source"].get("content_hash"),
             language=h["_source"].get("language"),
+            published_at=h["_source"].get("published_at"),
         )
         for h in found["hits"]["hits"]
     ]
 
 
 def entities_by_content_hash(es: Elasticsearch, names: IndexNames, hashes: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """{content hash: {"entities", "entity_names", "ner_model", "ner_skipped"}} of an article with that hash
-    whose NER is done."""
+    """{content hash: {"entities", "entity_names", "events", "places", "place_ids", "place_countries",
+    "ner_model", "ner_skipped"}} of an article with that hash whose NER is done (a copy takes the events too,
+    dated as the first article's)."""
     unique = sorted(set(hashes))
     out: dict[str, dict[str, Any]] = {}
     for start in range(0, len(unique), HASHES_PER_QUERY):
@@ -65,7 +70,8 @@ def entities_by_content_hash(es: Elasticsearch, names: IndexNames, hashes: Seque
         with es_errors("looking up entities of identical texts"):
             found = es.search(
                 index=names.articles, query=query, size=len(chunk), collapse={"field": "content_hash"},
-                source_includes=["content_hash", "entities", "entity_names", "ner_model", "ner_skipped"],
+                source_includes=["content_hash", "entities", "entity_names", "events", *_PLACE_FIELDS,
+                                 "ner_model", "ner_skipped"],
                 track_total_hits=False,
             )  # fmt: skip
         for hit in found["hits"]["hits"]:
@@ -73,6 +79,8 @@ def entities_by_content_hash(es: Elasticsearch, names: IndexNames, hashes: Seque
             out[src["content_hash"]] = {
                 "entities": src.get("entities") or [],
                 "entity_names": src.get("entity_names") or {},
+                **{field: src.get(field) or [] for field in _PLACE_FIELDS},
+                "events": src.get("events") or [],
                 "ner_model": src.get("ner_model"),
                 "ner_skipped": src.get("ner_skipped"),
             }

@@ -79,7 +79,9 @@ def test_seed_has_no_boilerplate_no_group_as_entity_and_canonical_names(seed_tag
 
 def test_to_dict_follows_the_article_document_contract(seed_tags: Tags) -> None:
     doc = seed_tags.to_dict()
-    assert set(doc) == {"entities", "entity_names", "groups", "group_ids"}
+    assert set(doc) == {
+        "entities", "entity_names", "groups", "group_ids", "events", "places", "place_ids", "place_countries"
+    }  # fmt: skip
     assert set(doc["entity_names"]) == {label.lower() for label in ENTITY_LABELS}
     assert "Khalifa Haftar" in doc["entity_names"]["person"] and "Mosul" in doc["entity_names"]["gpe"]
     entity = doc["entities"][0]

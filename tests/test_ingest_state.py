@@ -105,7 +105,7 @@ def test_feed_formats_links_resolved_and_dates_in_utc(body: bytes, link: str, da
     from ingest.feeds import _item
 
     parsed = parse_feed_bytes(body, url="http://x.org/feeds/feed.xml")
-    item = _item("f", parsed.entries[0])
+    item = _item("f", parsed.entries[0], datetime(2026, 1, 1, tzinfo=UTC))
     assert item.link == link and item.published_at == date and parsed.problem is None
 
 

@@ -101,6 +101,29 @@ def test_renewal_keeps_a_lease_alive_past_its_first_expiry(es: Elasticsearch, na
     assert report.granted == [] and set(report.elsewhere) == set(FEEDS[:3])
 
 
+def test_confirm_tells_a_lease_still_held_from_one_taken_over(es: Elasticsearch, names: IndexNames) -> None:
+    stalled, taker = leases(es, names, "stalled"), leases(es, names, "taker")
+    stalled.acquire(FEEDS[:2], now=T0)
+    later = T0 + timedelta(seconds=TTL + 1)
+    assert taker.acquire([FEEDS[0]], now=later).taken_over == [FEEDS[0]]
+    assert stalled.confirm(FEEDS[:2], now=later) == [FEEDS[0]]  # the other one is still its own, renewed
+    assert stalled.held == [FEEDS[1]] and stalled.lost == [FEEDS[0]]
+    taker.release()
+    stalled.acquire([FEEDS[0]], now=later)
+    assert stalled.lost == [] and stalled.confirm(FEEDS[:2], now=later) == []  # held again: no longer lost
+
+
+def test_renewals_at_the_same_moment_from_two_threads_lose_nothing(es: Elasticsearch, names: IndexNames) -> None:
+    # the renewing thread and the committer's ``confirm`` of one runner renew with the same sequence numbers
+    runner = leases(es, names, "runner-a")
+    runner.acquire(FEEDS[:5], now=T0)
+    for round_ in range(5):
+        at = T0 + timedelta(seconds=round_)
+        lost = race([lambda at=at: runner.renew(now=at), lambda at=at: runner.confirm(FEEDS[:5], now=at)])
+        assert lost == [[], []], round_
+    assert runner.held == FEEDS[:5] and runner.lost == []
+
+
 def test_a_released_lease_is_free_at_once_and_release_never_deletes_another_runners_lease(
     es: Elasticsearch, names: IndexNames
 ) -> None:

@@ -78,7 +78,7 @@ def article_document(article: Article, tags: Tags, story: dict[str, Any] | None 
             "published_at": _iso(article.published_at),
             "fetched_at": _iso(article.fetched_at),
             "language": tags.language or article.language,
-            "extraction": {"method": article.extraction_method, "date_source": article.date_source},
+            "extraction": _extraction(article),
             **tags.to_dict(),
             "content_hash": article.content_hash,
             "ner_done": tags.ner_done,
@@ -89,13 +89,23 @@ def article_document(article: Article, tags: Tags, story: dict[str, Any] | None 
     )
 
 
+def _extraction(article: Article) -> dict[str, Any]:
+    """How the article was extracted; ``date_set_aside`` only when a page or feed date was refused."""
+    out: dict[str, Any] = {"method": article.extraction_method, "date_source": article.date_source}
+    if article.date_set_aside:
+        out["date_set_aside"] = list(article.date_set_aside)
+    return out
+
+
 def entity_update(tags: Tags) -> dict[str, Any]:
-    """The fields the NER phase adds to an indexed article."""
+    """The fields the NER phase adds to an indexed article (its places and events too: they use the NER spans)."""
     data = tags.to_dict()
     return bounded_document(
         {
             "entities": data["entities"],
             "entity_names": data["entity_names"],
+            **tags.place_fields(),
+            "events": data["events"],
             "ner_done": True,
             "ner_model": tags.ner_model,
             "ner_skipped": tags.ner_skipped,

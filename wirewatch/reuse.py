@@ -4,6 +4,7 @@ entities; of several identical texts in one batch only the first is tagged."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from wirewatch.documents import entity_update
@@ -43,7 +44,8 @@ def entity_updates(es: Elasticsearch, names: IndexNames, tagger: Tagger, todo: l
             to_tag.append(pending)
     # the language was identified when the article was written: the model is picked by it, not by a new guess
     texts = [p.text for p in to_tag]
-    tags = tagger.add_entities(texts, tagger.groups_of(texts, [p.language for p in to_tag]))
+    days = [_day(p.published_at) for p in to_tag]
+    tags = tagger.add_entities(texts, tagger.groups_of(texts, [p.language for p in to_tag]), days)
     for pending, tag in zip(to_tag, tags, strict=True):
         plan.updates[pending.id] = entity_update(tag)
     plan.tagged = len(to_tag)
@@ -51,3 +53,11 @@ def entity_updates(es: Elasticsearch, names: IndexNames, tagger: Tagger, todo: l
         plan.updates[pending.id] = plan.updates[first_of[str(pending.content_hash)].id]
         plan.reused += 1
     return plan
+
+
+def _day(published_at: str | None) -> date | None:
+    """The publication day of a stored ISO timestamp (None when missing or unreadable)."""
+    try:
+        return datetime.fromisoformat(published_at).date() if published_at else None
+    except ValueError:
+        return None

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ingest.fetch import Fetcher, FetchPolicy
     from ingest.pool import ExtractPool
     from notify.deliver import Channel
+    from notify.taxii_channel import StixRender
     from search.localnode import LocalNode
 
 
@@ -187,6 +188,7 @@ class Runtime:
     def tagger(self, *, ner: bool | None = None, workers: int | None = None) -> Tagger:
         """The tagger; ``ner=False`` gives one that only matches tracked groups (no model load), ``workers``
         overrides ``ner_workers`` (one process for one text)."""
+        from enrich.places.resolve import default_resolver
         from enrich.tagger import Tagger
 
         s = self.settings
@@ -197,6 +199,7 @@ class Runtime:
             ner=s.ner_enabled if ner is None else ner,
             workers=s.ner_workers if workers is None else workers,
             worker_nice=s.ner_nice,
+            places=default_resolver() if s.places_enabled else None,
         )
 
     @contextmanager
@@ -227,9 +230,19 @@ class Runtime:
                 allow_loopback=s.delivery_allow_loopback,
                 allow_private=s.delivery_allow_private,
                 fallback_secrets=secrets,
+                stix_render=self.stix_render(),
             )
         except NotifyError as exc:
             raise ConfigError(str(exc)) from exc
+
+
+    def stix_render(self) -> StixRender:
+        """What a ``taxii`` channel sends: the STIX reports of alert ids (read when the channel sends)."""
+        from wirewatch.stix.export import TlpPolicy
+        from wirewatch.stix.push import alert_renderer
+
+        policy = TlpPolicy(self.settings.stix_tlp, self.settings.stix_tlp_by_watch)
+        return alert_renderer(self.es, self.names, self.watchlist, policy)
 
 
 def build_runtime(settings: Settings, *, target: EsTarget | None = None) -> Runtime:

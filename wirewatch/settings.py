@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import yaml
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -59,6 +59,16 @@ def masked_url(text: str) -> str:
         return f"{match.group('lead')}{match.group('name')}={MASK}"
 
     return _PARAM.sub(mask_param, _USERINFO.sub(mask_userinfo, text))
+
+
+TLP_LEVELS = ("clear", "green", "amber", "red")
+
+
+def _checked_tlp(value: str) -> str:
+    level = value.strip().lower().removeprefix("tlp:")
+    if level not in TLP_LEVELS:
+        raise ValueError(f"TLP level must be one of {', '.join(TLP_LEVELS)} (AMBER+STRICT has no STIX 2.1 marking)")
+    return level
 
 
 class SettingsError(Exception):
@@ -149,6 +159,9 @@ class Settings(BaseSettings):
         description="Added to the NER processes' nice value: the alert path (fetch, extract, index, match, deliver) "
         "gets the CPU first and NER takes what is left",
     )  # fmt: skip
+    places_enabled: bool = Field(
+        True, description="Resolve place mentions to the place table (about 60 MB and a second per tagging process)"
+    )
 
     # --- Alerts and delivery --------------------------------------------------------------------------
     channels_file: Path | None = Field(None, description="YAML list of alert channels; none = a JSONL file")
@@ -217,6 +230,22 @@ class Settings(BaseSettings):
     )
     web_login_delay_s: float = Field(1.0, gt=0, description="First delay after the free sign-ins; doubles each try")
     web_login_max_delay_s: float = Field(300.0, gt=0, description="Cap on the delay between two sign-in attempts")
+
+    # --- STIX / TAXII (threat-intelligence platforms) ---------------------------------------------------
+    stix_tlp: str = Field("clear", description="TLP marking of exported STIX reports: clear, green, amber or red")
+    stix_tlp_by_watch: dict[str, str] = Field(
+        {}, description="TLP level per watch name or id, over stix_tlp (JSON in the variable)"
+    )
+
+    @field_validator("stix_tlp")
+    @classmethod
+    def _tlp_level(cls, value: str) -> str:
+        return _checked_tlp(value)
+
+    @field_validator("stix_tlp_by_watch")
+    @classmethod
+    def _tlp_levels(cls, value: dict[str, str]) -> dict[str, str]:
+        return {watch: _checked_tlp(level) for watch, level in value.items()}
 
     @property
     def es_url_or_local(self) -> str:

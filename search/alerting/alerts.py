@@ -18,10 +18,11 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from elasticsearch import ConflictError, Elasticsearch
 
+from search.alerting.inbox import StateFilter, alert_page
 from search.alerting.matching import Match
 from search.alerting.outbox import pending_deliveries, record_deliveries
 from search.client import RETRY_ON_STATUS, es_errors
@@ -39,7 +40,6 @@ __all__ = [
 ]
 
 MAX_ALSO_SEEN = 100  # a story syndicated everywhere must not grow one document without bound
-MAX_LIST = 1000
 _CAS_TRIES = 5
 
 
@@ -278,9 +278,6 @@ def _add_also_seen(es: Elasticsearch, names: IndexNames, first_id: str, match: M
     raise SearchUnavailable(f"alert {first_id} kept changing while adding a same-story copy to it")
 
 
-StateFilter = Literal["pending", "failed", "delivered", "unconfigured"]
-
-
 def list_alerts(
     es: Elasticsearch,
     names: IndexNames,
@@ -290,25 +287,8 @@ def list_alerts(
     state: StateFilter | None = None,
     limit: int = 100,
 ) -> list[dict[str, Any]]:
-    """Alert documents, newest first. ``watch`` is a watch name or id; ``state`` keeps alerts with at least
-    one channel in that state (``failed``: given up; ``pending``: still to send; ``unconfigured``: its
-    channel is missing from the configuration). Same-story copies are folded
-    into their first alert (its ``also_seen``) and not listed on their own."""
-    filters: list[dict[str, Any]] = []
-    if since is not None:
-        filters.append({"range": {"created_at": {"gte": since.isoformat()}}})
-    if watch:
-        either = [{"term": {"watch.id": watch}}, {"term": {"watch.name": watch}}]
-        filters.append({"bool": {"should": either, "minimum_should_match": 1}})
-    if state:
-        filters.append({"nested": {"path": "deliveries", "query": {"term": {"deliveries.state": state}}}})
-    query = {"bool": {"filter": filters, "must_not": [{"exists": {"field": "attached_to"}}]}}
-    with es_errors("listing alerts"):
-        found = es.search(
-            index=names.alerts, query=query, size=min(limit, MAX_LIST),
-            sort=[{"created_at": "desc"}, {"id": "asc"}],
-        )  # fmt: skip
-    return [hit["_source"] for hit in found["hits"]["hits"]]
+    """The first page of ``alert_page`` (search/alerting/inbox.py): alert documents, newest first."""
+    return alert_page(es, names, since=since, watch=watch, state=state, limit=limit).alerts
 
 
 def existing_alert_ids(es: Elasticsearch, names: IndexNames, ids: Sequence[str]) -> set[str]:

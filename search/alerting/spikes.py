@@ -97,10 +97,12 @@ def daily_mentions(
         }
     }  # fmt: skip
     bounds = {"min": start.date().isoformat(), "max": today.isoformat()}
+    hard = {"min": start.date().isoformat(), "max": (today + timedelta(days=1)).isoformat()}  # whole buckets
 
     def per_day(field_name: str) -> dict[str, Any]:
+        # hard_bounds as well: the query's window already holds the dates, the histogram holds its own too
         return {"date_histogram": {"field": field_name, "calendar_interval": "day", "format": "yyyy-MM-dd",
-                                   "min_doc_count": 0, "extended_bounds": bounds}}  # fmt: skip
+                                   "min_doc_count": 0, "extended_bounds": bounds, "hard_bounds": hard}}  # fmt: skip
 
     aggs = {
         "groups": {

@@ -21,6 +21,7 @@ from search.client import es_errors
 from search.errors import IndexMissing
 from search.mappings import ENTITY_TYPES, LANGUAGE_SUBFIELDS
 from search.names import IndexNames
+from search.querying.histogram import capped_interval, date_histogram, window
 from search.querying.querylang import parse_query
 from search.querying.results import (
     RESULT_WINDOW,
@@ -56,8 +57,11 @@ _SORTS: dict[str, list[Any]] = {
 class SearchRequest:
     query: str = ""  # analyst query language (search/querying/querylang.py); empty matches every article
     groups: Sequence[str] = ()
+    event_types: Sequence[str] = ()  # articles with an event of any of these types (enrich/events)
     entities: Sequence[str] = ()
     sources: Sequence[str] = ()
+    places: Sequence[str] = ()  # place ids (enrich/places): any of them
+    countries: Sequence[str] = ()  # ISO country codes of the places named: any of them
     since: datetime | None = None  # published at or after
     until: datetime | None = None  # published at or before
     lang: str | None = None
@@ -76,7 +80,8 @@ class SearchRequest:
 def search_articles(es: Elasticsearch, names: IndexNames, req: SearchRequest) -> SearchResult:
     """Run ``req``; raises QuerySyntaxError, InvalidCursor, IndexMissing or SearchUnavailable."""
     limit = min(req.limit, MAX_LIMIT)
-    interval = histogram_interval(req.since, req.until)
+    low, high = window(req.since, req.until)
+    interval = capped_interval(histogram_interval(req.since, req.until), low, high)
     body: dict[str, Any] = {
         "query": build_query(req),
         "sort": _SORTS[req.sort],
@@ -84,7 +89,7 @@ def search_articles(es: Elasticsearch, names: IndexNames, req: SearchRequest) ->
         "track_total_hits": True,
         "_source": _HIT_FIELDS,
         "highlight": _HIGHLIGHT,
-        "aggs": _facet_aggs(interval),
+        "aggs": _facet_aggs(interval, low, high),
     }
     offset = 0
     if req.collapse:
@@ -156,8 +161,14 @@ def build_query(req: SearchRequest) -> dict[str, Any]:
     filters: list[dict[str, Any]] = []
     if req.groups:
         filters.append({"terms": {"group_ids": list(req.groups)}})
+    if req.event_types:
+        filters.append({"nested": {"path": "events", "query": {"terms": {"events.type": list(req.event_types)}}}})
     if req.sources:
         filters.append({"terms": {"source": list(req.sources)}})
+    if req.places:
+        filters.append({"terms": {"place_ids": list(req.places)}})
+    if req.countries:
+        filters.append({"terms": {"place_countries": [c.upper() for c in req.countries]}})
     filters.extend(_entity_filter(entity) for entity in req.entities)
     if req.lang:
         filters.append({"term": {"language": req.lang}})
@@ -200,11 +211,39 @@ _HIGHLIGHT = {
 }
 
 
-def _facet_aggs(interval: str) -> dict[str, Any]:
+def _facet_aggs(interval: str, low: datetime, high: datetime) -> dict[str, Any]:
     aggs: dict[str, Any] = {
         "groups": {"terms": {"field": "group_ids", "size": FACET_SIZE}},
         "sources": {"terms": {"field": "source", "size": FACET_SIZE}},
-        "dates": {"date_histogram": {"field": "published_at", "calendar_interval": interval}},
+        "place_countries": {"terms": {"field": "place_countries", "size": FACET_SIZE}},
+        "places": {
+            "nested": {"path": "places"},
+            "aggs": {
+                "ids": {
+                    "terms": {"field": "places.id", "size": FACET_SIZE},
+                    "aggs": {
+                        "articles": {"reverse_nested": {}},
+                        "place": {
+                            "top_hits": {
+                                "size": 1,
+                                "_source": ["places.name", "places.name_fr", "places.name_ar", "places.country"],
+                            }
+                        },
+                    },
+                }
+            },
+        },
+        # articles (not events) per event type: reverse_nested counts the articles each bucket's events are in
+        "events": {
+            "nested": {"path": "events"},
+            "aggs": {
+                "types": {
+                    "terms": {"field": "events.type", "size": FACET_SIZE},
+                    "aggs": {"articles": {"reverse_nested": {}}},
+                }
+            },
+        },
+        "dates": date_histogram("published_at", interval, low, high),
     }
     for entity_type in ENTITY_TYPES:
         field = f"entity_names.{entity_type.lower()}"

@@ -144,13 +144,26 @@ def merge_passages(*lists: list[str]) -> list[str]:
 def to_facets(aggs: dict[str, Any], interval: str) -> dict[str, Any]:
     return {
         "groups": _buckets(aggs["groups"]),
+        "event_types": [
+            {"value": b["key"], "count": b["articles"]["doc_count"]} for b in aggs["events"]["types"]["buckets"]
+        ],
         "entities": {t: _buckets(aggs[f"entity_{t.lower()}"]) for t in ENTITY_TYPES},
         "sources": _buckets(aggs["sources"]),
+        "places": [_place_bucket(b) for b in aggs["places"]["ids"]["buckets"]],
+        "countries": _buckets(aggs["place_countries"]),
         "dates": {
             "interval": interval,
             "buckets": [{"date": b["key_as_string"], "count": b["doc_count"]} for b in aggs["dates"]["buckets"]],
         },
     }
+
+
+def _place_bucket(bucket: dict[str, Any]) -> dict[str, Any]:
+    """A place facet entry: its id, names in the three languages, country, and the articles naming it."""
+    hits = bucket["place"]["hits"]["hits"]
+    place = hits[0]["_source"] if hits else {}
+    names = {k: place.get(k) for k in ("name", "name_fr", "name_ar")}
+    return {"value": bucket["key"], **names, "country": place.get("country"), "count": bucket["articles"]["doc_count"]}
 
 
 def _buckets(agg: dict[str, Any]) -> list[dict[str, Any]]:

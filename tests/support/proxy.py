@@ -4,6 +4,10 @@ The pipeline under test talks to Elasticsearch (or a feed server) through it. Wh
 matches ``hold`` arrives, the proxy records it, sets ``held`` and blocks it until ``release()``; the test can then
 ``kill -9`` the pipeline while that request is in flight, exactly as a crash would happen.
 
+``fail_ids``: bulk items for these document ids are answered 503 (``unavailable_shards_exception``), as a node
+whose shard is not available answers, and never reach Elasticsearch; the other items of the same bulk go
+through. ``failed_items`` counts the items so answered.
+
 ``FaultProxy`` forwards the same way but fails the requests a test picks (by path and body): it answers them
 503 like an overloaded node, or cuts the connection without an answer.
 """
@@ -11,12 +15,15 @@ matches ``hold`` arrives, the proxy records it, sets ``held`` and blocks it unti
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import socket
 import threading
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler
+from typing import Any
+from urllib.parse import urlsplit
 
 from tests.support.loopback import LoopbackServer
 
@@ -24,9 +31,11 @@ from tests.support.loopback import LoopbackServer
 class HoldingProxy(LoopbackServer):
     protocol_version = "HTTP/1.1"
 
-    def __init__(self, target: str, *, hold: str | None = None) -> None:
+    def __init__(self, target: str, *, hold: str | None = None, fail_ids: set[str] | None = None) -> None:
         self.target = target.rstrip("/")
         self.hold_pattern = re.compile(hold) if hold else None
+        self.fail_ids = set(fail_ids or ())
+        self.failed_items = 0
         self.held = threading.Event()
         self._release = threading.Event()
         self.paths: list[str] = []
@@ -43,18 +52,61 @@ class HoldingProxy(LoopbackServer):
         if self.hold_pattern and self.hold_pattern.search(request.path):
             self.held.set()
             self._release.wait(timeout=120)
-        self._forward(request, body)
+        self._pass_on(request, body)
 
-    def _forward(self, request: BaseHTTPRequestHandler, body: bytes | None) -> None:
+    def _pass_on(self, request: BaseHTTPRequestHandler, body: bytes | None) -> None:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in {"host", "connection"}}
-        forwarded = urllib.request.Request(
-            self.target + request.path, data=body or None, method=request.command, headers=headers
-        )
+        if body and self.fail_ids and urlsplit(request.path).path.endswith("/_bulk"):
+            status, payload, out_headers = self._bulk_failing_items(request.path, body, headers)
+        else:
+            status, payload, out_headers = self._forward(request.command, request.path, body, headers)
+        self._answer(request, status, payload, out_headers)
+
+    def _forward(self, method: str, path: str, body: bytes | None, headers: dict[str, str]) -> tuple[int, bytes, Any]:
+        forwarded = urllib.request.Request(self.target + path, data=body or None, method=method, headers=headers)
         try:
             with urllib.request.urlopen(forwarded, timeout=60) as response:
-                status, payload, out_headers = response.status, response.read(), response.headers
+                return response.status, response.read(), response.headers
         except urllib.error.HTTPError as exc:
-            status, payload, out_headers = exc.code, exc.read(), exc.headers
+            return exc.code, exc.read(), exc.headers
+
+    def _bulk_failing_items(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes, Any]:
+        """Forward the bulk without the items of ``fail_ids``; answer those 503, in their places."""
+        lines = [line for line in body.split(b"\n") if line.strip()]
+        ops: list[tuple[str, dict[str, Any], list[bytes]]] = []  # (action, its metadata, its lines)
+        i = 0
+        while i < len(lines):
+            action_line = json.loads(lines[i])
+            action, meta = next(iter(action_line.items()))
+            size = 1 if action == "delete" else 2
+            ops.append((action, meta, lines[i : i + size]))
+            i += size
+        failing = [str(meta.get("_id")) in self.fail_ids for _, meta, _ in ops]
+        kept = [op for op, fail in zip(ops, failing, strict=True) if not fail]
+        forwarded_items: list[dict[str, Any]] = []
+        status, out_headers, took = 200, {"Content-Type": "application/json", "X-Elastic-Product": "Elasticsearch"}, 1
+        errors = any(failing)
+        if kept:
+            data = b"\n".join(line for _, _, op_lines in kept for line in op_lines) + b"\n"
+            sized = {k: v for k, v in headers.items() if k.lower() != "content-length"}  # urllib sets it anew
+            status, payload, out_headers = self._forward("POST", path, data, sized)
+            if status != 200:
+                return status, payload, out_headers
+            answer = json.loads(payload)
+            forwarded_items, took, errors = answer["items"], answer.get("took", 1), errors or answer["errors"]
+        items, given = [], iter(forwarded_items)
+        for (action, meta, _), fail in zip(ops, failing, strict=True):
+            if not fail:
+                items.append(next(given))
+                continue
+            self.failed_items += 1
+            error = {"type": "unavailable_shards_exception", "reason": "[articles][0] primary shard is not active"}
+            items.append({action: {"_index": meta.get("_index"), "_id": meta.get("_id"), "status": 503,
+                                   "error": error}})  # fmt: skip
+        return status, json.dumps({"took": took, "errors": errors, "items": items}).encode(), out_headers
+
+    @staticmethod
+    def _answer(request: BaseHTTPRequestHandler, status: int, payload: bytes, out_headers: Any) -> None:
         request.send_response(status)
         for key, value in out_headers.items():
             if key.lower() not in {"transfer-encoding", "connection", "content-length"}:
@@ -98,7 +150,7 @@ class FaultProxy(HoldingProxy):
         body = request.rfile.read(length) if length else b""
         seen = f"{request.command} {request.path}\n{body.decode(errors='replace')}"
         if self.fail is None or not re.search(self.fail, seen):
-            self._forward(request, body)
+            self._pass_on(request, body)
             return
         self.faults += 1
         if self.mode == "cut":

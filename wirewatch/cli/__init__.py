@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("wirewatch.cli.serve", "Serve the analysts' workbench (web pages and the HTTP API)."),
     "users": ("wirewatch.cli.users", "Workbench users and their roles."),
     "tokens": ("wirewatch.cli.tokens", "API tokens for the workbench's HTTP API."),
+    "stix": ("wirewatch.cli.stix", "Export alerts as STIX 2.1 bundles for threat-intelligence platforms."),
 }
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.markup import escape
 from rich.table import Table
 
-from wirewatch.cli.common import console, fail, print_json, runtime_from, search_errors
+from wirewatch.cli.common import console, err_console, fail, print_json, runtime_from, search_errors
+
+if TYPE_CHECKING:
+    from wirewatch.runtime import Runtime
 
 
 @click.group("alerts")
@@ -21,29 +24,48 @@ def cli() -> None:
 @click.option("--watch", help="Watch name or id.")
 @click.option("--pending", "state", flag_value="pending", help="Only alerts a channel still has to receive.")
 @click.option("--failed", "state", flag_value="failed", help="Only alerts a channel rejected for good.")
+@click.option("--delivered", "state", flag_value="delivered", help="Only alerts a channel received.")
 @click.option("--unconfigured", "state", flag_value="unconfigured", help="Only alerts for a channel not configured.")
+@click.option("--unacknowledged-by", "user", metavar="USER", help="Only alerts this user has not acknowledged.")
+@click.option("--after", help="The cursor printed after the previous page: the alerts older than it.")
 @click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the alert documents as a JSON list.")
 @click.pass_context
 def list_cmd(
-    ctx: click.Context, since: str | None, watch: str | None, state: str | None, limit: int, as_json: bool
-) -> None:
-    """List alerts, newest first."""
-    from search.alerting.alerts import list_alerts
+    ctx: click.Context, since: str | None, watch: str | None, state: str | None, user: str | None,
+    after: str | None, limit: int, as_json: bool,
+) -> None:  # fmt: skip
+    """List alerts, newest first: every filter applies before the limit, and the cursor of the next page is
+    printed when more follow (on stderr with --json)."""
+    from search.alerting.inbox import alert_page, decode_cursor
     from search.alerting.indices import setup_alert_indices
+    from search.errors import InvalidCursor
     from search.querying.query import parse_when
 
     try:
         since_at = parse_when(since) if since else None
     except ValueError as exc:
         fail(f"--since: {escape(str(exc))}")
+    try:
+        if after:
+            decode_cursor(after)
+    except InvalidCursor as exc:
+        fail(f"--after: {escape(str(exc))}", "pass the cursor exactly as the previous page printed it")
     rt = runtime_from(ctx)
     try:
         with search_errors(rt.settings.es_url_or_local):
             setup_alert_indices(rt.es, rt.names)
-            alerts = list_alerts(rt.es, rt.names, since=since_at, watch=watch, state=state, limit=limit)  # type: ignore[arg-type]
+            excluded = _acknowledged_by(rt, user) if user else []
+            page = alert_page(
+                rt.es, rt.names, since=since_at, watch=watch, state=state, exclude_ids=excluded,  # type: ignore[arg-type]
+                after=after, limit=limit,
+            )  # fmt: skip
     finally:
         rt.close()
+    alerts = page.alerts
+    if page.next:
+        more = f"more alerts: --after {page.next}"
+        (err_console if as_json else console).print(more, highlight=False)
     if as_json:
         print_json(alerts)
         return
@@ -57,6 +79,16 @@ def list_cmd(
             escape(alert.get("source") or "-"), escape(_deliveries(alert)),
         )  # fmt: skip
     console.print(table)
+
+
+def _acknowledged_by(rt: Runtime, username: str) -> list[str]:
+    from wirewatch.web.store import WebStore, setup_web_indices
+
+    setup_web_indices(rt.es, rt.names)
+    store = WebStore(rt.es, rt.names)
+    if store.user(username) is None:
+        fail(f"--unacknowledged-by: no workbench user {escape(username)!r}", "`wirewatch users list` shows them")
+    return store.acknowledged_ids(username)
 
 
 def _deliveries(alert: dict[str, Any]) -> str:

@@ -90,6 +90,7 @@ def _as_dict(item: str, article: Article) -> dict[str, Any]:
         "author": article.author,
         "published_at": article.published_at.isoformat() if article.published_at else None,
         "date_source": article.date_source,
+        "date_set_aside": list(article.date_set_aside),
         "language": article.language,
         "site_name": article.site_name,
         "description": article.description,

@@ -26,8 +26,17 @@ _MARK = re.compile(r"(<em>.*?</em>)", re.DOTALL)
 @click.command("search")
 @click.argument("query", default="")
 @click.option("--group", "groups", multiple=True, help="Tracked group id; repeat for any of several.")
+@click.option(
+    "--event-type",
+    "event_types",
+    multiple=True,
+    help="Event type (attack, armed_clash, explosion_remote_violence, abduction, violence_against_civilians, "
+    "arrest); repeat for any of several.",
+)
 @click.option("--entity", "entities", multiple=True, help="Entity name or TYPE:Name; repeat to require all.")
 @click.option("--source", "sources", multiple=True, help="Feed id; repeat for any of several.")
+@click.option("--place", "places", multiple=True, help="Place id (gn:2457163 is Gao, Mali); repeat for any.")
+@click.option("--country", "countries", multiple=True, help="Country code of a place named (ML); repeat for any.")
 @click.option("--since", help="Published since: 7d, 24h, 30m, 2w or a date (2024-05-01).")
 @click.option("--until", help="Published until (inclusive): a date or datetime.")
 @click.option("--lang", help="Language code, e.g. en.")
@@ -43,8 +52,11 @@ def cli(
     ctx: click.Context,
     query: str,
     groups: tuple[str, ...],
+    event_types: tuple[str, ...],
     entities: tuple[str, ...],
     sources: tuple[str, ...],
+    places: tuple[str, ...],
+    countries: tuple[str, ...],
     since: str | None,
     until: str | None,
     lang: str | None,
@@ -68,8 +80,11 @@ def cli(
     request = SearchRequest(
         query=query,
         groups=groups,
+        event_types=event_types,
         entities=entities,
         sources=sources,
+        places=places,
+        countries=countries,
         since=_when(since, "--since", end_of_day=False),
         until=_when(until, "--until", end_of_day=True),
         lang=lang,
@@ -173,6 +188,7 @@ def _print_facets(facets: dict[str, Any]) -> None:
             console.print(f"[bold]{label}:[/] {shown}", highlight=False)
 
     line("groups", facets["groups"])
+    line("events", facets["event_types"])
     line("sources", facets["sources"])
     for entity_type, buckets in facets["entities"].items():
         line(entity_type.lower(), buckets)

@@ -6,6 +6,7 @@ bulk was written), so 2,000 unchanged feeds cost a few requests, not 2,000.
 
 from __future__ import annotations
 
+import logging
 import queue
 import time
 from functools import partial
@@ -19,12 +20,14 @@ if TYPE_CHECKING:
     from wirewatch.engine.core import Engine
 
 BULK = 500
+log = logging.getLogger("wirewatch.engine")
+Entry = tuple[str, "FeedState | None", "FeedWork | None"]
 
 
 class Committer:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._q: queue.Queue[tuple[str, FeedState | None, FeedWork | None]] = queue.Queue()
+        self._q: queue.Queue[Entry] = queue.Queue()
         self.stopping = False
 
     def enqueue(self, feed_id: str, state: FeedState | None, work: FeedWork | None) -> None:
@@ -47,8 +50,9 @@ class Committer:
                 except queue.Empty:
                     break
             began = time.perf_counter()
-            states = {fid: state.to_dict() for fid, state, _ in batch if state is not None}
             try:
+                batch = self._still_ours(batch)
+                states = {fid: state.to_dict() for fid, state, _ in batch if state is not None}
                 if states:
                     engine.gate.call(partial(store.save, states))
             except Halted:
@@ -57,3 +61,18 @@ class Committer:
             for feed_id, state, work in batch:
                 engine.committed(feed_id, state, work)
             engine.release_leases([feed_id for feed_id, _, _ in batch])
+
+    def _still_ours(self, batch: list[Entry]) -> list[Entry]:
+        """The batch, without the states of feeds whose lease this runner lost (it stalled past the lease and
+        another runner took the feed over): the new holder's state is not overwritten with an older one.
+        Those feeds finish uncommitted, a named transient failure; the new holder accounts for them."""
+        engine = self.engine
+        with_state = [fid for fid, state, _ in batch if state is not None]
+        lost = set(engine.gate.call(lambda: engine.leases.confirm(with_state))) if with_state else set()
+        if not lost:
+            return batch
+        reason = "lease lost to another runner before the state was saved: not committed (that runner polls it)"
+        for feed_id in sorted(lost):
+            log.warning("feed %s: %s", feed_id, reason)
+            engine.lease_lost(feed_id, reason)
+        return [(fid, None if fid in lost else state, work) for fid, state, work in batch]

@@ -21,12 +21,13 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ingest.feedwork import Claims, FeedWork
 from ingest.state import FeedState
 from wirewatch.engine.ahead import FetchAhead
 from wirewatch.engine.gate import EsGate, Halted
+from wirewatch.engine.hosts import HostSlots
 from wirewatch.engine.jobs import ArticleJob, ExtractJob, PageJob
 from wirewatch.engine.options import EngineOptions
 from wirewatch.engine.progress import Progress
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from wirewatch.runtime import PassTools, Runtime
 
 log = logging.getLogger("wirewatch.engine")
+T = TypeVar("T")
 
 
 class Engine:
@@ -66,6 +68,9 @@ class Engine:
         self.claims = Claims()
         self.progress = Progress()
         self.http_slots = threading.BoundedSemaphore(self.opts.http_connections)  # connections in total
+        # taken before ``http_slots``: a feed or page whose host is full waits parked, not in a thread
+        self.poll_hosts: HostSlots[FeedSpec] = HostSlots(self.opts.http_per_host)
+        self.page_hosts: HostSlots[PageJob] = HostSlots(self.opts.http_per_host)
         self.ahead = FetchAhead(self.opts.fetch_ahead, slow_s=self.opts.fetch_slow_s, halt=self.halt)
         self.feeds: Stage[FeedSpec] = Stage(1_000_000, self.halt)  # specs are small; the list is in memory
         self.pages: Stage[PageJob] = Stage(self.opts.page_queue, self.halt)
@@ -131,34 +136,52 @@ class Engine:
             self._threads.append(thread)
 
     def load_states(self, feed_ids: Sequence[str]) -> None:
+        """Read the stored state of ``feed_ids`` (an outage is waited out)."""
+        self.gate.call(lambda: self._read_states(feed_ids))
+
+    def _read_states(self, feed_ids: Sequence[str]) -> bool:
         from ingest.state import load_states
         from search.feedstate import EsFeedStateStore
 
-        store = EsFeedStateStore(self.rt.es, self.rt.names)
-        loaded = self.gate.call(lambda: load_states(store, list(feed_ids)))
+        loaded = load_states(EsFeedStateStore(self.rt.es, self.rt.names), list(feed_ids))
         with self.lock:
             self.states.update(loaded)
+        return True
 
-    def submit_all(self, specs: Sequence[FeedSpec], *, wait: bool = True) -> list[FeedSpec]:
+    def submit_all(self, specs: Sequence[FeedSpec], *, wait: bool = True, only_due: bool = True) -> list[FeedSpec]:
         """Lease ``specs`` and queue those this runner now holds; a feed another runner is polling is left to
         it and counted ``leased_elsewhere``. Returns the feeds queued. ``wait=False``: while Elasticsearch is
-        unreachable nothing is leased or queued (the caller tries again later) instead of waiting."""
+        unreachable nothing is leased or queued (the caller tries again later) instead of waiting.
+
+        The state of a leased feed is read again under the lease: another runner may have polled it since
+        this one last read it (its ETag, seen ids and next poll are the ones to go on from). ``only_due``:
+        a feed that is no longer due then is given back and counted ``not_due``."""
         fresh = [s for s in specs if s.id not in self.open]
         if not fresh:
             return []
         ids = [s.id for s in fresh]
-        if wait:
-            report = self.gate.call(lambda: self.leases.acquire(ids))
-        else:
-            maybe = self.gate.try_call(lambda: self.leases.acquire(ids))
-            if maybe is None:
-                return []
-            report = maybe
+        report = self._call(lambda: self.leases.acquire(ids), wait)
+        if report is None:
+            return []
         if report.elsewhere:
             with self.lock:
                 self.summary.feeds["leased_elsewhere"] += len(report.elsewhere)
         granted = set(report.granted)
+        if granted and self._call(lambda: self._read_states(sorted(granted)), wait) is None:
+            self.release_leases(sorted(granted))  # cannot know where the feeds stand: leave them for later
+            return []
+        if only_due:
+            now = self.now()
+            with self.lock:
+                stale = {fid for fid in granted if fid in self.states and not self.states[fid].is_due(now)}
+                self.summary.feeds["not_due"] += len(stale)
+            self.release_leases(sorted(stale))
+            granted -= stale
         return [spec for spec in fresh if spec.id in granted and self.submit(spec)]
+
+    def _call(self, fn: Callable[[], T], wait: bool) -> T | None:
+        """``fn`` through the gate: waiting out an outage, or (``wait=False``) None at once during one."""
+        return self.gate.call(fn) if wait else self.gate.try_call(fn)
 
     def release_leases(self, feed_ids: Sequence[str]) -> None:
         """Give back the leases of committed feeds (a failure only delays another runner until they lapse)."""
@@ -295,7 +318,22 @@ class Engine:
                     self._report(work, Step.INDEX)
                     finished.append(work)
         for work in finished:
-            self.committer.enqueue(work.feed_id, work.state_to_commit(), work)
+            self.committer.enqueue(work.feed_id, self._state_of_finished(work), work)
+
+    def _state_of_finished(self, work: FeedWork) -> FeedState | None:
+        """Its new state; for a feed whose articles were not all written (a failed bulk item), its old cursor
+        with the failure recorded and a backoff, so it is neither lost nor polled again at once."""
+        from ingest.state import Backoff
+
+        state = work.state_to_commit()
+        if state is not None:
+            return state
+        backoff = Backoff(interval_s=work.poll.spec.interval_s, max_backoff_s=self.opts.max_backoff_s)
+        return work.held_back_state(now=self.now(), backoff=backoff)
+
+    def lease_lost(self, feed_id: str, reason: str) -> None:
+        with self.lock:
+            self.summary.fail(Step.COMMIT, feed_id, reason, transient=True)
 
     def committed(self, feed_id: str, state: FeedState | None, work: FeedWork | None) -> None:
         with self.lock:

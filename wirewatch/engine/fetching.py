@@ -1,5 +1,7 @@
 """The HTTP stages: poll feeds, fetch pages. At most ``http_connections`` requests at once in total (one
-semaphore over both), the fetcher's own per-host limit on top; a slow host holds only its own slots."""
+semaphore over both). Each stage takes a job's per-host slot first (``engine/hosts.py``): a job whose host is
+full waits parked, holding neither a thread nor a connection slot, so a slow host holds only its own slots.
+The fetcher's own per-host limit caps polls and pages of one host together."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from ingest.feeds import FeedItem, FeedSpec, poll_feed
 from ingest.feedwork import FeedWork, page_input
 from ingest.state import Backoff, FeedState
 from wirewatch.engine.gate import Halted
+from wirewatch.engine.hosts import host_of
 from wirewatch.engine.jobs import ExtractJob, PageJob
 from wirewatch.steps import Step
 
@@ -21,15 +24,22 @@ if TYPE_CHECKING:
 
 
 def poll_loop(engine: Engine) -> None:
-    while (spec := engine.feeds.get()) is not None:
-        began = time.perf_counter()
-        try:
-            poll_one(engine, spec)
-        except Halted:
-            raise
-        except Exception as exc:  # a feed that raises anything is that feed's failure, never the pass's
-            engine.feed_crashed(spec, exc)
-        engine.busy("poll", time.perf_counter() - began)
+    while (first := engine.feeds.get()) is not None:
+        host = host_of(first.url)
+        spec: FeedSpec | None = first if engine.poll_hosts.take_or_park(host, first) else None
+        while spec is not None:  # this thread holds a slot of ``host``: it runs the feeds parked on it too
+            if engine.halt.is_set():
+                raise Halted()
+            began = time.perf_counter()
+            try:
+                poll_one(engine, spec)
+            except Halted:
+                raise
+            except Exception as exc:  # a feed that raises anything is that feed's failure, never the pass's
+                engine.feed_crashed(spec, exc)
+            finally:
+                engine.busy("poll", time.perf_counter() - began)
+            spec = engine.poll_hosts.hand_over(host)
 
 
 def poll_one(engine: Engine, spec: FeedSpec) -> None:
@@ -62,16 +72,26 @@ def _already_indexed(engine: Engine, work: FeedWork, candidates: list[FeedItem],
 
 
 def fetch_loop(engine: Engine) -> None:
-    while (job := engine.pages.get()) is not None:
-        ticket = engine.ahead.ticket()  # waits while enough fetched pages wait for a write
-        began = time.perf_counter()
-        page = fetch_one(engine, job, ticket)
-        engine.busy("fetch", time.perf_counter() - began)
-        if page is not None:
-            engine.extracts.put(ExtractJob(job.work, job.item, page, ticket))
-        else:
-            ticket.release()
-            engine.check_done([job.work])
+    while (first := engine.pages.get()) is not None:
+        host = host_of(first.item.link)
+        job: PageJob | None = first if engine.page_hosts.take_or_park(host, first) else None
+        while job is not None:  # this thread holds a slot of ``host``: it runs the pages parked on it too
+            if engine.halt.is_set():
+                raise Halted()
+            fetch_and_pass_on(engine, job)
+            job = engine.page_hosts.hand_over(host)
+
+
+def fetch_and_pass_on(engine: Engine, job: PageJob) -> None:
+    ticket = engine.ahead.ticket()  # waits while enough fetched pages wait for a write
+    began = time.perf_counter()
+    page = fetch_one(engine, job, ticket)
+    engine.busy("fetch", time.perf_counter() - began)
+    if page is not None:
+        engine.extracts.put(ExtractJob(job.work, job.item, page, ticket))
+    else:
+        ticket.release()
+        engine.check_done([job.work])
 
 
 def fetch_one(engine: Engine, job: PageJob, ticket: Ticket | None = None) -> PageInput | None:

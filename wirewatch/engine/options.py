@@ -18,6 +18,7 @@ class EngineOptions:
     max_extract_attempts: int = 3
     # concurrency and the queues between stages (memory is bounded by these, not by the pass)
     http_connections: int = 20
+    http_per_host: int = 4  # requests at once to one host, per stage (polls, pages)
     page_queue: int = 64
     extract_queue: int = 16
     write_queue: int = 256
@@ -49,6 +50,7 @@ class EngineOptions:
             max_backoff_s=s.feed_max_backoff_s,
             max_extract_attempts=s.extract_max_attempts,
             http_connections=max(1, s.http_max_connections),
+            http_per_host=max(1, s.http_max_per_host),
             page_queue=max(8, 4 * s.http_max_connections),
             # pages wait unfetched rather than fetched: a fetched page is extracted (and alerted) at once
             extract_queue=max(2, s.extract_workers),

@@ -71,7 +71,7 @@ def run_engine(
         if len(feeds) > len(due):
             summary.feeds["not_due"] += len(feeds) - len(due)
         engine.start()
-        engine.submit_all(due)
+        engine.submit_all(due, only_due=only_due)
         engine.close_input()
         finished = engine.wait_idle(deadline, on_tick=tick, stop=stop)
         if engine.fatal_error is not None:

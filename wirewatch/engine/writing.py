@@ -169,4 +169,10 @@ def pending_of(job: ArticleJob, language: str | None) -> Pending:
     """What NER needs of a written article: its text, its language (picks the model), its content hash (an
     identical text tagged before gives its entities instead)."""
     a = job.article
-    return Pending(id=a.id, text=a.text, content_hash=a.content_hash, language=language or a.language)
+    return Pending(
+        id=a.id,
+        text=a.text,
+        content_hash=a.content_hash,
+        language=language or a.language,
+        published_at=a.published_at.isoformat() if a.published_at else None,
+    )

@@ -25,7 +25,7 @@ from wirewatch.settings import Settings, masked_url
 from wirewatch.web.backend import IndexMissing, SearchError, SearchUnavailable, WatchNotFound, setup_all
 from wirewatch.web.context import CTX, HERE, WebContext, build_context
 from wirewatch.web.limits import BodyGuard
-from wirewatch.web.routers import alerts, articles, auth, feeds, saved, search, watches
+from wirewatch.web.routers import alerts, articles, auth, feeds, saved, search, stix, taxii, watches
 from wirewatch.web.security import VIEWER, Forbidden, LoginRequired, SecurityHeaders, login_required_response
 from wirewatch.web.store import User, WebStateError, setup_web_indices
 
@@ -65,7 +65,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None, setup: boo
     # a page on another site that rebinds its DNS name to 127.0.0.1 is refused by Host
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (search, articles, alerts, watches, feeds, saved, auth):
+    for module in (search, articles, alerts, watches, feeds, saved, auth, stix, taxii):
         app.include_router(module.router)
     _add_docs(app)
     _add_error_handlers(app)
@@ -90,7 +90,7 @@ def _add_docs(app: FastAPI) -> None:
 
 
 def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    return request.url.path.startswith(("/api/", "/taxii2/"))
 
 
 def _error(request: Request, status: int, title: str, message: str, hint: str = "") -> Response:
@@ -157,6 +157,10 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     for error, (status, title, hint) in ERROR_PAGES.items():
         app.add_exception_handler(error, _error_page(status, title, hint))
+
+    @app.exception_handler(taxii.TaxiiError)
+    def taxii_error(request: Request, exc: taxii.TaxiiError) -> Response:
+        return taxii.error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     def invalid(request: Request, exc: RequestValidationError) -> Response:

@@ -15,8 +15,12 @@ from typing import Any
 from elasticsearch import Elasticsearch, NotFoundError
 
 from search.alerting.alerts import existing_alert_ids, list_alerts, would_raise
+from search.alerting.inbox import STATES as ALERT_STATES
+from search.alerting.inbox import AlertPage, alert_page
 from search.alerting.indices import setup_alert_indices
 from search.alerting.matching import run_watch
+from search.alerting.scan import AlertFilter
+from search.alerting.scan import alert_page as export_alert_page
 from search.alerting.watches import (
     WATCH_BOUNDS,
     Watch,
@@ -42,14 +46,18 @@ from search.errors import (
 from search.feedstate import EsFeedStateStore
 from search.indices import ensure_plain_index, setup_indices
 from search.names import IndexNames
+from search.querying import histogram
 from search.querying.query import MAX_LIMIT, SearchRequest, build_query, parse_when, search_articles
 from search.querying.querylang import parse_query
 from search.querying.results import SearchResult, merge_passages
 
 __all__ = [
+    "ALERT_STATES",
     "MAX_ALERT_ID",
     "MAX_LIMIT",
     "WATCH_BOUNDS",
+    "AlertFilter",
+    "AlertPage",
     "IndexMissing",
     "IndexNames",
     "InvalidCursor",
@@ -64,6 +72,7 @@ __all__ = [
     "WatchNotFound",
     "add_query_watch",
     "alert_exists",
+    "alert_page",
     "alerts_for_article",
     "attention",
     "check_watch",
@@ -71,6 +80,7 @@ __all__ = [
     "enable_watch",
     "ensure_plain_index",
     "es_errors",
+    "export_alert_page",
     "feed_states",
     "get_article",
     "get_watch",
@@ -161,26 +171,29 @@ class Attention:
 def attention(es: Elasticsearch, names: IndexNames, req: SearchRequest) -> Attention:
     """Matching articles per day, and all articles per day over the same days (for the share).
 
-    Per week when the matching articles span more than MAX_DAYS days. Two or three small size-0 searches.
+    Per week when the matching articles span more than MAX_DAYS days, wider still past MAX_BUCKETS buckets;
+    only dates in the histogram window count (search/querying/histogram.py), so no stored date can stretch the
+    chart past its bounds. Two or three small size-0 searches.
     """
-    query = build_query(req)
+    low, high = histogram.window(req.since, req.until)
+    query = {"bool": {"must": [build_query(req)], "filter": [histogram.range_filter("published_at", low, high)]}}
     with es_errors("charting attention"):
         extent = es.search(
             index=names.articles, size=0, track_total_hits=False, query=query,
             aggs={"low": {"min": {"field": "published_at"}}, "high": {"max": {"field": "published_at"}}},
         )  # fmt: skip
-        low = extent["aggregations"]["low"].get("value_as_string")
-        high = extent["aggregations"]["high"].get("value_as_string")
-        if low is None or high is None:
+        first = extent["aggregations"]["low"].get("value_as_string")
+        last = extent["aggregations"]["high"].get("value_as_string")
+        if first is None or last is None:
             return Attention(interval="day", buckets=[])
-        interval = "week" if _days_between(low, high) > MAX_DAYS else "day"
-        histogram = {
-            "d": {"date_histogram": {"field": "published_at", "calendar_interval": interval, "format": "yyyy-MM-dd"}}
-        }
-        matching = es.search(index=names.articles, size=0, track_total_hits=False, query=query, aggs=histogram)
+        first_at, last_at = _parse_stamp(first), _parse_stamp(last)
+        preferred = "week" if (last_at - first_at).days > MAX_DAYS else "day"
+        interval = histogram.capped_interval(preferred, first_at, last_at)
+        aggs = {"d": histogram.date_histogram("published_at", interval, first_at, last_at, format="yyyy-MM-dd")}
+        matching = es.search(index=names.articles, size=0, track_total_hits=False, query=query, aggs=aggs)
         everything = es.search(
             index=names.articles, size=0, track_total_hits=False,
-            query={"range": {"published_at": {"gte": low, "lte": high}}}, aggs=histogram,
+            query=histogram.range_filter("published_at", first_at, last_at), aggs=aggs,
         )  # fmt: skip
     totals = {b["key_as_string"]: int(b["doc_count"]) for b in everything["aggregations"]["d"]["buckets"]}
     buckets = [
@@ -190,10 +203,8 @@ def attention(es: Elasticsearch, names: IndexNames, req: SearchRequest) -> Atten
     return Attention(interval=interval, buckets=buckets)
 
 
-def _days_between(low: str, high: str) -> int:
-    return (
-        datetime.fromisoformat(high.replace("Z", "+00:00")) - datetime.fromisoformat(low.replace("Z", "+00:00"))
-    ).days
+def _parse_stamp(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
 def preview_watch(

@@ -139,8 +139,8 @@ async def _lookup(request: Request) -> tuple[User | None, bool]:
 
 
 def login_required_response(request: Request) -> Response:
-    """No valid session or token: a page sends the browser to the login form, the API answers 401."""
-    if request.url.path.startswith("/api/"):
+    """No valid session or token: a page sends the browser to the login form, the API and TAXII answer 401."""
+    if request.url.path.startswith(("/api/", "/taxii2/")):
         return JSONResponse(
             {"error": "unauthorized", "message": "sign in, or send Authorization: Bearer <API token>"},
             status_code=401,

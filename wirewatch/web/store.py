@@ -28,6 +28,7 @@ ROLES: tuple[Role, ...] = ("viewer", "analyst", "admin")  # each role may do wha
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
 MIN_PASSWORD = 10
 MAX_SAVED = 500
+_ACK_PAGE = 10_000  # acknowledgements read per request (the index result window)
 
 _KEYWORD = {"type": "keyword"}
 _DATE = {"type": "date"}
@@ -256,3 +257,19 @@ class WebStore:
         with es_errors("reading acknowledgements"):
             found = self.es.mget(index=self._index("acks"), ids=[stable_id(username, a) for a in alert_ids])
         return {d["_source"]["alert_id"]: d["_source"]["at"] for d in found["docs"] if d.get("found")}
+
+    def acknowledged_ids(self, username: str) -> list[str]:
+        """Every alert id this user acknowledged (the inbox leaves them out in its query), read page by page."""
+        ids: list[str] = []
+        after: list[Any] | None = None
+        with es_errors("reading acknowledgements"):
+            while True:
+                found = self.es.search(
+                    index=self._index("acks"), query={"term": {"username": username}}, size=_ACK_PAGE,
+                    sort=[{"alert_id": "asc"}], source_includes=["alert_id"], search_after=after,
+                )  # fmt: skip
+                hits = found["hits"]["hits"]
+                ids += [h["_source"]["alert_id"] for h in hits]
+                if len(hits) < _ACK_PAGE:
+                    return ids
+                after = hits[-1]["sort"]

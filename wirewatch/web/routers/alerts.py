@@ -6,9 +6,11 @@ Acknowledging is per user: an alert one analyst has dealt with stays new for the
 from __future__ import annotations
 
 from typing import Any, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from wirewatch.web import backend
 from wirewatch.web.context import CTX, WebContext
@@ -16,19 +18,25 @@ from wirewatch.web.security import ANALYST, VIEWER
 from wirewatch.web.store import User
 
 router = APIRouter()
-State = Literal["pending", "failed", "delivered"]
+State = Literal["pending", "failed", "delivered", "unconfigured"]
 PAGE = 100
 
 
 def inbox(
-    ctx: WebContext, user: User, *, watch: str, state: str, unacknowledged: bool, limit: int
-) -> list[dict[str, Any]]:
-    """Alert documents (as `wirewatch alerts list --json`) with this user's `acknowledged_at` (or None)."""
-    chosen = state if state in ("pending", "failed", "delivered") else None
-    alerts = backend.list_alerts(ctx.es, ctx.names, watch=watch or None, state=chosen, limit=limit)  # type: ignore[arg-type]
-    acks = ctx.store.acknowledged(user.username, [a["id"] for a in alerts])
-    rows = [{**a, "acknowledged_at": acks.get(a["id"])} for a in alerts]
-    return [r for r in rows if not (unacknowledged and r["acknowledged_at"])]
+    ctx: WebContext, user: User, *, watch: str, state: str, unacknowledged: bool, limit: int, after: str = ""
+) -> backend.AlertPage:
+    """A page of alert documents (as `wirewatch alerts list --json`), each with this user's `acknowledged_at`
+    (or None). Every filter is in the query, so a page is full while older matching alerts exist.
+    Raises InvalidCursor for an ``after`` this listing did not produce."""
+    chosen = state if state in backend.ALERT_STATES else None
+    excluded = ctx.store.acknowledged_ids(user.username) if unacknowledged else []
+    page = backend.alert_page(
+        ctx.es, ctx.names, watch=watch or None, state=chosen, exclude_ids=excluded,
+        after=after or None, limit=limit,
+    )  # fmt: skip
+    acks = ctx.store.acknowledged(user.username, [a["id"] for a in page.alerts])
+    rows = [{**a, "acknowledged_at": acks.get(a["id"])} for a in page.alerts]
+    return backend.AlertPage(rows, page.next)
 
 
 @router.get("/alerts", include_in_schema=False)
@@ -37,15 +45,30 @@ def alerts_page(
     watch: str = "",
     state: str = "",
     unacknowledged: bool = False,
+    after: str = "",
+    limit: int = Query(PAGE, ge=1, le=PAGE),
     user: User = VIEWER,
     ctx: WebContext = CTX,
 ) -> Response:
-    rows = inbox(ctx, user, watch=watch, state=state, unacknowledged=unacknowledged, limit=PAGE)
+    try:
+        page = inbox(ctx, user, watch=watch, state=state, unacknowledged=unacknowledged, limit=limit, after=after)
+    except backend.InvalidCursor as exc:
+        return ctx.page(request, "error.html", status_code=400, title="bad page link", message=str(exc), back="/alerts")
     watches = backend.list_watches(ctx.es, ctx.names)
+    kept = {"watch": watch, "state": state, "unacknowledged": "true" if unacknowledged else "",
+            "limit": "" if limit == PAGE else str(limit)}  # fmt: skip
+    older = _url(kept, after=page.next) if page.next else None
+    newest = _url(kept, after=None) if after else None
     return ctx.page(
-        request, "alerts.html", rows=rows, watch=watch, state=state, unacknowledged=unacknowledged,
-        watch_names=[w.name for w in watches],
+        request, "alerts.html", rows=page.alerts, watch=watch, state=state, unacknowledged=unacknowledged,
+        watch_names=[w.name for w in watches], states=backend.ALERT_STATES, older=older, newest=newest,
     )  # fmt: skip
+
+
+def _url(kept: dict[str, str], *, after: str | None) -> str:
+    """The inbox URL with the same filters (and ``after``): paging never drops the state of the page."""
+    pairs = [(k, v) for k, v in kept.items() if v] + ([("after", after)] if after else [])
+    return "/alerts" + ("?" + urlencode(pairs) if pairs else "")
 
 
 @router.post("/alerts/acknowledge", include_in_schema=False)
@@ -62,16 +85,29 @@ def acknowledge_form(
 
 @router.get("/api/v1/alerts", summary="Alerts, newest first", tags=["alerts"])
 def alerts_api(
+    request: Request,
     watch: str = Query("", description="Watch name or id"),
     state: State | None = Query(None, description="Only alerts with a channel in this delivery state"),
     unacknowledged: bool = Query(False, description="Only alerts you have not acknowledged"),
+    after: str = Query("", description="The `X-Next-Cursor` of the previous page"),
     limit: int = Query(50, ge=1, le=1000),
     user: User = VIEWER,
     ctx: WebContext = CTX,
-) -> list[dict[str, Any]]:
+) -> Any:
     """The alert documents of `wirewatch alerts list --json` (passage, `deliveries` per channel with state,
-    attempts and last error), each with `acknowledged_at` for the calling user."""
-    return inbox(ctx, user, watch=watch, state=state or "", unacknowledged=unacknowledged, limit=limit)
+    attempts and last error), each with `acknowledged_at` for the calling user. Filters apply before the
+    limit. When more alerts follow, the `X-Next-Cursor` header holds the cursor to pass as `after` (and
+    `Link` the next page's URL, rel="next"). A cursor this listing did not produce answers 400."""
+    try:
+        page = inbox(ctx, user, watch=watch, state=state or "", unacknowledged=unacknowledged, limit=limit,
+                     after=after)  # fmt: skip
+    except backend.InvalidCursor as exc:
+        return JSONResponse({"error": "bad cursor", "field": "after", "message": str(exc)}, status_code=400)
+    headers = {}
+    if page.next:
+        following = request.url.include_query_params(after=page.next)
+        headers = {"X-Next-Cursor": page.next, "Link": f'<{following.path}?{following.query}>; rel="next"'}
+    return JSONResponse(jsonable_encoder(page.alerts), headers=headers)
 
 
 @router.post("/api/v1/alerts/{alert_id}/acknowledge", summary="Acknowledge an alert", tags=["alerts"])

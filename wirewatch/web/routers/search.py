@@ -48,8 +48,11 @@ class SearchState:
 
     q: str = ""
     group: list[str] = field(default_factory=list)
+    event_type: list[str] = field(default_factory=list)
     entity: list[str] = field(default_factory=list)
     source: list[str] = field(default_factory=list)
+    place: list[str] = field(default_factory=list)
+    country: list[str] = field(default_factory=list)
     lang: str = ""
     since: str = ""
     until: str = ""
@@ -92,8 +95,11 @@ def _text(value: Any) -> str:
 def state_from(
     q: str = Query("", description='Query: words, "exact phrases", AND / OR / NOT, +word / -word, prefix*, (...)'),
     group: list[str] | None = Query(None, description="Tracked group id; repeat for any of several"),
+    event_type: list[str] | None = Query(None, description="Event type (attack, abduction...); repeat for any"),
     entity: list[str] | None = Query(None, description="Entity name or TYPE:Name; repeat to require all"),
     source: list[str] | None = Query(None, description="Feed id; repeat for any of several"),
+    place: list[str] | None = Query(None, description="Place id (gn:2457163: Gao, Mali); repeat for any of several"),
+    country: list[str] | None = Query(None, description="Country code of a place named (ML); repeat for any"),
     lang: str = "",
     since: str = Query("", description="Published since: 7d, 24h, 30m, 2w or a date (2024-05-01)"),
     until: str = Query("", description="Published until (inclusive): a date or datetime"),
@@ -102,7 +108,8 @@ def state_from(
     collapse: bool = Query(True, description="One row per story (default); 0 lists every copy (CLI --no-collapse)"),
 ) -> SearchState:
     return SearchState(
-        q=q, group=_given(group), entity=_given(entity), source=_given(source), lang=lang.strip(),
+        q=q, group=_given(group), event_type=_given(event_type), entity=_given(entity), source=_given(source),
+        place=_given(place), country=_given(country), lang=lang.strip(),
         since=since.strip(), until=until.strip(), sort="newest" if sort == "newest" else "relevance",
         after=after.strip(), collapse=collapse,
     )  # fmt: skip
@@ -138,7 +145,8 @@ def to_request(state: SearchState, *, limit: int) -> SearchRequest:
     except ValueError as exc:
         raise BadSearch(str(exc), field="until") from exc
     return SearchRequest(
-        query=state.q, groups=state.group, entities=state.entity, sources=state.source, since=since, until=until,
+        query=state.q, groups=state.group, event_types=state.event_type, entities=state.entity,
+        sources=state.source, places=state.place, countries=state.country, since=since, until=until,
         lang=state.lang or None, sort=state.sort, limit=limit, after=state.after or None, collapse=state.collapse,
     )  # fmt: skip
 
