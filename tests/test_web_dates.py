@@ -56,7 +56,7 @@ def _everything_answers(client: httpx.Client, expected_rows: int, **params: str)
     assert len(chart.json()["buckets"]) <= 1000
     export = client.get("/api/v1/search/export", params={**params, "collapse": "0"})
     assert export.status_code == 200
-    rows = list(csv.reader(io.StringIO(export.text)))
+    rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
     assert rows and rows[0][0] == "id"
     assert len(rows) - 1 == min(expected_rows, 3)  # web_export_max=3 in web_settings
 

@@ -197,6 +197,18 @@ def remove_watch(es: Elasticsearch, names: IndexNames, name: str) -> Watch:
     return watch
 
 
+def set_watch_enabled(es: Elasticsearch, names: IndexNames, name: str, enabled: bool) -> Watch:
+    """Turn a query watch on or off (off: it stays listed, keeps its alerts and raises nothing). Group watches
+    follow the watchlist (the next pass would undo the change), so they are refused. Raises WatchNotFound."""
+    watch = get_watch(es, names, name)
+    if watch.kind == "group":
+        raise SearchError(f"{watch.name!r} is a group watch: edit the watchlist instead")
+    changed = _replace(watch, enabled=enabled, updated_at=_now_iso(None))
+    with es_errors(f"{'enabling' if enabled else 'disabling'} watch {name!r}"):
+        es.index(index=names.watches, id=changed.id, document=changed.to_doc(), refresh=True)
+    return changed
+
+
 def list_watches(
     es: Elasticsearch, names: IndexNames, *, kind: Kind | None = None, enabled_only: bool = False
 ) -> list[Watch]:

@@ -42,7 +42,9 @@ MAX_LIMIT = 100
 FACET_SIZE = 10
 _RELATIVE = re.compile(r"(\d{1,5})([mhdw])")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-_HIT_FIELDS = ["id", "title", "url", "source", "published_at", "group_ids", "story_id"]
+_HIT_FIELDS = [
+    "id", "title", "url", "source", "published_at", "group_ids", "story_id", "language", "site_name", "entity_names",
+]  # fmt: skip
 COPIES_SHOWN = 10  # other copies listed under a collapsed story row
 _PUBLISHED_DESC = {"published_at": {"order": "desc", "missing": "_last"}}
 _SORTS: dict[str, list[Any]] = {

@@ -36,6 +36,9 @@ class SearchHit:
     # the hit's story (search/stories.py); when results are collapsed a hit stands for its whole story
     story_id: str | None = None
     story: StoryInfo | None = None
+    language: str | None = None  # ISO 639-1, as stored: pages mark the text with it (lang, right-to-left)
+    site_name: str | None = None
+    entities: list[str] = field(default_factory=list)  # "TYPE:canonical name", the entity filter's syntax
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,6 +50,7 @@ class StoryCopy:
     url: str | None
     source: str | None
     published_at: str | None
+    language: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,7 +103,17 @@ def to_hit(raw: dict[str, Any]) -> SearchHit:
         title_highlight=titles[0],
         passages=merge_passages(*(highlight.get(f, []) for f in _TEXT_FIELDS)),
         story_id=source.get("story_id"),
+        language=source.get("language"),
+        site_name=source.get("site_name"),
+        entities=entity_labels(source.get("entity_names")),
     )
+
+
+def entity_labels(entity_names: Any) -> list[str]:
+    """``{"gpe": ["Gao"], ...}`` (the stored ``entity_names``) as ``["GPE:Gao", ...]``, in ENTITY_TYPES order."""
+    if not isinstance(entity_names, dict):
+        return []
+    return [f"{t}:{name}" for t in ENTITY_TYPES for name in entity_names.get(t.lower()) or () if name]
 
 
 def story_copies(raw: dict[str, Any], inner: str) -> tuple[int, list[StoryCopy]]:
@@ -169,6 +183,7 @@ def _copy(raw: dict[str, Any]) -> StoryCopy:
         url=src.get("url"),
         source=src.get("source"),
         published_at=src.get("published_at"),
+        language=src.get("language"),
     )
 
 

@@ -1,4 +1,4 @@
-"""``wirewatch watch``: analyst query watches (add, list, remove, test, snooze).
+"""``wirewatch watch``: analyst query watches (add, list, remove, disable, enable, test, snooze).
 
 Group watches (one per tracked group) follow the watchlist and are kept in sync by every ingest pass; they are
 listed here but cannot be removed (remove the group from the watchlist instead).
@@ -126,6 +126,34 @@ def remove(ctx: click.Context, name: str) -> None:
         except WatchNotFound as exc:
             fail(escape(str(exc)), hint="`wirewatch watch list` shows the watches")
     console.print(f"removed watch [bold]{escape(watch.name)}[/]")
+
+
+def _set_enabled(ctx: click.Context, name: str, enabled: bool) -> None:
+    from search.alerting.watches import set_watch_enabled
+    from search.errors import WatchNotFound
+
+    with _session(ctx) as rt:
+        try:
+            watch = set_watch_enabled(rt.es, rt.names, name, enabled)
+        except WatchNotFound as exc:
+            fail(escape(str(exc)), hint="`wirewatch watch list` shows the watches")
+    console.print(f"watch [bold]{escape(watch.name)}[/] {'enabled' if enabled else 'disabled'}")
+
+
+@cli.command("disable")
+@click.argument("name")
+@click.pass_context
+def disable(ctx: click.Context, name: str) -> None:
+    """Disable a query watch: it raises nothing, stays listed and keeps its alerts (`watch enable` undoes it)."""
+    _set_enabled(ctx, name, False)
+
+
+@cli.command("enable")
+@click.argument("name")
+@click.pass_context
+def enable(ctx: click.Context, name: str) -> None:
+    """Enable a disabled query watch again: it alerts on articles indexed from now on."""
+    _set_enabled(ctx, name, True)
 
 
 @cli.command("test")

@@ -30,6 +30,7 @@ from search.alerting.watches import (
     list_watches,
     query_watch_id,
     remove_watch,
+    set_watch_enabled,
 )
 from search.client import es_errors
 from search.errors import (
@@ -77,6 +78,7 @@ __all__ = [
     "attention",
     "check_watch",
     "disable_watch",
+    "enable_watch",
     "ensure_plain_index",
     "es_errors",
     "export_alert_page",
@@ -142,7 +144,7 @@ def same_content(es: Elasticsearch, names: IndexNames, doc: dict[str, Any], *, l
             index=names.articles,
             query=query,
             size=limit,
-            source_includes=["id", "title", "url", "source", "published_at"],
+            source_includes=["id", "title", "url", "source", "published_at", "language"],
             sort=[{"published_at": {"order": "asc", "missing": "_last"}}, {"id": "asc"}],
         )
     return [hit["_source"] for hit in found["hits"]["hits"]]
@@ -226,15 +228,13 @@ def preview_watch(
 
 
 def disable_watch(es: Elasticsearch, names: IndexNames, name: str) -> Watch:
-    """Turn a query watch off (it stays listed and keeps its alerts). Group watches follow the watchlist: the
-    next pass would turn them on again, so they are refused."""
-    watch = get_watch(es, names, name)
-    if watch.kind == "group":
-        raise SearchError(f"{watch.name!r} is a group watch: remove the group from the watchlist instead")
-    changed = Watch.from_doc({**watch.to_doc(), "enabled": False, "updated_at": datetime.now(UTC).isoformat()})
-    with es_errors(f"disabling watch {name!r}"):
-        es.index(index=names.watches, id=changed.id, document=changed.to_doc(), refresh=True)
-    return changed
+    """Turn a query watch off (it stays listed and keeps its alerts); group watches are refused."""
+    return set_watch_enabled(es, names, name, False)
+
+
+def enable_watch(es: Elasticsearch, names: IndexNames, name: str) -> Watch:
+    """Turn a disabled query watch on again; it alerts on articles indexed from now on."""
+    return set_watch_enabled(es, names, name, True)
 
 
 def feed_states(es: Elasticsearch, names: IndexNames, feed_ids: list[str]) -> dict[str, dict[str, Any]]:

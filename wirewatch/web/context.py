@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 from wirewatch.runtime import Runtime
 from wirewatch.settings import Settings
 from wirewatch.web.backend import IndexNames
-from wirewatch.web.render import safe_url, snippet
+from wirewatch.web.render import safe_url, snippet, text_attrs
 from wirewatch.web.store import User, WebStore
 from wirewatch.web.throttle import LoginThrottle
 
@@ -31,6 +31,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["snippet"] = snippet
     env.filters["safe_url"] = safe_url
+    env.filters["text_attrs"] = text_attrs
     env.filters["day"] = lambda value: (value or "")[:10]
     env.filters["minute"] = lambda value: (value or "").replace("T", " ")[:16]
     return env

@@ -34,6 +34,23 @@ def snippet(highlighted: str | None, fallback: str | None = None) -> Markup:
     return Markup("".join(out))
 
 
+# scripts written right to left: their text gets dir="rtl" outright, the rest dir="auto" (the first strong
+# character decides), so an Arabic full stop or "…" lands on the left and an English title stays left-to-right
+RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ps", "ur", "yi", "dv", "ku", "sd", "ug"})
+_LANG_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
+
+
+def text_attrs(language: str | None) -> Markup:
+    """The ``lang`` and ``dir`` attributes for a piece of article text (title, snippet, name) in ``language``,
+    the article's stored ISO 639-1 code: screen readers then speak it in its own voice. Without a well-formed
+    code only ``dir="auto"`` (the page's ``lang="en"`` would be a lie, so no ``lang`` is claimed)."""
+    code = (language or "").strip()
+    if not _LANG_TAG.fullmatch(code):
+        return Markup(' dir="auto"')
+    direction = "rtl" if code.split("-")[0].lower() in RTL_LANGUAGES else "auto"
+    return Markup(f' lang="{html.escape(code)}" dir="{direction}"')
+
+
 def safe_url(url: str | None) -> str | None:
     """``url`` when it is http(s), else None: a ``javascript:`` or ``data:`` link from a page is never a link."""
     if url and url.strip().lower().startswith(SAFE_SCHEMES):

@@ -10,9 +10,11 @@ goes to the previous one.
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import logging
+import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -34,7 +36,12 @@ router = APIRouter()
 log = logging.getLogger("wirewatch.web")
 STATE_KEYS = ("q", "group", "entity", "source", "place", "country", "near", "bbox", "lang", "since", "until", "sort")
 SYNTAX_HINT = 'words, "exact phrases", AND / OR / NOT, +word / -word, prefix*, (grouping)'
-EXPORT_FIELDS = ("id", "title", "url", "source", "published_at", "groups")
+EXPORT_FIELDS = (
+    "id", "title", "url", "source", "published_at", "groups", "language", "site_name", "entities", "snippet",
+    "story_copies", "story_sources",
+)  # fmt: skip
+# spreadsheets (Excel above all) read a CSV without it in the local code page, garbling é and Arabic
+UTF8_BOM = "\ufeff"
 
 
 @dataclass
@@ -244,8 +251,9 @@ def export(
     user: User = VIEWER,
     ctx: WebContext = CTX,
 ) -> Response:
-    """Streams every matching article (id, title, url, source, published_at, groups), page after page, up to
-    the `web_export_max` setting. CSV, or JSON lines (one hit per line, the search API's hit shape)."""
+    """Streams every matching article, page after page, up to the `web_export_max` setting. CSV (UTF-8 with a
+    byte-order mark; id, title, url, source, published_at, groups, language, site_name, entities, snippet,
+    story_copies, story_sources), or JSON lines (one hit per line, the search API's hit shape)."""
     try:
         req = to_request(state, limit=MAX_LIMIT)
     except BadSearch as exc:
@@ -317,17 +325,34 @@ def _json_lines(rows: Iterator[dict[str, Any] | ExportCut]) -> Iterator[str]:
 
 def _csv_lines(rows: Iterator[dict[str, Any] | ExportCut]) -> Iterator[str]:
     buffer = io.StringIO()
+    buffer.write(UTF8_BOM)
     writer = csv.writer(buffer)
     writer.writerow(EXPORT_FIELDS)
     for row in rows:
         if isinstance(row, ExportCut):
             writer.writerow([f"error: {row.message}"])
         else:
-            writer.writerow([_csv_cell(row.get(k)) for k in EXPORT_FIELDS])
+            writer.writerow([_csv_cell(value) for value in _export_values(row)])
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
     yield buffer.getvalue()
+
+
+def _export_values(row: dict[str, Any]) -> list[Any]:
+    """A hit's cells in EXPORT_FIELDS order: the snippet is its passages as plain text; the story's size is
+    known when results are collapsed by story (empty otherwise)."""
+    story = row.get("story") or {}
+    values = {
+        **row,
+        "snippet": " … ".join(html.unescape(_MARKS.sub("", p)) for p in row.get("passages") or ()),
+        "story_copies": story.get("copies"),
+        "story_sources": len(story["sources"]) if story.get("sources") is not None else None,
+    }
+    return [values.get(k) for k in EXPORT_FIELDS]
+
+
+_MARKS = re.compile(r"</?em>")
 
 
 def _csv_cell(value: Any) -> str:

@@ -1,4 +1,4 @@
-"""Watches: the list, "watch this search" with a preview of what it would have raised, channels, disable."""
+"""Watches: the list, "watch this search" with a preview of what it would have raised, channels, disable and enable."""
 
 from __future__ import annotations
 
@@ -100,6 +100,12 @@ def disable_form(name: str = Form(...), user: User = ANALYST, ctx: WebContext = 
     return RedirectResponse("/watches", status_code=303)
 
 
+@router.post("/watches/enable", include_in_schema=False)
+def enable_form(name: str = Form(...), user: User = ANALYST, ctx: WebContext = CTX) -> Response:
+    backend.enable_watch(ctx.es, ctx.names, name)
+    return RedirectResponse("/watches", status_code=303)
+
+
 @router.post("/watches/remove", include_in_schema=False)
 def remove_form(name: str = Form(...), user: User = ANALYST, ctx: WebContext = CTX) -> Response:
     backend.remove_watch(ctx.es, ctx.names, name)
@@ -178,6 +184,23 @@ def test_api(
 def disable_api(name: str, user: User = ANALYST, ctx: WebContext = CTX) -> Any:
     """Stops the watch raising alerts; it stays listed with its alerts."""
     return watch_row(backend.disable_watch(ctx.es, ctx.names, name))
+
+
+@router.post("/api/v1/watches/{name}/enable", summary="Enable a disabled query watch", tags=["watches"])
+def enable_api(name: str, user: User = ANALYST, ctx: WebContext = CTX) -> Any:
+    """Turns the watch on again: it alerts on articles indexed from now on."""
+    return watch_row(backend.enable_watch(ctx.es, ctx.names, name))
+
+
+class WatchPatch(BaseModel):
+    enabled: bool = Field(description="false stops the watch raising alerts; true turns it on again")
+
+
+@router.patch("/api/v1/watches/{name}", summary="Enable or disable a query watch", tags=["watches"])
+def patch_api(name: str, body: WatchPatch, user: User = ANALYST, ctx: WebContext = CTX) -> Any:
+    """`{"enabled": true}` or `{"enabled": false}`: the same as the `enable` and `disable` routes."""
+    toggle = backend.enable_watch if body.enabled else backend.disable_watch
+    return watch_row(toggle(ctx.es, ctx.names, name))
 
 
 @router.delete("/api/v1/watches/{name}", summary="Remove a query watch", tags=["watches"])
