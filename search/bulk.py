@@ -23,8 +23,8 @@ MGET_BATCH = 1000
 # the NER phase writes the places and events too: both use the NER spans
 ENTITY_FIELDS = frozenset(
     {"entities", "entity_names", "events", "places", "place_ids", "place_countries", "ner_done", "ner_model",
-     "ner_skipped"}
-)  # fmt: skip
+     "ner_skipped", "story_id", "story_first_seen"}
+)  # fmt: skip  # the story: the NER phase's events may join an article to another language's story
 
 __all__ = ["BulkReport", "index_articles", "stored_hashes", "update_entities"]
 

@@ -29,6 +29,8 @@ class Pending:
     content_hash: str | None
     language: str | None = None  # the stored language picks the NER model
     published_at: str | None = None  # ISO; events are dated against its day
+    story_id: str | None = None  # its story so far (MinHash); the NER phase may join it to another language's
+    story_first_seen: str | None = None
 
 
 def articles_waiting_for_entities(
@@ -42,7 +44,7 @@ def articles_waiting_for_entities(
     with es_errors("listing articles that still need entities"):
         found = es.search(
             index=names.articles, query=query,
-            source_includes=["text", "content_hash", "language", "published_at"],
+            source_includes=["text", "content_hash", "language", "published_at", "story_id", "story_first_seen"],
             sort=[{"indexed_at": "asc"}, {"id": "asc"}],
             size=limit,
         )  # fmt: skip
@@ -53,6 +55,8 @@ def articles_waiting_for_entities(
             content_hash=h["_source"].get("content_hash"),
             language=h["_source"].get("language"),
             published_at=h["_source"].get("published_at"),
+            story_id=h["_source"].get("story_id"),
+            story_first_seen=h["_source"].get("story_first_seen"),
         )
         for h in found["hits"]["hits"]
     ]

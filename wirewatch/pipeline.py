@@ -191,7 +191,9 @@ def add_entities(rt: Runtime, tagger: Tagger, summary: PassSummary, *, limit: in
         todo = articles_waiting_for_entities(rt.es, rt.names, limit=limit)
         if not todo:
             return 0
-        plan = entity_updates(rt.es, rt.names, tagger, todo)  # identical texts reuse entities: NER once
+        plan = entity_updates(
+            rt.es, rt.names, tagger, todo, story_days=rt.settings.story_language_days
+        )  # identical texts reuse entities: NER once
         s = rt.settings
         report = update_entities(
             rt.es, rt.names, plan.updates, chunk_docs=s.es_bulk_chunk_docs, max_retries=s.es_max_retries,

@@ -22,10 +22,16 @@ class EntityPlan:
     updates: dict[str, dict[str, Any]] = field(default_factory=dict)  # article id -> entity fields
     tagged: int = 0  # articles that went through NER
     reused: int = 0  # articles that took the entities of an identical text
+    joined: int = 0  # articles that joined another language's story by their events
 
 
-def entity_updates(es: Elasticsearch, names: IndexNames, tagger: Tagger, todo: list[Pending]) -> EntityPlan:
+def entity_updates(
+    es: Elasticsearch, names: IndexNames, tagger: Tagger, todo: list[Pending], *, story_days: int | None = None
+) -> EntityPlan:
+    """The entity fields of ``todo``; with ``story_days`` (the cross-language window), an article whose
+    events agree with another language's report within that many days joins its story too."""
     from search.reuse import entities_by_content_hash
+    from wirewatch.crossstory import cross_language_stories
 
     plan = EntityPlan()
     known = entities_by_content_hash(es, names, [p.content_hash for p in todo if p.content_hash])
@@ -52,6 +58,10 @@ def entity_updates(es: Elasticsearch, names: IndexNames, tagger: Tagger, todo: l
     for pending in later:
         plan.updates[pending.id] = plan.updates[first_of[str(pending.content_hash)].id]
         plan.reused += 1
+    if story_days is not None:
+        for aid, story in cross_language_stories(es, names, todo, plan.updates, window_days=story_days).items():
+            plan.updates[aid] = {**plan.updates[aid], **story}
+            plan.joined += 1
     return plan
 
 

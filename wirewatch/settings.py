@@ -160,6 +160,11 @@ class Settings(BaseSettings):
         description="Added to the NER processes' nice value: the alert path (fetch, extract, index, match, deliver) "
         "gets the CPU first and NER takes what is left",
     )  # fmt: skip
+    story_language_days: int = Field(
+        3, ge=0,
+        description="Reports in other languages join one story when their events agree and they were published "
+        "within this many days",
+    )  # fmt: skip
     places_enabled: bool = Field(
         True, description="Resolve place mentions to the place table (about 60 MB and a second per tagging process)"
     )

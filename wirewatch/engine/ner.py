@@ -137,7 +137,10 @@ class NerStage:
         engine, rt = self.engine, self.engine.rt
         began = time.perf_counter()
         try:
-            plan = engine.gate.call(lambda: entity_updates(rt.es, rt.names, engine.tools.tagger, batch))
+            days = rt.settings.story_language_days
+            plan = engine.gate.call(
+                lambda: entity_updates(rt.es, rt.names, engine.tools.tagger, batch, story_days=days)
+            )
         except Exception as exc:  # the batch stays ner_done: false in the index; the next drain retries it
             if isinstance(exc, Halted):
                 raise
