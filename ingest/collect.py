@@ -19,7 +19,8 @@ from typing import Any
 
 from ingest.errors import FetchError
 from ingest.extract import Article
-from ingest.feeds import FeedItem, FeedPoll, FeedSpec, poll_feed
+from ingest.feedlist import FeedSpec
+from ingest.feeds import FeedItem, FeedPoll, poll_feed
 from ingest.feedwork import Claims, FeedWork, page_input
 from ingest.fetch import Fetcher, FetchResult
 from ingest.outcomes import EntryOutcome, tally

@@ -1,4 +1,4 @@
-"""Feeds: the YAML feed list, and one incremental poll of one feed.
+"""Feeds: one incremental poll of one feed (the feed list is ingest/feedlist.py).
 
 feedparser only ever sees bytes we fetched ourselves (it has no timeout and no size limit of its own, and
 given a string it would fetch URLs or open local files), wrapped in a BytesIO so it never takes them for a
@@ -13,14 +13,12 @@ import io
 import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from ingest.dates import http_date, plausible, set_aside
-from ingest.errors import FeedListError, FeedParseError, FetchError
+from ingest.errors import FeedParseError, FetchError
 from ingest.feedcap import EntryLayout, entry_layout
+from ingest.feedlist import FeedSpec
 from ingest.fetch import Fetcher
 from ingest.state import Backoff, FeedState, failed, merge_seen, succeeded
 from ingest.urls import InvalidURLError, article_id, canonical_url
@@ -29,17 +27,6 @@ PollStatus = Literal["ok", "not_modified", "failed"]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)\b", re.IGNORECASE | re.DOTALL)
-
-
-@dataclass(frozen=True, kw_only=True)
-class FeedSpec:
-    """One feed of the feed list."""
-
-    id: str
-    url: str
-    name: str | None = None
-    interval_s: int = 900
-    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,66 +60,6 @@ class FeedPoll:
     permanent: bool = False  # a failure retrying will not mend soon (the feed is gone: 410, repeated 404)
     problem: str | None = None  # a non-fatal parse problem (bozo) recorded with the entries kept
     http_status: int | None = None
-
-
-def load_feed_list(path: Path | str, *, base_url: str | None = None, default_interval_s: int = 900) -> list[FeedSpec]:
-    """Read the YAML feed list (``feeds: [{id, url, name?, interval_s?, tags?}]``).
-
-    A ``{base}`` in a URL is replaced by ``base_url`` (the seed server's address, for the demo feeds).
-    """
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise FeedListError(f"cannot read feed list {path}: {exc}") from exc
-    rows = data.get("feeds") if isinstance(data, dict) else None
-    if not isinstance(rows, list):
-        raise FeedListError(f"feed list {path} must be a mapping with a 'feeds' list")
-    specs = [_spec(row, base_url, default_interval_s, path) for row in rows]
-    ids = [s.id for s in specs]
-    if len(set(ids)) != len(ids):
-        raise FeedListError(f"feed list {path} repeats a feed id: {sorted({i for i in ids if ids.count(i) > 1})}")
-    return specs
-
-
-def _spec(row: Any, base_url: str | None, default_interval_s: int, path: Path | str) -> FeedSpec:
-    if not isinstance(row, dict) or not row.get("id") or not row.get("url"):
-        raise FeedListError(f"feed list {path}: every feed needs an id and a url, got {row!r}")
-    url = str(row["url"])
-    if "{base}" in url:
-        if not base_url:
-            raise FeedListError(
-                f"feed list {path}: feed {row['id']!r}: field 'url' uses {{base}}: give a base_url (the seed server)"
-            )
-        url = url.replace("{base}", base_url.rstrip("/"))
-    try:
-        canonical_url(url)
-    except InvalidURLError as exc:
-        raise FeedListError(f"feed list {path}: feed {row['id']!r}: field 'url': {exc}") from exc
-    return FeedSpec(
-        id=str(row["id"]),
-        url=url,
-        name=row.get("name"),
-        interval_s=_interval(row, default_interval_s, path),
-        tags=_tags(row, path),
-    )
-
-
-def _interval(row: dict[str, Any], default_interval_s: int, path: Path | str) -> int:
-    # YAML gives whatever was written: a bare int() would end the run in a traceback that names no feed
-    value = row.get("interval_s") or default_interval_s
-    text = str(value).strip()
-    if isinstance(value, bool) or not text.isdigit() or int(text) < 1:
-        where = f"feed list {path}: feed {row['id']!r}: field 'interval_s'"
-        raise FeedListError(f"{where} must be a whole number of seconds (1 or more), got {value!r}")
-    return int(text)
-
-
-def _tags(row: dict[str, Any], path: Path | str) -> tuple[str, ...]:
-    value = row.get("tags") or ()
-    if isinstance(value, str) or not isinstance(value, list | tuple) or not all(isinstance(t, str) for t in value):
-        where = f"feed list {path}: feed {row['id']!r}: field 'tags'"
-        raise FeedListError(f"{where} must be a list of words, got {value!r}")
-    return tuple(value)
 
 
 def poll_feed(

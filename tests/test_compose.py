@@ -69,7 +69,7 @@ def test_elasticsearch_heap_and_volume(compose: dict[str, Any]) -> None:
 
 
 def test_mounted_config_files_are_valid() -> None:
-    from ingest.feeds import load_feed_list
+    from ingest.feedlist import load_feed_list
     from notify.config import channels_from_config
 
     feeds = load_feed_list(ROOT / "config" / "feeds.yaml")

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 
 from ingest.errors import TransientFetchError
 from ingest.extract import PageInput, extract_article
-from ingest.feeds import FeedPoll, FeedSpec, poll_feed
+from ingest.feedlist import FeedSpec
+from ingest.feeds import FeedPoll, poll_feed
 from ingest.fetch import Fetcher
 from ingest.state import Backoff, FeedState
 from netsafe import parse_retry_after

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ingest.collect import CollectOptions, IngestBatch, collect
-from ingest.feeds import FeedSpec, load_feed_list
+from ingest.feedlist import FeedSpec, load_feed_list
 from ingest.fetch import Fetcher
 from ingest.pool import ExtractPool
 from seeds.server import SeedServer

@@ -11,7 +11,8 @@ import pytest
 
 from ingest.collect import CollectOptions, IngestBatch, collect
 from ingest.feedcap import entry_layout
-from ingest.feeds import FeedSpec, parse_feed_bytes
+from ingest.feedlist import FeedSpec
+from ingest.feeds import parse_feed_bytes
 from ingest.fetch import Fetcher
 from ingest.pool import ExtractPool
 from ingest.state import Backoff, FeedState, MemoryFeedStateStore, failed, load_states

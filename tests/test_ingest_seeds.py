@@ -15,7 +15,7 @@ from elasticsearch import Elasticsearch
 
 from ingest.collect import CollectOptions, collect
 from ingest.extract import Article
-from ingest.feeds import FeedSpec, load_feed_list
+from ingest.feedlist import FeedSpec, load_feed_list
 from ingest.fetch import Fetcher
 from ingest.pool import ExtractPool
 from ingest.state import MemoryFeedStateStore, load_states

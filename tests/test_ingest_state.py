@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from ingest.errors import FeedListError
-from ingest.feeds import load_feed_list, parse_feed_bytes
+from ingest.feedlist import load_feed_list
+from ingest.feeds import parse_feed_bytes
 from ingest.state import MAX_SEEN_IDS, Backoff, FeedState, MemoryFeedStateStore, failed, load_states, merge_seen
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

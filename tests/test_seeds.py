@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.feeds import load_feed_list, parse_feed_bytes
+from ingest.feedlist import load_feed_list
+from ingest.feeds import parse_feed_bytes
 from seeds.server import ARTICLE_PATH, COMPANION_PATHS, SeedServer, render
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"

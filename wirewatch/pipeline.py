@@ -28,7 +28,7 @@ from wirewatch.summary import PassSummary
 
 if TYPE_CHECKING:
     from enrich.tagger import Tagger
-    from ingest.feeds import FeedSpec
+    from ingest.feedlist import FeedSpec
     from search.indices import SetupReport
     from search.leases import Leases
     from wirewatch.engine.progress import Progress

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from enrich.tagger import Tagger
     from enrich.watchlist import Watchlist
-    from ingest.feeds import FeedSpec
+    from ingest.feedlist import FeedSpec
     from ingest.fetch import Fetcher, FetchPolicy
     from ingest.pool import ExtractPool
     from notify.deliver import Channel
@@ -165,7 +165,7 @@ class Runtime:
 
     def feeds(self) -> list[FeedSpec]:
         from ingest.errors import IngestError
-        from ingest.feeds import load_feed_list
+        from ingest.feedlist import load_feed_list
 
         s = self.settings
         try:

@@ -25,7 +25,7 @@ from wirewatch.engine.passes import drain
 from wirewatch.summary import PassSummary
 
 if TYPE_CHECKING:
-    from ingest.feeds import FeedSpec
+    from ingest.feedlist import FeedSpec
     from wirewatch.runtime import PassTools, Runtime
 
 log = logging.getLogger("wirewatch.service")

@@ -37,7 +37,8 @@ from wirewatch.steps import Step
 from wirewatch.summary import PassSummary
 
 if TYPE_CHECKING:
-    from ingest.feeds import FeedPoll, FeedSpec
+    from ingest.feedlist import FeedSpec
+    from ingest.feeds import FeedPoll
     from wirewatch.runtime import PassTools, Runtime
 
 log = logging.getLogger("wirewatch.engine")
@@ -175,7 +176,8 @@ class Engine:
             now = self.now()
             with self.lock:
                 stale = {fid for fid in granted if fid in self.states and not self.states[fid].is_due(now)}
-                self.summary.feeds["not_due"] += len(stale)
+                if stale:  # a zero would add an empty row to every summary
+                    self.summary.feeds["not_due"] += len(stale)
             self.release_leases(sorted(stale))
             granted -= stale
         return [spec for spec in fresh if spec.id in granted and self.submit(spec)]

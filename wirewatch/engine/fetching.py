@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 from ingest.errors import FetchError
 from ingest.extract import PageInput
-from ingest.feeds import FeedItem, FeedSpec, poll_feed
+from ingest.feedlist import FeedSpec
+from ingest.feeds import FeedItem, poll_feed
 from ingest.feedwork import FeedWork, page_input
 from ingest.state import Backoff, FeedState
 from wirewatch.engine.gate import Halted

@@ -17,7 +17,7 @@ from wirewatch.steps import Step
 from wirewatch.summary import PassSummary
 
 if TYPE_CHECKING:
-    from ingest.feeds import FeedSpec
+    from ingest.feedlist import FeedSpec
     from wirewatch.runtime import PassTools, Runtime
 
 log = logging.getLogger("wirewatch.engine")
