@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from wirewatch.engine.gate import Halted
 from wirewatch.steps import Step
 from wirewatch.summary import PassSummary
+from wirewatch.unrecorded import Unrecorded
 
 if TYPE_CHECKING:
     from search.alerting.watches import Watch
@@ -36,6 +37,7 @@ class Alerter:
         self.stop_delivering = threading.Event()
         self._watches: list[Watch] = []
         self._watches_at = 0.0
+        self.unrecorded = Unrecorded()  # sends whose record waits for Elasticsearch: written before the next read
 
     # --- matching ---------------------------------------------------------------------------------------
     def enqueue(self, ids: list[str]) -> None:
@@ -168,7 +170,11 @@ class Alerter:
         engine = self.engine
         part = PassSummary()
         began = time.perf_counter()
-        engine.gate.call(lambda: deliver_alerts(engine.rt, part, engine.channels, limit=engine.opts.outbox_batch))
+        engine.gate.call(
+            lambda: deliver_alerts(
+                engine.rt, part, engine.channels, limit=engine.opts.outbox_batch, unrecorded=self.unrecorded
+            )
+        )
         engine.busy("deliver", time.perf_counter() - began)
         part.stage_seconds.clear()
         with engine.lock:
