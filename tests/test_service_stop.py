@@ -36,9 +36,10 @@ AT_ONCE_S = 10.0  # a second SIGTERM: the processes closed and the exit, no drai
 class Service:
     """``wirewatch run`` as a process; its stderr lines with the moment each arrived."""
 
-    def __init__(self, env: dict[str, str], *args: str) -> None:
+    def __init__(self, env: dict[str, str], *args: str, ner: bool = False, health_every: str = "1") -> None:
         self.proc = subprocess.Popen(
-            [WIREWATCH, "run", "--health-every", "1", *args], env={**env, "WIREWATCH_NER_ENABLED": "false"},
+            [WIREWATCH, "run", "--health-every", health_every, *args],
+            env={**env, "WIREWATCH_NER_ENABLED": str(ner).lower()},
             start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         self.lines: list[tuple[float, str]] = []

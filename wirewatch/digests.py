@@ -31,6 +31,20 @@ def scheduled_channels(channels: Mapping[str, Any]) -> set[str]:
     return {name for name, channel in channels.items() if schedule_of(channel) is not None}
 
 
+def next_digest_due(rt: Runtime, channels: Mapping[str, Any], *, now: datetime) -> datetime | None:
+    """When the first scheduled digest of ``channels`` can next be sent (None: no scheduled channel)."""
+    from notify.digest import schedule_of
+    from search.alerting import digests as store
+
+    moments = []
+    for channel in channels.values():
+        schedule = schedule_of(channel)
+        if schedule is not None:
+            state = store.digest_state(rt.es, rt.names, channel.name, first_due=schedule.next_due(now))
+            moments.append(state.due_at)
+    return min(moments, default=None)
+
+
 def send_due_digests(
     rt: Runtime,
     summary: PassSummary,

@@ -167,6 +167,18 @@ def deliver_alerts(
             close_channels(channels)
 
 
+def next_delivery_due(rt: Runtime, channels: dict[str, Any]) -> datetime | None:
+    """When something waiting is next due: a delivery's retry, a lapsed claim (its runner died), a scheduled
+    digest; None when nothing waits."""
+    from search.alerting.outbox import next_due_at
+    from wirewatch.digests import next_digest_due, scheduled_channels
+
+    now = datetime.now(UTC)
+    outbox = next_due_at(rt.es, rt.names, now=now, exclude=scheduled_channels(channels))
+    digest = next_digest_due(rt, channels, now=now)
+    return min((m for m in (outbox, digest) if m is not None), default=None)
+
+
 def _count_outcomes(summary: PassSummary, outcomes: Sequence[DeliveryOutcome]) -> None:
     for outcome in outcomes:
         summary.deliveries[outcome.state] += 1
