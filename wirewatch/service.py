@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from wirewatch.engine.core import Engine
 from wirewatch.engine.gate import Halted
 from wirewatch.engine.options import EngineOptions
-from wirewatch.engine.passes import drain
+from wirewatch.engine.passes import drain, report_unrecorded
 from wirewatch.summary import PassSummary
 
 if TYPE_CHECKING:
@@ -148,13 +148,7 @@ class Service:
             self.on_health("grace period over: the reconcile, the outbox and NER resume at the next start")
         finally:
             engine.stop_threads(timeout=max(0.0, deadline - time.monotonic()))
-        unrecorded = len(engine.alerter.unrecorded)
-        if unrecorded:
-            log.error(
-                "%d delivery record(s) could not be written (Elasticsearch unreachable): those alerts are sent "
-                "again, with the same idempotency key, once their claims lapse",
-                unrecorded,
-            )
+        report_unrecorded(engine)
         self.on_health("stopped: " + self.health_line())
         return deadline
 

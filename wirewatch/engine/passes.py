@@ -93,6 +93,7 @@ def run_engine(
         engine.abandon_open(summary.fatal)
     finally:
         engine.stop_threads()
+        report_unrecorded(engine)
         for stage, seconds in engine.stage_busy.items():
             summary.stage_seconds[stage] = summary.stage_seconds.get(stage, 0.0) + seconds
         if owned:
@@ -146,6 +147,19 @@ def drain(
         _join(engine, "ner", timeout=PROGRESS_EVERY_S)
         if on_progress is not None:
             on_progress(engine.snapshot())
+
+
+def report_unrecorded(engine: Engine) -> None:
+    """Sends whose record never reached Elasticsearch (the pass gave up on the outage): said, not hidden."""
+    left = len(engine.alerter.unrecorded)
+    if left:
+        reason = (
+            f"{left} delivery record(s) not written (Elasticsearch unreachable): sent again, with the same "
+            "idempotency key, once their claims lapse"
+        )
+        log.error(reason)
+        with engine.lock:
+            engine.summary.fail(Step.DELIVER, "records", reason, transient=True)
 
 
 def _left(stop_by: float | None) -> float | None:
