@@ -88,8 +88,8 @@ def test_sigterm_during_an_outage_stops_within_the_grace(
                           "--grace", str(GRACE_S))  # fmt: skip
         try:
             assert wait_until(lambda: delivered(es, index_prefix) == ALERTS, timeout=180), service.stderr[-2000:]
-            cluster.cut()  # an idle service, its cluster gone
-            assert wait_until(lambda: service.said("ELASTICSEARCH DOWN") is not None, timeout=30)
+            cluster.cut()  # an idle service, its cluster gone: the stop's reconcile finds it so
+            time.sleep(1)
             began = service.sigterm()
             code = service.exited_within(GRACE_S + EXIT_S)
         finally:
