@@ -62,6 +62,12 @@ def articles_waiting_for_entities(
     ]
 
 
+def count_waiting_for_entities(es: Elasticsearch, names: IndexNames) -> int:
+    """How many articles are indexed with ``ner_done: false``."""
+    with es_errors("counting articles that still need entities"):
+        return int(es.count(index=names.articles, query={"term": {"ner_done": False}})["count"])
+
+
 def entities_by_content_hash(es: Elasticsearch, names: IndexNames, hashes: Sequence[str]) -> dict[str, dict[str, Any]]:
     """{content hash: {"entities", "entity_names", "events", "places", "place_ids", "place_countries",
     "ner_model", "ner_skipped"}} of an article with that hash whose NER is done (a copy takes the events too,

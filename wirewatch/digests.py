@@ -12,11 +12,13 @@ import logging
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Literal
 
 from wirewatch.runtime import Runtime
 from wirewatch.steps import Step
 from wirewatch.summary import PassSummary
+from wirewatch.unrecorded import Unrecorded
 
 log = logging.getLogger("wirewatch.digests")
 LEASE_S = 900.0  # a runner holding a digest longer than this is presumed dead (sends take seconds)
@@ -29,22 +31,48 @@ def scheduled_channels(channels: Mapping[str, Any]) -> set[str]:
     return {name for name, channel in channels.items() if schedule_of(channel) is not None}
 
 
+def next_digest_due(rt: Runtime, channels: Mapping[str, Any], *, now: datetime) -> datetime | None:
+    """When the first scheduled digest of ``channels`` can next be sent (None: no scheduled channel)."""
+    from notify.digest import schedule_of
+    from search.alerting import digests as store
+
+    moments = []
+    for channel in channels.values():
+        schedule = schedule_of(channel)
+        if schedule is not None:
+            state = store.digest_state(rt.es, rt.names, channel.name, first_due=schedule.next_due(now))
+            moments.append(state.due_at)
+    return min(moments, default=None)
+
+
 def send_due_digests(
-    rt: Runtime, summary: PassSummary, channels: Mapping[str, Any], *, now: datetime | None = None
+    rt: Runtime,
+    summary: PassSummary,
+    channels: Mapping[str, Any],
+    *,
+    now: datetime | None = None,
+    unrecorded: Unrecorded | None = None,
 ) -> int:
-    """Send every scheduled digest due at ``now``; returns how many were sent."""
+    """Send every scheduled digest due at ``now``; returns how many were sent.
+
+    What a sent digest changes (its alerts delivered, the next one scheduled) goes through ``unrecorded``: when
+    Elasticsearch is unreachable then, it waits there and is written later, never sent again."""
     from notify.digest import schedule_of
 
     now = now or datetime.now(UTC)
+    records = unrecorded if unrecorded is not None else Unrecorded()
     sent = 0
     for channel in channels.values():
         schedule = schedule_of(channel)
         if schedule is not None:
-            sent += _send_if_due(rt, summary, channel, schedule, now)
+            sent += _send_if_due(rt, summary, channel, schedule, now, records)
+            records.flush()
     return sent
 
 
-def _send_if_due(rt: Runtime, summary: PassSummary, channel: Any, schedule: Any, now: datetime) -> int:
+def _send_if_due(
+    rt: Runtime, summary: PassSummary, channel: Any, schedule: Any, now: datetime, records: Unrecorded
+) -> int:
     from notify.deliver import DeliveryOutcome
     from notify.digest import Digest, DigestRetry, send_digest
     from search.alerting import digests as store
@@ -68,26 +96,32 @@ def _send_if_due(rt: Runtime, summary: PassSummary, channel: Any, schedule: Any,
     retry = DigestRetry(max_attempts=s.delivery_max_attempts, backoff_s=s.delivery_backoff_s)
     outcome = send_digest(channel, digest, retry)
     stamp = datetime.now(UTC)
+    es, names, what = rt.es, rt.names, f"the digest of {channel.name}"
     if outcome.state == "pending":
         retry_at = now + timedelta(seconds=_backoff(rt, claimed.attempts + outcome.attempts, outcome.retry_after_s))
-        record_deliveries(rt.es, rt.names, [
+        tried = [
             DeliveryOutcome(alert_id=aid, channel=channel.name, state="pending", attempts=outcome.attempts,
                             error=outcome.error)
             for aid in digest.alert_ids
-        ])  # fmt: skip
+        ]  # fmt: skip
         error = outcome.error or "pending"
-        store.postpone(rt.es, rt.names, claimed, retry_at=retry_at, attempts=outcome.attempts, error=error)
+        records.add(what, partial(record_deliveries, es, names, tried))
+        records.add(what, partial(store.postpone, es, names, claimed, retry_at=retry_at, attempts=outcome.attempts,
+                                  error=error))  # fmt: skip
         summary.deliveries["pending"] += len(digest.alert_ids)
         summary.fail(Step.DELIVER, f"digest@{channel.name}", outcome.error or "pending", transient=True)
         return 0
     listed = outcome.listed if outcome.listed is not None else digest
     state_name: Literal["delivered", "failed"] = "delivered" if outcome.state == "delivered" else "failed"
-    record_deliveries(rt.es, rt.names, [
+    done = [
         DeliveryOutcome(alert_id=aid, channel=channel.name, state=state_name, attempts=outcome.attempts,
                         delivered_at=stamp if state_name == "delivered" else None, error=outcome.error)
         for aid in listed.alert_ids
-    ])  # fmt: skip
-    store.finish(rt.es, rt.names, claimed, next_due=schedule.next_due(now), sent_at=stamp, listed=len(listed.alert_ids))
+    ]  # fmt: skip
+    # sent: remembered before anything can fail, so a retry records it and never sends it again
+    records.add(what, partial(record_deliveries, es, names, done))
+    records.add(what, partial(store.finish, es, names, claimed, next_due=schedule.next_due(now), sent_at=stamp,
+                              listed=len(listed.alert_ids)))  # fmt: skip
     summary.deliveries[state_name] += len(listed.alert_ids)
     if state_name == "failed":
         summary.fail(Step.DELIVER, f"digest@{channel.name}", outcome.error or "failed")

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from wirewatch.engine.core import Engine
 from wirewatch.engine.gate import Halted
 from wirewatch.engine.options import EngineOptions
-from wirewatch.engine.passes import drain
+from wirewatch.engine.passes import drain, report_unrecorded
 from wirewatch.summary import PassSummary
 
 if TYPE_CHECKING:
@@ -71,8 +71,8 @@ class Service:
             reconciler = threading.Thread(target=self._reconcile_loop, args=(engine, stop), daemon=True)
             reconciler.start()
             self._schedule(engine, feeds, stop)
-            self._stop(engine)
-            reconciler.join(5)
+            deadline = self._stop(engine)
+            reconciler.join(max(0.0, deadline - time.monotonic()))
         finally:
             close_channels(channels)
         self.summary.finished_at = time.time()
@@ -130,21 +130,27 @@ class Service:
             except Exception as exc:  # the next round tries again; the health line shows the outage
                 log.warning("reconcile failed: %s", exc)
 
-    def _stop(self, engine: Engine) -> None:
-        """Stop polling, let what is in flight finish within the grace period, commit, then the tail."""
+    def _stop(self, engine: Engine) -> float:
+        """Stop polling, let what is in flight finish within the grace period, commit, then the tail. The grace
+        bounds all of it, an Elasticsearch outage included: every wait on the cluster ends with it, and what
+        is left then (unfinished feeds, the reconcile, the outbox, NER) stays in the index for the next start.
+        Returns the grace's deadline (monotonic)."""
         self.on_health(f"stopping: draining in-flight work (grace {self.grace_s:g} s)")
         deadline = time.monotonic() + self.grace_s
+        engine.gate.deadline = deadline
         engine.close_input()
         if not engine.wait_idle(deadline):
             abandoned = engine.abandon_open("stopped: the grace period ended before the feed finished")
             self.on_health(f"grace period over: {len(abandoned)} feed(s) left for the next start")
         try:
-            drain(engine, deadline, None)
+            drain(engine, deadline, None, stop_by=deadline)
         except Halted:
-            pass
+            self.on_health("grace period over: the reconcile, the outbox and NER resume at the next start")
         finally:
-            engine.stop_threads()
+            engine.stop_threads(timeout=max(0.0, deadline - time.monotonic()))
+        report_unrecorded(engine)
         self.on_health("stopped: " + self.health_line())
+        return deadline
 
     def health_line(self) -> str:
         if self.engine is None:

@@ -57,6 +57,11 @@ class DigestState:
             return False
         return self.claimed_until is None or self.claimed_until <= now
 
+    @property
+    def due_at(self) -> datetime:
+        """When this digest can next be sent: its scheduled time, a failed send's retry, a live claim's lapse."""
+        return max(m for m in (self.next_due, self.retry_at, self.claimed_until) if m is not None)
+
     def position(self) -> dict[str, Any]:
         return {
             "next_due": self.next_due.isoformat(),

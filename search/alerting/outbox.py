@@ -114,6 +114,42 @@ def _due_query(now: datetime, channels: Collection[str] | None, exclude: Collect
     return {"bool": {"should": [pending_and_due, lapsed_claim, configured_again], "minimum_should_match": 1}}
 
 
+def next_due_at(
+    es: Elasticsearch, names: IndexNames, *, now: datetime, exclude: Collection[str] = ()
+) -> datetime | None:
+    """When the outbox next has something due: the earliest retry of a pending delivery (``now`` for one never
+    tried) or lapse of a claim (a runner that died while sending); None when nothing waits. Pending deliveries
+    on ``exclude`` (scheduled digest channels) do not count: their digest's schedule says when."""
+    skip = [{"terms": {"deliveries.channel": sorted(exclude)}}] if exclude else []
+    pending = {"bool": {"filter": [{"term": {"deliveries.state": "pending"}}], "must_not": skip}}
+    aggs = {
+        "d": {
+            "nested": {"path": "deliveries"},
+            "aggs": {
+                "pending": {
+                    "filter": pending,
+                    "aggs": {
+                        "retry": {"min": {"field": "deliveries.next_attempt_at"}},
+                        "untried": {"missing": {"field": "deliveries.next_attempt_at"}},
+                    },
+                },
+                "sending": {
+                    "filter": {"term": {"deliveries.state": "sending"}},
+                    "aggs": {"lapse": {"min": {"field": "deliveries.claim_expires_at"}}},
+                },
+            },
+        }
+    }
+    with es_errors("reading when the outbox is next due"):
+        found = es.search(index=names.alerts, size=0, aggs=aggs, track_total_hits=False)
+    d = found["aggregations"]["d"]
+    if d["pending"]["untried"]["doc_count"]:
+        return now
+    moments = [d["pending"]["retry"].get("value"), d["sending"]["lapse"].get("value")]
+    due = [datetime.fromtimestamp(m / 1000, UTC) for m in moments if m is not None]
+    return min(due) if due else None
+
+
 @dataclass(kw_only=True)
 class ClaimReport:
     claimed: list[dict[str, Any]] = field(default_factory=list)  # alert sources holding this owner's claims

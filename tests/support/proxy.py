@@ -41,6 +41,7 @@ class HoldingProxy(LoopbackServer):
         self.held = threading.Event()
         self._release = threading.Event()
         self.paths: list[str] = []
+        self.bodies: list[tuple[str, bytes]] = []  # (method and path, body) of each request that had one
         super().__init__()
 
     @property
@@ -51,6 +52,8 @@ class HoldingProxy(LoopbackServer):
         length = int(request.headers.get("Content-Length") or 0)
         body = request.rfile.read(length) if length else None
         self.paths.append(f"{request.command} {request.path}")
+        if body:
+            self.bodies.append((self.paths[-1], body))
         if self.hold_pattern and self.hold_pattern.search(request.path):
             self.held.set()
             self._release.wait(timeout=120)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -14,6 +15,10 @@ from wirewatch.cli.common import err_console, fail, runtime_from
 from wirewatch.summary import ExitStatus, write_summary
 
 
+class StopNow(BaseException):
+    """A second SIGTERM or Ctrl-C: stop without draining (BaseException: no stage's handler swallows it)."""
+
+
 @click.command("run")
 @click.option("--feeds", "feeds_file", type=click.Path(exists=True, dir_okay=False), help="YAML feed list.")
 @click.option("--health-every", type=float, help="Seconds between health lines (default: run_health_every_s).")
@@ -23,8 +28,9 @@ def cli(ctx: click.Context, feeds_file: str | None, health_every: float | None, 
     """Run as a service: poll each feed when it is due, index, alert and deliver as articles arrive.
 
     A health line goes to stderr every few minutes. SIGTERM or Ctrl-C stops polling, drains the work in
-    flight within the grace period, commits feed state and exits 0. An Elasticsearch outage is waited out:
-    writes are held and retried, and the health line says so.
+    flight within the grace period (an outage included), commits feed state and exits 0; a second signal stops
+    at once (exit 3), leaving what was in flight uncommitted for the next start. An Elasticsearch outage is
+    waited out: writes are held and retried, and the health line says so.
     """
     from wirewatch.runtime import ConfigError
     from wirewatch.service import Service
@@ -34,9 +40,10 @@ def cli(ctx: click.Context, feeds_file: str | None, health_every: float | None, 
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
         if stop.is_set():
-            return
-        err_console.print(f"{signal.Signals(signum).name}: stopping", highlight=False)
+            raise StopNow(name)  # from the main thread's wait, wherever the drain is
+        err_console.print(f"{name}: stopping", highlight=False)
         stop.set()
 
     signal.signal(signal.SIGTERM, on_signal)
@@ -51,5 +58,11 @@ def cli(ctx: click.Context, feeds_file: str | None, health_every: float | None, 
             summary = service.run(stop)
     except ConfigError as exc:
         fail(str(exc), hint="fix the file it names", code=int(ExitStatus.NOT_RUN))
+    except StopNow as now:
+        # Nothing is lost: uncommitted feeds are polled again, alerts wait in the outbox, leases and claims
+        # lapse. Threads still sending or waiting are not waited for (the processes were closed above).
+        health(f"{now}: stopped at once; work in flight left uncommitted for the next start")
+        sys.stderr.flush()
+        os._exit(int(ExitStatus.PARTIAL))
     write_summary(rt.settings.summary_file, summary.to_dict())
     sys.exit(int(ExitStatus.NOT_RUN) if summary.fatal else 0)

@@ -1,6 +1,7 @@
 """Alerts as articles land: the matcher runs the watches on each flushed micro-batch (only those ids) and
-creates the alerts; the deliverer sends from the outbox as soon as it is woken (today's per-channel
-parallelism, backoff and Retry-After, through ``pipeline.deliver_alerts``).
+creates the alerts; the deliverer sends from the outbox as soon as it is woken, and when what waits there
+comes due (retries, lapsed claims, scheduled digests), through ``pipeline.deliver_alerts`` (per-channel
+parallelism, backoff and Retry-After).
 
 Matching a micro-batch does not move the checkpoint: the pass ends with ``match_since_checkpoint`` (the
 reconcile), which finds anything a crash or an outage left unmatched, and recognises what was already alerted.
@@ -14,11 +15,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from wirewatch.engine.gate import Halted
 from wirewatch.steps import Step
 from wirewatch.summary import PassSummary
+from wirewatch.unrecorded import Unrecorded
 
 if TYPE_CHECKING:
     from search.alerting.watches import Watch
@@ -26,6 +29,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("wirewatch.engine")
 WATCHES_TTL_S = 30.0  # the service sees a new watch within this
+DELIVER_EVERY_S = 60.0  # the deliverer looks at the outbox at least this often, woken or not
+MIN_GAP_S = 1.0  # ... and at most this often when nothing wakes it (a due time already past)
+AFTER_ERROR_S = 10.0  # a round that failed (not an outage: the gate waits those out) is tried again after this
 
 
 class Alerter:
@@ -43,6 +49,7 @@ class Alerter:
         self.stop_delivering = threading.Event()
         self._watches: list[Watch] = []
         self._watches_at = 0.0
+        self.unrecorded = Unrecorded()  # sends whose record waits for Elasticsearch: written before the next read
 
     # --- matching ---------------------------------------------------------------------------------------
     def enqueue(self, ids: list[str]) -> None:
@@ -191,17 +198,34 @@ class Alerter:
 
     # --- delivery ---------------------------------------------------------------------------------------
     def deliver_loop(self) -> None:
+        """Deliver when woken (new alerts), when the earliest waiting delivery comes due (a retry after a failed
+        send, a claim left by a runner that died, a scheduled digest) and at least every DELIVER_EVERY_S; the
+        first round at once (what earlier runners left waiting)."""
+        due = time.monotonic()
         while not self.stop_delivering.is_set() and not self.engine.halt.is_set():
-            if self.wake.wait(timeout=1.0):
-                self.wake.clear()
-                try:
-                    self.deliver_all()
-                except Halted:
-                    raise
-                except Exception as exc:  # pending deliveries stay in the outbox for the next round
-                    log.warning("delivering failed: %s", exc)
-                    with self.engine.lock:
-                        self.engine.summary.fail(Step.DELIVER, "outbox", str(exc), transient=True)
+            woken = self.wake.wait(timeout=max(0.0, min(1.0, due - time.monotonic())))
+            if not woken and time.monotonic() < due:
+                continue
+            self.wake.clear()
+            try:
+                self.deliver_all()
+                due = self._next_due()
+            except Halted:
+                raise
+            except Exception as exc:  # pending deliveries stay in the outbox for the next round
+                log.warning("delivering failed: %s", exc)
+                with self.engine.lock:
+                    self.engine.summary.fail(Step.DELIVER, "outbox", str(exc), transient=True)
+                due = time.monotonic() + AFTER_ERROR_S
+
+    def _next_due(self) -> float:
+        """The monotonic time of the next round: the earliest due time, within [MIN_GAP_S, DELIVER_EVERY_S]."""
+        from wirewatch.pipeline import next_delivery_due
+
+        engine = self.engine
+        at = engine.gate.call(lambda: next_delivery_due(engine.rt, engine.channels))
+        wait = DELIVER_EVERY_S if at is None else (at - datetime.now(UTC)).total_seconds()
+        return time.monotonic() + min(DELIVER_EVERY_S, max(MIN_GAP_S, wait))
 
     def deliver_all(self, max_rounds: int = 20) -> None:
         """Deliver until a round sends nothing new (what is due now; failures wait for their backoff), or the
@@ -218,7 +242,8 @@ class Alerter:
         began = time.perf_counter()
         engine.gate.call(
             lambda: deliver_alerts(
-                engine.rt, part, engine.channels, limit=engine.opts.outbox_batch, deadline=engine.deadline
+                engine.rt, part, engine.channels, limit=engine.opts.outbox_batch, deadline=engine.deadline,
+                unrecorded=self.unrecorded,
             )
         )
         engine.busy("deliver", time.perf_counter() - began)

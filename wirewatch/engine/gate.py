@@ -4,7 +4,8 @@ A call that fails with ``SearchUnavailable`` is retried with capped exponential 
 remembers since when the cluster is gone (the service's health line shows it). The work stays where it is
 meanwhile: the writer holds its batch, and the bounded queues behind it fill and stop the stages upstream,
 so nothing is lost and memory does not grow. After ``patience_s`` (a one-off pass) the outage is raised; a
-halt (pass deadline, end of the grace period) raises ``Halted``.
+halt (pass deadline, end of the grace period) raises ``Halted``, and so does ``deadline`` once it has passed
+(the service's grace: every wait on the cluster ends with it, whoever waits).
 """
 
 from __future__ import annotations
@@ -34,12 +35,13 @@ class EsGate:
         self.down_since: float | None = None  # time.time() of the first failure of the current outage
         self.last_error: str | None = None
         self.outages = 0
+        self.deadline: float | None = None  # time.monotonic() after which no call waits or starts
 
     def call(self, fn: Callable[[], T]) -> T:
         """``fn()``, retried through an outage (SearchUnavailable); other errors pass through."""
         attempt = 0
         while True:
-            if self._halt.is_set():
+            if self._halt.is_set() or (self.deadline is not None and time.monotonic() >= self.deadline):
                 raise Halted()
             try:
                 result = fn()
@@ -49,6 +51,8 @@ class EsGate:
                 if self.patience_s is not None and time.time() - (self.down_since or time.time()) > self.patience_s:
                     raise
                 wait = min(self.max_backoff_s, 0.25 * 2 ** min(attempt, 10))
+                if self.deadline is not None:
+                    wait = max(0.0, min(wait, self.deadline - time.monotonic()))
                 if self._halt.wait(wait):
                     raise Halted() from exc
                 continue

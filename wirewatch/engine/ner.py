@@ -3,7 +3,9 @@ and extraction go on, writing entities in micro-batches.
 
 Its queue is bounded and never blocks the writer: when NER falls behind (it is most of the CPU), the
 articles it had no room for stay ``ner_done: false`` in the index and are read back from there
-(``search.reuse.articles_waiting_for_entities``) once the queue has room, as are any a crash left. Several
+(``search.reuse.articles_waiting_for_entities``) once the queue has room, as are any a crash or a runner with
+NER off left: the index is read at the start and every REFILL_EVERY_S while the queue is empty, and
+``backlog`` counts what waits there. Several
 consumers share the queue, so the NER processes never wait while one consumer writes its entities. Group alerts
 never wait for it. A copy whose text was tagged before takes its entities (``wirewatch.reuse``): NER runs once
 per distinct text, with the model of the article's language.
@@ -24,38 +26,51 @@ if TYPE_CHECKING:
     from wirewatch.engine.core import Engine
 
 
-RECENT_DONE = 2_000  # ids tagged lately, kept out of the index's backlog until a refresh has surely shown them
+REFILL_EVERY_S = 30.0  # an idle NER stage reads the index's backlog this often (articles indexed with NER off)
+FAILED_RETRY_S = 600.0  # an article NER failed on is not read back from the index before this
+MAX_FAILED = 1_000  # failed articles remembered at most (the oldest are forgotten, so read back sooner)
 
 
 class NerStage:
     """``consumers`` threads (the engine runs one more than there are NER processes, so a worker always has a
     batch queued while another consumer writes its entities) take ``ner_batch`` articles each: one task per
-    NER process, small enough that the last batches of a pass end together."""
+    NER process, small enough that the last batches of a pass end together.
+
+    Reading the index's backlog leaves out only what is queued or being tagged here and the articles that
+    failed lately: a bounded list, whatever the size of the backlog."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._cond = threading.Condition()
         self._todo: collections.deque[Pending] = collections.deque()
+        self._queued: set[str] = set()  # the ids in _todo
         self._overflowed = False  # articles were left in the index for later
         self._closed = False
         self._refilling = threading.Lock()  # one consumer reads the index's backlog at a time
-        self._tried: set[str] = set()  # read back from the index (a failure is not retried forever)
+        self._next_refill = 0.0  # time.monotonic() of the next timed read of the index's backlog
         self._in_flight: set[str] = set()  # being tagged by a consumer
-        self._recent: collections.OrderedDict[str, None] = collections.OrderedDict()  # tagged lately
+        self._failed: collections.OrderedDict[str, float] = collections.OrderedDict()  # id -> when it failed
+        self._waiting = 0  # articles waiting for NER in the index, as last counted (kept up to date since)
 
     @property
     def backlog(self) -> int:
-        return len(self._todo) + (1 if self._overflowed else 0)
+        """Articles waiting for NER: queued or being tagged here, or waiting in the index."""
+        with self._cond:
+            return max(len(self._todo) + len(self._in_flight), self._waiting)
 
     def offer(self, articles: list[Pending]) -> None:
         if not self.engine.tools.tagger.ner or not articles:
             return
         with self._cond:
             for item in articles:
+                if item.id in self._queued or item.id in self._in_flight:
+                    continue
                 if len(self._todo) < self.engine.opts.ner_queue:
                     self._todo.append(item)
+                    self._queued.add(item.id)
                 else:
                     self._overflowed = True
+                self._waiting += 1
             self._cond.notify_all()
 
     def close(self) -> None:
@@ -64,9 +79,9 @@ class NerStage:
             self._cond.notify_all()
 
     def run(self) -> None:
-        """One consumer, until closed: tag what is queued; when the queue ran dry after an overflow, refill
-        it from the index's backlog. Once closed: drain the index's backlog (this pass's overflow, a crash's
-        leftovers), then return."""
+        """One consumer, until closed: tag what is queued; when the queue ran dry after an overflow, or every
+        REFILL_EVERY_S while it is empty, refill it from the index's backlog. Once closed: drain the index's
+        backlog (this pass's overflow, a crash's leftovers), then return."""
         engine = self.engine
         while not engine.halt.is_set():
             batch = self._take()
@@ -75,7 +90,7 @@ class NerStage:
                 continue
             with self._cond:
                 closed, overflowed = self._closed, self._overflowed
-            if not (closed or overflowed):
+            if not (closed or overflowed or time.monotonic() >= self._next_refill):
                 continue
             if not self._refilling.acquire(blocking=False):
                 with self._cond:  # another consumer is reading the index: wait for what it queues
@@ -94,7 +109,9 @@ class NerStage:
                 self._cond.wait(timeout=0.5)
             size = self.engine.opts.ner_batch
             batch = [self._todo.popleft() for _ in range(min(size, len(self._todo)))]
-            self._in_flight.update(p.id for p in batch)
+            ids = {p.id for p in batch}
+            self._queued -= ids
+            self._in_flight |= ids
             return batch
 
     def _tag_tracked(self, batch: list[Pending]) -> None:
@@ -102,33 +119,48 @@ class NerStage:
             self.tag(batch)
         finally:
             with self._cond:
-                for p in batch:
-                    self._in_flight.discard(p.id)
-                    self._recent[p.id] = None
-                while len(self._recent) > RECENT_DONE:
-                    self._recent.popitem(last=False)
+                self._in_flight -= {p.id for p in batch}
 
     def refill(self) -> int:
-        """Queue up to a batch per consumer from the index's backlog (articles not being or lately tagged);
-        0 when it is empty."""
-        from search.reuse import articles_waiting_for_entities
+        """Queue up to a batch per consumer from the index's backlog (articles not queued, being tagged or
+        failed lately) and count what waits there; returns how many were queued (0: none left)."""
+        from search.reuse import articles_waiting_for_entities, count_waiting_for_entities
 
         engine, rt = self.engine, self.engine.rt
         with self._cond:
             self._overflowed = False
-            skip = sorted(self._tried | self._in_flight | set(self._recent))
+            self._next_refill = time.monotonic() + REFILL_EVERY_S
+            self._forget_failures()
+            skip = sorted(self._queued | self._in_flight | set(self._failed))
         engine.gate.call(lambda: rt.es.indices.refresh(index=rt.names.articles))
         limit = engine.opts.ner_batch * max(1, engine.opts.ner_consumers)
         todo = engine.gate.call(lambda: articles_waiting_for_entities(rt.es, rt.names, limit=limit, exclude=skip))
+        waiting = engine.gate.call(lambda: count_waiting_for_entities(rt.es, rt.names))
         with self._cond:
+            self._waiting = waiting
+            fresh = [p for p in todo if p.id not in self._queued and p.id not in self._in_flight]
             if not todo:
-                self._tried.clear()
                 return 0
-            self._tried.update(p.id for p in todo)
-            self._todo.extend(todo)
+            self._todo.extend(fresh)
+            self._queued.update(p.id for p in fresh)
             self._overflowed = True  # there may be more behind these: read again when they are done
             self._cond.notify_all()
-        return len(todo)
+        return len(fresh)
+
+    def _forget_failures(self) -> None:
+        """Failures old enough are tried again (a service runs for months); at most MAX_FAILED are kept."""
+        expired = time.monotonic() - FAILED_RETRY_S
+        while self._failed and (len(self._failed) > MAX_FAILED or next(iter(self._failed.values())) < expired):
+            self._failed.popitem(last=False)
+
+    def _done(self, written: int, failed: list[str]) -> None:
+        with self._cond:
+            self._waiting = max(0, self._waiting - written)
+            now = time.monotonic()
+            for aid in failed:
+                self._failed[aid] = now
+                self._failed.move_to_end(aid)
+            self._forget_failures()
 
     def tag(self, batch: list[Pending]) -> None:
         from search.bulk import update_entities
@@ -141,12 +173,13 @@ class NerStage:
             plan = engine.gate.call(
                 lambda: entity_updates(rt.es, rt.names, engine.tools.tagger, batch, story_days=days)
             )
-        except Exception as exc:  # the batch stays ner_done: false in the index; the next drain retries it
+        except Exception as exc:  # the batch stays ner_done: false in the index; read back after FAILED_RETRY_S
             if isinstance(exc, Halted):
                 raise
             with engine.lock:
                 for p in batch:
                     engine.summary.fail(Step.NER, p.id, f"{type(exc).__name__}: {exc}", transient=True)
+            self._done(0, [p.id for p in batch])
             return
         s = rt.settings
         report = engine.gate.call(
@@ -156,6 +189,7 @@ class NerStage:
             )
         )  # fmt: skip
         engine.busy("ner", time.perf_counter() - began)
+        self._done(len(report.written), list(report.failed))
         with engine.lock:
             for aid, reason in report.failed.items():
                 engine.summary.fail(Step.NER, aid, reason, transient=aid in report.transient)

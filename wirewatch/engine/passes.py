@@ -94,6 +94,7 @@ def run_engine(
         engine.abandon_open(summary.fatal)
     finally:
         engine.stop_threads()
+        report_unrecorded(engine)
         for stage, seconds in engine.stage_busy.items():
             summary.stage_seconds[stage] = summary.stage_seconds.get(stage, 0.0) + seconds
         if owned:
@@ -105,23 +106,34 @@ def run_engine(
     return summary
 
 
-def drain(engine: Engine, deadline: float | None, on_progress: Callable[[Progress], None] | None) -> None:
+def drain(
+    engine: Engine,
+    deadline: float | None,
+    on_progress: Callable[[Progress], None] | None,
+    *,
+    stop_by: float | None = None,
+) -> None:
     """After the last feed: the matcher's last batches, the reconcile, the outbox, then NER's backlog.
 
     Runs on a fresh gate when the ingest stages were halted (deadline): the articles already written still
-    get their alerts, and what NER did not reach stays in the index for the next pass."""
+    get their alerts, and what NER did not reach stays in the index for the next pass. ``stop_by`` (monotonic;
+    the service's grace) bounds all of it, an outage included: past it, this raises ``Halted`` and what is
+    left (the reconcile, the outbox, NER) waits in the index for the next start."""
     from wirewatch.engine.gate import EsGate
 
     halted = engine.halt.is_set()
     tail = threading.Event()
     if halted:
         engine.gate = EsGate(tail, patience_s=engine.opts.es_patience_s, max_backoff_s=engine.opts.es_max_backoff_s)
+    engine.gate.deadline = stop_by
     for stage in (engine.feeds, engine.pages, engine.extracts, engine.articles):
         stage.close()
     engine.alerter.close()
-    _join(engine, "match")
+    _join(engine, "match", _left(stop_by))
     engine.alerter.stop_delivering.set()
-    _join(engine, "deliver")
+    _join(engine, "deliver", _left(stop_by))
+    if _alive(engine, "match") or _alive(engine, "deliver"):
+        raise Halted()  # still waiting for the cluster when the time was up (their own gate calls end now too)
     with engine.summary.timed(Step.MATCH):
         engine.alerter.reconcile()
     engine.alerter.deliver_all()
@@ -131,9 +143,28 @@ def drain(engine: Engine, deadline: float | None, on_progress: Callable[[Progres
     while _alive(engine, "ner"):
         if deadline is not None and time.monotonic() > deadline:
             engine.halt.set()  # the rest of NER's backlog stays in the index for the next pass
+            if stop_by is not None:
+                raise Halted()  # a batch still in a NER process is not waited for
         _join(engine, "ner", timeout=PROGRESS_EVERY_S)
         if on_progress is not None:
             on_progress(engine.snapshot())
+
+
+def report_unrecorded(engine: Engine) -> None:
+    """Sends whose record never reached Elasticsearch (the pass gave up on the outage): said, not hidden."""
+    left = len(engine.alerter.unrecorded)
+    if left:
+        reason = (
+            f"{left} delivery record(s) not written (Elasticsearch unreachable): sent again, with the same "
+            "idempotency key, once their claims lapse"
+        )
+        log.error(reason)
+        with engine.lock:
+            engine.summary.fail(Step.DELIVER, "records", reason, transient=True)
+
+
+def _left(stop_by: float | None) -> float | None:
+    return None if stop_by is None else max(0.0, stop_by - time.monotonic())
 
 
 def _threads(engine: Engine, name: str) -> list[threading.Thread]:
