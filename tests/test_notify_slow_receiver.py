@@ -168,3 +168,22 @@ def test_an_smtp_server_that_trickles_its_greeting_is_cut_at_the_deadline() -> N
     took = time.monotonic() - began
     assert took < 10.0, f"the email send took {took:.1f} s"
     assert outcome.state == "pending" and "within 3 s" in (outcome.error or ""), outcome.error
+
+
+def test_a_send_to_a_trickling_taxii_collection_ends_at_its_deadline(slow: TricklingReceiver) -> None:
+    """The taxii channel's timeout_s bounds the whole send too (the collection answers one byte a second)."""
+    from notify.taxii_channel import TaxiiChannel
+
+    def render(ids: object, tlp: object) -> list[dict[str, object]]:
+        return [{"type": "identity", "spec_version": "2.1", "id": "identity--2e0a2f7c-6d5b-4c4e-9a57-7d0f0b1d7c11"}]
+
+    taxii = TaxiiChannel(name="cti", url=slow.url + "/", render=render, rules=LOOPBACK, timeout_s=3.0)
+    began = time.monotonic()
+    try:
+        [outcome] = deliver([Delivery(alert=make_alert(), channel="cti")], {"cti": taxii}, max_attempts=1)
+    finally:
+        taxii.close()
+    took = time.monotonic() - began
+    assert took < 10.0, f"the send took {took:.1f} s"
+    assert outcome.state == "pending" and outcome.attempts == 1
+    assert "deadline" in (outcome.error or ""), outcome.error
