@@ -34,7 +34,8 @@ from tests.support.seed_corpus import ALERT_GROUPS, ALERTS, ARTICLES
 
 pytestmark = pytest.mark.slow
 WIREWATCH = str(Path(sys.executable).with_name("wirewatch"))
-LAPSE_S = 4  # leases and delivery claims of a killed runner lapse after this
+LAPSE_S = 15  # leases and delivery claims of a killed runner lapse after this: longer than a pass takes to start
+# and reach its leases on a loaded machine (at 4 s the pass right after the kill could find them lapsed already)
 
 
 def pass_env(es_url: str, prefix: str, feeds_base: str, hook_url: str, tmp_path: Path) -> dict[str, str]:
