@@ -91,6 +91,10 @@ def main(argv: list[str] | None = None) -> int:
             "WIREWATCH_FEEDS_BASE_URL": seed.base_url,
             "WIREWATCH_HTTP_ALLOW_LOOPBACK": "true",
         }
+        # the seed corpus is dated 2018: with the age bound on, it would be indexed and raise no alert at all
+        env.setdefault("WIREWATCH_ALERT_MAX_AGE_DAYS", "0")
+        if env["WIREWATCH_ALERT_MAX_AGE_DAYS"] in ("0", "0.0"):
+            console.print("Alert age bound off for the demo (the seed is dated 2018): WIREWATCH_ALERT_MAX_AGE_DAYS=0")
         env.setdefault("AIRFLOW_HOME", str(PROJECT_ROOT / "airflow_home"))
         env.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(PROJECT_ROOT / "dags"))
         env.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")

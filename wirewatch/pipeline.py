@@ -99,12 +99,16 @@ def match_watches(rt: Runtime, summary: PassSummary) -> None:
     from wirewatch.spikes import raise_spikes
 
     with summary.timed(Step.MATCH):
-        report = match_since_checkpoint(rt.es, rt.names, dedup_window_s=rt.settings.alert_dedup_window_s)
+        report = match_since_checkpoint(
+            rt.es, rt.names, dedup_window_s=rt.settings.alert_dedup_window_s, max_age_s=rt.settings.alert_max_age_s
+        )
         raise_spikes(rt, summary)
     summary.alerts["matched_articles"] += report.articles
     summary.alerts["created"] += len(report.alerts.created)
     summary.alerts["already_existed"] += report.alerts.existing
     summary.alerts["attached_to_earlier"] += len(report.alerts.attached)
+    if report.alerts.too_old:
+        summary.alerts["too_old_to_alert"] += len(set(report.alerts.too_old))
     for aid, reason in report.alerts.failed.items():
         summary.fail(Step.MATCH, aid, reason)
     if report.alerts.refused:  # the checkpoint stays before them: the next run matches them

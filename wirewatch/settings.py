@@ -173,6 +173,9 @@ class Settings(BaseSettings):
     channels_file: Path | None = Field(None, description="YAML list of alert channels; none = a JSONL file")
     alerts_file: Path = Field(PROJECT_ROOT / "run" / "alerts.jsonl", description="Default JSON-lines channel")
     alert_dedup_window_s: int = Field(48 * 3600, description="A same-content copy within it joins the alert")
+    alert_max_age_days: float = Field(
+        7, ge=0, description="An article published longer before its fetch raises no alert (still indexed); 0: off"
+    )
     delivery_max_attempts: int = Field(4, description="Send attempts per alert and channel in one pass")
     delivery_backoff_s: float = Field(0.5, description="First delivery retry delay; doubles each retry")
     delivery_max_backoff_s: float = Field(3600.0, description="Cap on the wait before a failed delivery's next try")
@@ -256,6 +259,11 @@ class Settings(BaseSettings):
     @property
     def es_url_or_local(self) -> str:
         return self.es_url or f"http://127.0.0.1:{self.local_es_port}"
+
+    @property
+    def alert_max_age_s(self) -> float | None:
+        """``alert_max_age_days`` in seconds, None when the bound is off (0)."""
+        return self.alert_max_age_days * 86400 if self.alert_max_age_days else None
 
 
 class _YamlSource(PydanticBaseSettingsSource):

@@ -55,6 +55,7 @@ class CreateReport:
     attached: list[str] = field(default_factory=list)  # copies joined to an earlier alert
     failed: dict[str, str] = field(default_factory=dict)  # alert id -> reason (mapping errors)
     refused: list[str] = field(default_factory=list)  # article ids the node refused to match (429): match again
+    too_old: list[str] = field(default_factory=list)  # article ids published too long before their fetch
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +64,7 @@ class CreateReport:
             "attached": len(self.attached),
             "failed": self.failed,
             "refused": len(self.refused),
+            "too_old": len(self.too_old),
         }
 
 
@@ -72,15 +74,19 @@ def create_alerts(
     matches: Sequence[Match],
     *,
     dedup_window_s: float = 48 * 3600,
+    max_age_s: float | None = None,
     now: datetime | None = None,
 ) -> CreateReport:
-    """Create the alerts for ``matches`` (undelivered, one pending delivery per watch channel).
+    """Create the alerts for ``matches`` (undelivered, one pending delivery per watch channel). A match whose
+    article was published more than ``max_age_s`` before its fetch raises nothing (``too_old``): a feed's
+    first pass brings years of back issues, which are worth indexing but not worth waking anyone for.
 
     Raises SearchUnavailable when Elasticsearch is unreachable or overloaded for any of them: the caller
     keeps its checkpoint and matches again later (alerts created meanwhile are then counted as existing).
     """
     now = now or datetime.now(UTC)
     report = CreateReport()
+    matches, report.too_old = split_too_old(matches, max_age_s, now)
     stories = group_by_story(matches)  # one alert per (watch, story); its later copies only attach
     unique = [(aid, first) for aid, (first, _) in stories.items()]
     if not unique:
@@ -106,6 +112,34 @@ def create_alerts(
         _add_also_seen(es, names, copies[aid], match, now)
     _attach_story_copies(es, names, stories, report, skip=set(copies), now=now)
     return report
+
+
+def split_too_old(matches: Sequence[Match], max_age_s: float | None, now: datetime) -> tuple[list[Match], list[str]]:
+    """(the matches to alert on, the ids of the articles published more than ``max_age_s`` before their fetch
+    (or before ``now`` when the fetch time is unknown)). No bound when ``max_age_s`` is None or 0; an article
+    without a publication date is alerted on (its age is unknown, not old)."""
+    if not max_age_s:
+        return list(matches), []
+    fresh: list[Match] = []
+    old: dict[str, None] = {}
+    for match in matches:
+        published = _instant(match.published_at)
+        fetched = _instant(match.fetched_at) or now
+        if published is not None and (fetched - published).total_seconds() > max_age_s:
+            old[match.article_id] = None
+        else:
+            fresh.append(match)
+    return fresh, list(old)
+
+
+def _instant(stamp: str | None) -> datetime | None:
+    if not stamp:
+        return None
+    try:
+        value = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def story_key(match: Match) -> str:

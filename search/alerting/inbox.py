@@ -4,6 +4,7 @@ A filter applied after the limit answers with fewer rows than asked (none at all
 the filtered-out ones) while matching alerts exist further back. So the caller's exclusions (the alerts one
 workbench user acknowledged, ``exclude_ids``) go into the query beside the watch, state and time filters, and
 the next page starts after the last row's sort values: ``(created_at, id)``, newest first, as an opaque cursor.
+Sorted by publication (``sort="published"``), the cursor is ``(published_at, id)``; alerts without a date last.
 """
 
 from __future__ import annotations
@@ -22,10 +23,16 @@ from search.names import IndexNames
 
 MAX_LIST = 1000
 StateFilter = Literal["pending", "failed", "delivered", "unconfigured"]
+SortKey = Literal["created", "published"]
+SORTS: tuple[SortKey, ...] = ("created", "published")
 STATES: tuple[StateFilter, ...] = ("pending", "failed", "delivered", "unconfigured")
 _TERMS_PER_CLAUSE = 50_000  # under Elasticsearch's index.max_terms_count (65,536) per terms query
-_CURSOR = re.compile(r"(-?\d{1,16})\.([0-9A-Za-z_-]{1,128})")
-_SORT = [{"created_at": "desc"}, {"id": "asc"}]
+# a missing published_at sorts last as the smallest long (19 digits)
+_CURSOR = re.compile(r"(-?\d{1,19})\.([0-9A-Za-z_-]{1,128})")
+_SORTS: dict[SortKey, list[dict[str, Any]]] = {
+    "created": [{"created_at": "desc"}, {"id": "asc"}],
+    "published": [{"published_at": {"order": "desc", "missing": "_last"}}, {"id": "asc"}],
+}
 
 
 @dataclass(frozen=True)
@@ -44,14 +51,16 @@ def alert_page(
     exclude_ids: Collection[str] = (),
     after: str | None = None,
     limit: int = 100,
+    sort: SortKey = "created",
 ) -> AlertPage:
     """Alert documents, newest first. ``watch`` is a watch name or id; ``state`` keeps alerts with at least
-    one channel in that state; ``exclude_ids`` leaves those alerts out; ``after`` is a page's ``next``.
+    one channel in that state; ``exclude_ids`` leaves those alerts out; ``after`` is a page's ``next`` (of a
+    listing in the same ``sort``: newest alert, or newest article with ``"published"``).
     Same-story copies are folded into their first alert (its ``also_seen``) and not listed on their own.
     Raises InvalidCursor for a cursor this listing did not produce."""
     size = max(1, min(limit, MAX_LIST))
     # one more than the page: a next cursor only when something does follow
-    body: dict[str, Any] = {"query": _query(since, watch, state, exclude_ids), "size": size + 1, "sort": _SORT}
+    body: dict[str, Any] = {"query": _query(since, watch, state, exclude_ids), "size": size + 1, "sort": _SORTS[sort]}
     if after:
         body["search_after"] = decode_cursor(after)
     with es_errors("listing alerts"):
@@ -79,7 +88,7 @@ def _query(
 
 
 def encode_cursor(sort_values: list[Any]) -> str:
-    """``<created_at millis>.<alert id>``: readable, and nothing in it is parsed but a number and an id."""
+    """``<millis>.<alert id>``: readable, and nothing in it is parsed but a number and an id."""
     millis, alert = sort_values
     return f"{int(millis)}.{alert}"
 

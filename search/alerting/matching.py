@@ -38,7 +38,9 @@ IDS_PER_SEARCH = 500
 ITEM_RETRIES = 3  # a refused search is sent again this many times, after 0.25, 0.5 and 1 s
 ITEM_BACKOFF_S = 0.25
 PASSAGE_CHARS = 240
-_SOURCE = ["id", "title", "url", "source", "published_at", "indexed_at", "content_hash", "groups", "story_id"]
+_SOURCE = [
+    "id", "title", "url", "source", "published_at", "fetched_at", "indexed_at", "content_hash", "groups", "story_id",
+]  # fmt: skip
 _HIGHLIGHT = {
     "pre_tags": [HIGHLIGHT_START],
     "post_tags": [HIGHLIGHT_END],
@@ -70,6 +72,7 @@ class Match:
     surface_forms: tuple[str, ...]
     passage: str
     story_id: str | None = None  # the article's story (search/stories.py): one alert per (watch, story)
+    fetched_at: str | None = None  # when the article was fetched: the age bound is measured from it
 
 
 def match_articles(
@@ -261,6 +264,7 @@ def _to_match(watch: Watch, hit: dict[str, Any]) -> Match:
         surface_forms=forms,
         passage=passage,
         story_id=doc.get("story_id"),
+        fetched_at=doc.get("fetched_at"),
     )
 
 

@@ -74,6 +74,7 @@ def alert_on_articles(
     *,
     watches: Sequence[Watch] | None = None,
     dedup_window_s: float = 48 * 3600,
+    max_age_s: float | None = None,
 ) -> CreateReport:
     """Match ``article_ids`` (just written, and searchable: refresh first) and create their alerts. Articles
     the node refused to match (429, after retries) are in the report's ``refused``; what the other searches
@@ -81,7 +82,7 @@ def alert_on_articles(
     if watches is None:
         watches = awake(list_watches(es, names, enabled_only=True), datetime.now(UTC))
     matches, refused = _matched(es, names, article_ids, watches)
-    report = create_alerts(es, names, matches, dedup_window_s=dedup_window_s)
+    report = create_alerts(es, names, matches, dedup_window_s=dedup_window_s, max_age_s=max_age_s)
     report.refused = refused
     return report
 
@@ -101,6 +102,7 @@ def match_since_checkpoint(
     names: IndexNames,
     *,
     dedup_window_s: float = 48 * 3600,
+    max_age_s: float | None = None,
     overlap_s: float = 120.0,
     refresh: bool = True,
     batch_articles: int = BATCH_ARTICLES,
@@ -119,7 +121,7 @@ def match_since_checkpoint(
     watches = awake(list_watches(es, names, enabled_only=True), datetime.now(UTC))
     for ids, last_indexed_at in _batches_since(es, names, checkpoint, overlap_s, batch_articles):
         matches, refused = _matched(es, names, ids, watches)
-        created = create_alerts(es, names, matches, dedup_window_s=dedup_window_s)
+        created = create_alerts(es, names, matches, dedup_window_s=dedup_window_s, max_age_s=max_age_s)
         created.refused = refused
         report.articles += len(ids)
         report.matches += len(matches)
@@ -162,6 +164,7 @@ def _merge(total: CreateReport, part: CreateReport) -> None:
     total.attached += part.attached
     total.failed.update(part.failed)
     total.refused += part.refused
+    total.too_old += part.too_old
 
 
 def _parse(stamp: str) -> datetime:

@@ -1,4 +1,4 @@
-"""``wirewatch alerts list``: alerts and their per-channel delivery state."""
+"""``wirewatch alerts list``: alerts and their per-channel delivery state; ``wirewatch alerts acknowledge``."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from wirewatch.cli.common import console, err_console, fail, print_json, runtime
 
 if TYPE_CHECKING:
     from wirewatch.runtime import Runtime
+    from wirewatch.web.store import WebStore
 
 
 @click.group("alerts")
@@ -26,14 +27,17 @@ def cli() -> None:
 @click.option("--failed", "state", flag_value="failed", help="Only alerts a channel rejected for good.")
 @click.option("--delivered", "state", flag_value="delivered", help="Only alerts a channel received.")
 @click.option("--unconfigured", "state", flag_value="unconfigured", help="Only alerts for a channel not configured.")
-@click.option("--unacknowledged-by", "user", metavar="USER", help="Only alerts this user has not acknowledged.")
+@click.option(
+    "--unacknowledged-by", "user", metavar="USER", help="Only alerts neither this user nor the team acknowledged."
+)
+@click.option("--by-published", is_flag=True, help="Newest article first (publication date) instead of newest alert.")
 @click.option("--after", help="The cursor printed after the previous page: the alerts older than it.")
 @click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the alert documents as a JSON list.")
 @click.pass_context
 def list_cmd(
     ctx: click.Context, since: str | None, watch: str | None, state: str | None, user: str | None,
-    after: str | None, limit: int, as_json: bool,
+    by_published: bool, after: str | None, limit: int, as_json: bool,
 ) -> None:  # fmt: skip
     """List alerts, newest first: every filter applies before the limit, and the cursor of the next page is
     printed when more follow (on stderr with --json)."""
@@ -58,7 +62,7 @@ def list_cmd(
             excluded = _acknowledged_by(rt, user) if user else []
             page = alert_page(
                 rt.es, rt.names, since=since_at, watch=watch, state=state, exclude_ids=excluded,  # type: ignore[arg-type]
-                after=after, limit=limit,
+                after=after, limit=limit, sort="published" if by_published else "created",
             )  # fmt: skip
     finally:
         rt.close()
@@ -81,14 +85,44 @@ def list_cmd(
     console.print(table)
 
 
-def _acknowledged_by(rt: Runtime, username: str) -> list[str]:
+@cli.command("acknowledge")
+@click.argument("alert_id")
+@click.option("--as", "username", required=True, metavar="USER", help="The workbench user acknowledging it.")
+@click.option("--team", is_flag=True, help="For the whole team: every user sees it acknowledged, and by whom.")
+@click.option("--json", "as_json", is_flag=True, help="Print the acknowledgement as JSON.")
+@click.pass_context
+def acknowledge_cmd(ctx: click.Context, alert_id: str, username: str, team: bool, as_json: bool) -> None:
+    """Mark an alert as dealt with, for USER (the default) or for the team."""
+    from search.alerting.alerts import existing_alert_ids
+
+    rt = runtime_from(ctx)
+    try:
+        with search_errors(rt.settings.es_url_or_local):
+            store = _store(rt, username, "--as")
+            if not existing_alert_ids(rt.es, rt.names, [alert_id]):
+                fail(f"no alert with id {escape(alert_id[:40])!r}", "`wirewatch alerts list` shows the alert ids")
+            ack = store.acknowledge(username, alert_id, team=team)
+    finally:
+        rt.close()
+    if as_json:
+        print_json(ack)
+        return
+    whom = f"for the team by {ack['username']}" if ack.get("team") else f"by {ack['username']}"
+    console.print(f"alert {escape(alert_id)} acknowledged {escape(whom)} at {ack['at'][:19]}", highlight=False)
+
+
+def _store(rt: Runtime, username: str, option: str) -> WebStore:
     from wirewatch.web.store import WebStore, setup_web_indices
 
     setup_web_indices(rt.es, rt.names)
     store = WebStore(rt.es, rt.names)
     if store.user(username) is None:
-        fail(f"--unacknowledged-by: no workbench user {escape(username)!r}", "`wirewatch users list` shows them")
-    return store.acknowledged_ids(username)
+        fail(f"{option}: no workbench user {escape(username)!r}", "`wirewatch users list` shows them")
+    return store
+
+
+def _acknowledged_by(rt: Runtime, username: str) -> list[str]:
+    return _store(rt, username, "--unacknowledged-by").acknowledged_ids(username)
 
 
 def _deliveries(alert: dict[str, Any]) -> str:

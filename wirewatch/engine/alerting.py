@@ -120,8 +120,11 @@ class Alerter:
         watches = self._current_watches()
         engine.refresh_articles()
         report = engine.gate.call(
-            lambda: alert_on_articles(rt.es, rt.names, ids, watches=watches, dedup_window_s=engine.opts.dedup_window_s)
-        )
+            lambda: alert_on_articles(
+                rt.es, rt.names, ids, watches=watches, dedup_window_s=engine.opts.dedup_window_s,
+                max_age_s=engine.opts.alert_max_age_s,
+            )
+        )  # fmt: skip
         if report.refused:
             log.warning("Elasticsearch refused matching %d article(s) (429): matched again later", len(report.refused))
             self._refused_again(report.refused)
@@ -134,6 +137,8 @@ class Alerter:
             s.alerts["created"] += len(report.created)
             s.alerts["already_existed"] += report.existing
             s.alerts["attached_to_earlier"] += len(report.attached)
+            if report.too_old:
+                s.alerts["too_old_to_alert"] += len(report.too_old)
             for aid, reason in report.failed.items():
                 s.fail(Step.MATCH, aid, reason)
             engine.progress.alerts += len(report.created)
@@ -160,7 +165,9 @@ class Alerter:
         engine, rt = self.engine, self.engine.rt
         began = time.perf_counter()
         report = engine.gate.call(
-            lambda: match_since_checkpoint(rt.es, rt.names, dedup_window_s=engine.opts.dedup_window_s)
+            lambda: match_since_checkpoint(
+                rt.es, rt.names, dedup_window_s=engine.opts.dedup_window_s, max_age_s=engine.opts.alert_max_age_s
+            )
         )
         engine.busy("match", time.perf_counter() - began)
         with engine.lock:

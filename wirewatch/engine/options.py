@@ -32,6 +32,7 @@ class EngineOptions:
     bulk_max_retries: int = 3
     # alerts and NER
     dedup_window_s: float = 48 * 3600
+    alert_max_age_s: float | None = None  # an article published longer before its fetch raises no alert
     ner_batch: int = 8  # articles per NER task (one process's batch)
     ner_consumers: int = 3  # threads feeding the NER processes: one more than there are processes
     outbox_batch: int = 500
@@ -69,6 +70,7 @@ class EngineOptions:
             flush_age_s=s.engine_flush_age_s,
             bulk_max_retries=s.es_max_retries,
             dedup_window_s=float(s.alert_dedup_window_s),
+            alert_max_age_s=s.alert_max_age_s,
             ner_batch=max(1, s.ner_batch_size),
             ner_consumers=max(1, s.ner_workers) + 1,
             pass_deadline_s=s.pass_deadline_s,

@@ -15,6 +15,7 @@ from typing import Any
 from elasticsearch import Elasticsearch, NotFoundError
 
 from search.alerting.alerts import existing_alert_ids, list_alerts, would_raise
+from search.alerting.inbox import SORTS as ALERT_SORTS
 from search.alerting.inbox import STATES as ALERT_STATES
 from search.alerting.inbox import AlertPage, alert_page
 from search.alerting.indices import setup_alert_indices
@@ -53,6 +54,7 @@ from search.querying.querylang import PlaceLocator, parse_query
 from search.querying.results import SearchResult, merge_passages
 
 __all__ = [
+    "ALERT_SORTS",
     "ALERT_STATES",
     "MAX_ALERT_ID",
     "MAX_LIMIT",

@@ -39,7 +39,7 @@ _MAPPINGS: dict[str, dict[str, Any]] = {
     "sessions": {"username": _KEYWORD, "created_at": _DATE, "expires_at": _DATE},
     "saved": {"id": _KEYWORD, "username": _KEYWORD, "name": _KEYWORD, "params": {"type": "keyword", "index": False},
               "created_at": _DATE},
-    "acks": {"alert_id": _KEYWORD, "username": _KEYWORD, "at": _DATE},
+    "acks": {"alert_id": _KEYWORD, "username": _KEYWORD, "at": _DATE, "team": {"type": "boolean"}},
 }  # fmt: skip
 _HASHER = PasswordHasher()
 
@@ -243,33 +243,56 @@ class WebStore:
             self.es.delete(index=self._index("saved"), id=saved_id, refresh=True)
         return True
 
-    # --- acknowledgements ------------------------------------------------------------------------------
-    def acknowledge(self, username: str, alert_id: str) -> dict[str, Any]:
-        doc = {"alert_id": alert_id, "username": username, "at": _now().isoformat()}
+    # --- acknowledgements ---------------------------------------------------------------------------------
+    # A user's own acknowledgement is one document per (user, alert); one for the team is one per alert (the
+    # first one stands: it says who took the alert on for everybody) and counts for every user.
+    def acknowledge(self, username: str, alert_id: str, *, team: bool = False) -> dict[str, Any]:
+        """The acknowledgement stored (for the team: the one that already stood, when another user was first)."""
+        doc = {"alert_id": alert_id, "username": username, "at": _now().isoformat(), "team": team}
+        doc_id = _team_ack_id(alert_id) if team else stable_id(username, alert_id)
         with es_errors("acknowledging an alert"):
-            self.es.index(index=self._index("acks"), id=stable_id(username, alert_id), document=doc, refresh=True)
+            try:
+                self.es.index(
+                    index=self._index("acks"), id=doc_id, document=doc, refresh=True, op_type="create" if team else None
+                )  # fmt: skip
+            except ConflictError:
+                return self._get("acks", doc_id) or doc
         return doc
 
-    def acknowledged(self, username: str, alert_ids: list[str]) -> dict[str, str]:
-        """{alert id: acknowledged at} for those of ``alert_ids`` this user acknowledged."""
+    def acknowledged(self, username: str, alert_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """{alert id: the acknowledgement} for those of ``alert_ids`` this user or the team acknowledged (the
+        team's first: everybody sees who took the alert on)."""
         if not alert_ids:
             return {}
+        ids = [_team_ack_id(a) for a in alert_ids] + [stable_id(username, a) for a in alert_ids]
         with es_errors("reading acknowledgements"):
-            found = self.es.mget(index=self._index("acks"), ids=[stable_id(username, a) for a in alert_ids])
-        return {d["_source"]["alert_id"]: d["_source"]["at"] for d in found["docs"] if d.get("found")}
+            found = self.es.mget(index=self._index("acks"), ids=ids)
+        out: dict[str, dict[str, Any]] = {}
+        for doc in found["docs"]:
+            if doc.get("found"):
+                src = doc["_source"]
+                out.setdefault(src["alert_id"], {**src, "team": bool(src.get("team"))})
+        return out
 
     def acknowledged_ids(self, username: str) -> list[str]:
-        """Every alert id this user acknowledged (the inbox leaves them out in its query), read page by page."""
-        ids: list[str] = []
+        """Every alert id this user or the team acknowledged (the inbox leaves them out in its query), read
+        page by page."""
+        ids: dict[str, None] = {}
         after: list[Any] | None = None
+        mine_or_team = {"bool": {"should": [{"term": {"username": username}}, {"term": {"team": True}}]}}
         with es_errors("reading acknowledgements"):
             while True:
                 found = self.es.search(
-                    index=self._index("acks"), query={"term": {"username": username}}, size=_ACK_PAGE,
-                    sort=[{"alert_id": "asc"}], source_includes=["alert_id"], search_after=after,
+                    index=self._index("acks"), query=mine_or_team, size=_ACK_PAGE,
+                    sort=[{"alert_id": "asc"}, {"username": "asc"}], source_includes=["alert_id"], search_after=after,
                 )  # fmt: skip
                 hits = found["hits"]["hits"]
-                ids += [h["_source"]["alert_id"] for h in hits]
+                ids.update(dict.fromkeys(h["_source"]["alert_id"] for h in hits))
                 if len(hits) < _ACK_PAGE:
-                    return ids
+                    return list(ids)
                 after = hits[-1]["sort"]
+
+
+def _team_ack_id(alert_id: str) -> str:
+    # "\x00" cannot start a username (USERNAME), so no user's own acknowledgement has this id
+    return stable_id("\x00team", alert_id)

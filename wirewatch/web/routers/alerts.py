@@ -1,6 +1,8 @@
-"""The alerts inbox: newest first, filters by watch and delivery state, per-channel delivery, acknowledgements.
+"""The alerts inbox: newest first (or by publication), filters by watch and delivery state, per-channel delivery,
+acknowledgements.
 
-Acknowledging is per user: an alert one analyst has dealt with stays new for the others.
+Acknowledging is per user by default: an alert one analyst has dealt with stays new for the others. An
+acknowledgement for the team counts for every user, and everybody sees who made it and when.
 """
 
 from __future__ import annotations
@@ -19,24 +21,33 @@ from wirewatch.web.store import User
 
 router = APIRouter()
 State = Literal["pending", "failed", "delivered", "unconfigured"]
+Sort = Literal["created", "published"]
 PAGE = 100
 
 
 def inbox(
-    ctx: WebContext, user: User, *, watch: str, state: str, unacknowledged: bool, limit: int, after: str = ""
-) -> backend.AlertPage:
-    """A page of alert documents (as `wirewatch alerts list --json`), each with this user's `acknowledged_at`
-    (or None). Every filter is in the query, so a page is full while older matching alerts exist.
+    ctx: WebContext, user: User, *, watch: str, state: str, unacknowledged: bool, limit: int, after: str = "",
+    sort: str = "created",
+) -> backend.AlertPage:  # fmt: skip
+    """A page of alert documents (as `wirewatch alerts list --json`), each with `acknowledged_at`,
+    `acknowledged_by` and `acknowledged_for_team` (None, None, False when neither this user nor the team
+    acknowledged it). Every filter is in the query, so a page is full while older matching alerts exist.
     Raises InvalidCursor for an ``after`` this listing did not produce."""
     chosen = state if state in backend.ALERT_STATES else None
     excluded = ctx.store.acknowledged_ids(user.username) if unacknowledged else []
     page = backend.alert_page(
         ctx.es, ctx.names, watch=watch or None, state=chosen, exclude_ids=excluded,
-        after=after or None, limit=limit,
+        after=after or None, limit=limit, sort="published" if sort == "published" else "created",
     )  # fmt: skip
     acks = ctx.store.acknowledged(user.username, [a["id"] for a in page.alerts])
-    rows = [{**a, "acknowledged_at": acks.get(a["id"])} for a in page.alerts]
+    rows = [{**a, **_ack_fields(acks.get(a["id"]))} for a in page.alerts]
     return backend.AlertPage(rows, page.next)
+
+
+def _ack_fields(ack: dict[str, Any] | None) -> dict[str, Any]:
+    if ack is None:
+        return {"acknowledged_at": None, "acknowledged_by": None, "acknowledged_for_team": False}
+    return {"acknowledged_at": ack["at"], "acknowledged_by": ack["username"], "acknowledged_for_team": ack["team"]}
 
 
 @router.get("/alerts", include_in_schema=False)
@@ -45,22 +56,26 @@ def alerts_page(
     watch: str = "",
     state: str = "",
     unacknowledged: bool = False,
+    sort: str = "",
     after: str = "",
     limit: int = Query(PAGE, ge=1, le=PAGE),
     user: User = VIEWER,
     ctx: WebContext = CTX,
 ) -> Response:
+    sort = sort if sort in backend.ALERT_SORTS else "created"
     try:
-        page = inbox(ctx, user, watch=watch, state=state, unacknowledged=unacknowledged, limit=limit, after=after)
+        page = inbox(
+            ctx, user, watch=watch, state=state, unacknowledged=unacknowledged, limit=limit, after=after, sort=sort
+        )
     except backend.InvalidCursor as exc:
         return ctx.page(request, "error.html", status_code=400, title="bad page link", message=str(exc), back="/alerts")
     watches = backend.list_watches(ctx.es, ctx.names)
     kept = {"watch": watch, "state": state, "unacknowledged": "true" if unacknowledged else "",
-            "limit": "" if limit == PAGE else str(limit)}  # fmt: skip
+            "sort": "" if sort == "created" else sort, "limit": "" if limit == PAGE else str(limit)}  # fmt: skip
     older = _url(kept, after=page.next) if page.next else None
     newest = _url(kept, after=None) if after else None
     return ctx.page(
-        request, "alerts.html", rows=page.alerts, watch=watch, state=state, unacknowledged=unacknowledged,
+        request, "alerts.html", rows=page.alerts, watch=watch, state=state, unacknowledged=unacknowledged, sort=sort,
         watch_names=[w.name for w in watches], states=backend.ALERT_STATES, older=older, newest=newest,
     )  # fmt: skip
 
@@ -75,10 +90,11 @@ def _url(kept: dict[str, str], *, after: str | None) -> str:
 def acknowledge_form(
     alert_id: str = Form(...),
     back: str = Form("/alerts"),
+    team: bool = Form(False),
     user: User = ANALYST,
     ctx: WebContext = CTX,
 ) -> Response:
-    acknowledge(ctx, user, alert_id)
+    acknowledge(ctx, user, alert_id, team=team)
     target = back if back.startswith("/alerts") else "/alerts"
     return RedirectResponse(target, status_code=303)
 
@@ -88,19 +104,21 @@ def alerts_api(
     request: Request,
     watch: str = Query("", description="Watch name or id"),
     state: State | None = Query(None, description="Only alerts with a channel in this delivery state"),
-    unacknowledged: bool = Query(False, description="Only alerts you have not acknowledged"),
-    after: str = Query("", description="The `X-Next-Cursor` of the previous page"),
+    unacknowledged: bool = Query(False, description="Only alerts neither you nor the team acknowledged"),
+    sort: Sort = Query("created", description="`created`: newest alert first; `published`: newest article first"),
+    after: str = Query("", description="The `X-Next-Cursor` of the previous page (of the same sort)"),
     limit: int = Query(50, ge=1, le=1000),
     user: User = VIEWER,
     ctx: WebContext = CTX,
 ) -> Any:
-    """The alert documents of `wirewatch alerts list --json` (passage, `deliveries` per channel with state,
-    attempts and last error), each with `acknowledged_at` for the calling user. Filters apply before the
-    limit. When more alerts follow, the `X-Next-Cursor` header holds the cursor to pass as `after` (and
+    """The alert documents of `wirewatch alerts list --json` (passage, `published_at` of the article,
+    `deliveries` per channel with state, attempts and last error), each with `acknowledged_at`,
+    `acknowledged_by` and `acknowledged_for_team` (the team's acknowledgement, else the caller's). Filters
+    apply before the limit. When more alerts follow, the `X-Next-Cursor` header holds the cursor to pass as `after` (and
     `Link` the next page's URL, rel="next"). A cursor this listing did not produce answers 400."""
     try:
         page = inbox(ctx, user, watch=watch, state=state or "", unacknowledged=unacknowledged, limit=limit,
-                     after=after)  # fmt: skip
+                     after=after, sort=sort)  # fmt: skip
     except backend.InvalidCursor as exc:
         return JSONResponse({"error": "bad cursor", "field": "after", "message": str(exc)}, status_code=400)
     headers = {}
@@ -111,15 +129,21 @@ def alerts_api(
 
 
 @router.post("/api/v1/alerts/{alert_id}/acknowledge", summary="Acknowledge an alert", tags=["alerts"])
-def acknowledge_api(alert_id: str, user: User = ANALYST, ctx: WebContext = CTX) -> dict[str, Any]:
-    """Marks the alert as dealt with by the calling user: `{"alert_id", "username", "at"}`; 404 when no alert
-    has that id."""
-    return acknowledge(ctx, user, alert_id)
+def acknowledge_api(
+    alert_id: str,
+    team: bool = Query(False, description="For the whole team: every user then sees it acknowledged, and by whom"),
+    user: User = ANALYST,
+    ctx: WebContext = CTX,
+) -> dict[str, Any]:
+    """Marks the alert as dealt with by the calling user (`team=true`: for everybody):
+    `{"alert_id", "username", "at", "team"}` (for the team, the acknowledgement that already stood when another
+    user was first); 404 when no alert has that id."""
+    return acknowledge(ctx, user, alert_id, team=team)
 
 
-def acknowledge(ctx: WebContext, user: User, alert_id: str) -> dict[str, Any]:
+def acknowledge(ctx: WebContext, user: User, alert_id: str, *, team: bool = False) -> dict[str, Any]:
     """The form's and the API's one way to acknowledge: only an alert that exists (ids are looked up, and
     none longer than ``MAX_ALERT_ID`` is), so the store holds no acknowledgement of nothing."""
     if not backend.alert_exists(ctx.es, ctx.names, alert_id):
         raise HTTPException(404, f"no alert with id {alert_id[:40]!r}: the inbox lists the alerts")
-    return ctx.store.acknowledge(user.username, alert_id)
+    return ctx.store.acknowledge(user.username, alert_id, team=team)
