@@ -12,11 +12,12 @@ from elasticsearch import Elasticsearch
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 
-from wirewatch.runtime import Runtime
+from wirewatch.groupnames import GroupNames
+from wirewatch.runtime import ConfigError, Runtime
 from wirewatch.settings import Settings
 from wirewatch.web.backend import IndexNames
 from wirewatch.web.render import safe_url, snippet, text_attrs
-from wirewatch.web.store import User, WebStore
+from wirewatch.web.store import User, WebStateError, WebStore
 from wirewatch.web.throttle import LoginThrottle
 
 HERE = Path(__file__).resolve().parent
@@ -57,6 +58,14 @@ class WebContext:
     @property
     def names(self) -> IndexNames:
         return self.runtime.names
+
+    def group_names(self) -> GroupNames:
+        """The watchlist's ids, names and aliases, for ``group:`` terms; an unusable watchlist file is a
+        WebStateError that says why (a search would otherwise take every name for an id)."""
+        try:
+            return GroupNames.of(self.runtime.watchlist())
+        except ConfigError as exc:
+            raise WebStateError(f"the watchlist cannot be used: {exc}") from exc
 
     def page(
         self,
