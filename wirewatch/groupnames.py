@@ -16,7 +16,9 @@ from enrich.watchlist import Watchlist
 @dataclass(frozen=True)
 class GroupNames:
     by_form: dict[str, str]  # folded id, name or alias -> group id
-    plain: dict[str, str]  # folded name or alias matched whatever its case -> group id (a word worth a hint)
+    # name or alias -> group id, for a query word worth a hint: folded for the forms matched whatever their case,
+    # as written for the case-sensitive ones ("AQIM" is the group, "is" is not "IS")
+    plain: dict[str, str]
 
     @classmethod
     def of(cls, watchlist: Watchlist) -> GroupNames:
@@ -25,15 +27,19 @@ class GroupNames:
         for group in watchlist:
             for form in group.insensitive_forms():
                 plain.setdefault(normalize_form(form), group.id)
+            for form in group.case_sensitive:
+                plain.setdefault(normalize_form(form, fold=False), group.id)
             for form in (group.id, *group.insensitive_forms(), *group.case_sensitive):
                 by_form.setdefault(normalize_form(form), group.id)  # the first group keeps a shared form
         return cls(by_form, plain)
 
     def named_by(self, word: str) -> str | None:
-        """The group whose name or alias ``word`` is, exactly (folded as the tagger folds), or None. Only the
-        forms matched whatever their case: a case-sensitive alias ("IS") typed in a query is often a word."""
+        """The group whose name or alias ``word`` is, exactly (folded as the tagger folds, a case-sensitive
+        alias as written), or None."""
         key = normalize_form(word)
-        return self.plain.get(key) if key else None
+        if not key:
+            return None
+        return self.plain.get(key) or self.plain.get(normalize_form(word, fold=False))
 
     def resolve(self, text: str) -> str | None:
         """The id of the group ``text`` names (id, name or alias), or None."""
