@@ -24,8 +24,8 @@ Words are matched on ``title`` (boosted) and ``text`` with the English analyzer 
 "attaques" finds "attaqué" and "القاعدة" finds "قاعدة"); phrases on the ``.exact`` subfields (no stemming, so
 word order and form matter; French elided articles and Arabic letter variants are normalised there);
 ``prefix*`` on the ``.exact`` subfields. Only the
-query types below are emitted (bool, match, match_phrase, prefix), never query_string or scripts, so the
-syntax is ours and works in a percolator too.
+query types below are emitted (bool, match, match_phrase, prefix; fields add term, nested and constant_score),
+never query_string or scripts, so the syntax is ours and works in a percolator too.
 """
 
 from __future__ import annotations

@@ -46,6 +46,8 @@ class WebContext:
     logins: LoginThrottle
     # signs the CSRF tokens; per process, so a restart makes open forms ask for a reload
     csrf_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    # the watchlist's names, kept while its file is unchanged: reading it takes ~100 ms, too long for every search
+    _groups: tuple[tuple[int, int], GroupNames] | None = field(default=None, repr=False)
 
     @property
     def settings(self) -> Settings:
@@ -63,9 +65,13 @@ class WebContext:
         """The watchlist's ids, names and aliases, for ``group:`` terms; an unusable watchlist file is a
         WebStateError that says why (a search would otherwise take every name for an id)."""
         try:
-            return GroupNames.of(self.runtime.watchlist())
-        except ConfigError as exc:
+            stat = self.settings.watchlist_file.stat()
+            version = (stat.st_mtime_ns, stat.st_size)
+            if self._groups is None or self._groups[0] != version:
+                self._groups = (version, GroupNames.of(self.runtime.watchlist()))
+        except (ConfigError, OSError) as exc:
             raise WebStateError(f"the watchlist cannot be used: {exc}") from exc
+        return self._groups[1]
 
     def page(
         self,
