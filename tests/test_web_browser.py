@@ -105,10 +105,9 @@ def test_search_facet_article_watch_preview_save(server: WebServer, browser: obj
     page.fill("#watch-name", "sahel-attacks")
     page.click("#preview")
     page.wait_for_selector("#preview-results")
-    # a watch is a query: the filters of the search are named as not carried over
-    assert "group=jnim" in page.inner_text("#dropped-filters")
-    # the preview counts alerts as a pass raises them: one per story (the three seed copies are one)
-    assert "It would have raised 4 alert(s)" in page.inner_text("#preview-results h2")
+    # the search's group filter comes along as a field of the watch's query: the preview keeps it
+    assert page.input_value("#watch-q") == "(attack OR Islamic) AND group:jnim"
+    assert "It would have raised 1 alert(s)" in page.inner_text("#preview-results h2")
     _shot(page, "watch-preview")
     page.click("#save")
     page.wait_for_url("**/watches?saved=sahel-attacks")

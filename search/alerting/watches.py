@@ -27,6 +27,7 @@ from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 from search.client import es_errors
 from search.errors import InvalidWatch, SearchError, WatchExists, WatchNotFound
 from search.names import IndexNames
+from search.querying.fields import GroupResolver
 from search.querying.querylang import parse_query
 
 Kind = Literal["group", "query"]
@@ -152,11 +153,13 @@ def add_query_watch(
     *,
     channels: Sequence[str],
     now: datetime | None = None,
+    resolve_group: GroupResolver | None = None,
 ) -> Watch:
     """Compile and store an analyst query watch. Raises InvalidWatch (out of ``WATCH_BOUNDS``),
-    QuerySyntaxError (bad query) or WatchExists."""
+    QuerySyntaxError (bad query) or WatchExists. ``resolve_group`` turns ``group:`` values into ids (compiled
+    now: the stored query filters on the id)."""
     name, unique_channels = check_watch(name, query_text, channels)
-    query = parse_query(query_text)
+    query = parse_query(query_text, resolve_group=resolve_group)
     stamp = _now_iso(now)
     watch = Watch(
         id=query_watch_id(name), name=name, kind="query", query=query, channels=unique_channels,

@@ -21,6 +21,7 @@ from search.client import es_errors
 from search.errors import IndexMissing
 from search.mappings import ENTITY_TYPES, LANGUAGE_SUBFIELDS
 from search.names import IndexNames
+from search.querying.fields import GroupResolver, entity_clause
 from search.querying.geo import bbox_filter, near_filter
 from search.querying.histogram import capped_interval, date_histogram, window
 from search.querying.querylang import PlaceLocator, parse_query
@@ -67,6 +68,8 @@ class SearchRequest:
     bbox: str = ""  # "west,south,east,north": a place named inside that box
     # place name or id -> (lat, lon), for ``near`` and the query language's ``near:`` (the caller's place table)
     locate: PlaceLocator | None = field(default=None, compare=False, repr=False)
+    # a ``group:`` value (id, name or alias) -> the group's id (the caller's watchlist)
+    resolve_group: GroupResolver | None = field(default=None, compare=False, repr=False)
     since: datetime | None = None  # published at or after
     until: datetime | None = None  # published at or before
     lang: str | None = None
@@ -175,7 +178,7 @@ def build_query(req: SearchRequest) -> dict[str, Any]:
         filters.append({"terms": {"place_ids": list(req.places)}})
     if req.countries:
         filters.append({"terms": {"place_countries": [c.upper() for c in req.countries]}})
-    filters.extend(_entity_filter(entity) for entity in req.entities)
+    filters.extend(entity_clause(entity) for entity in req.entities)
     if req.near.strip():
         filters.append(near_filter(req.near, req.locate))
     if req.bbox.strip():
@@ -189,15 +192,8 @@ def build_query(req: SearchRequest) -> dict[str, Any]:
         if req.until:
             window["lte"] = _iso(req.until)
         filters.append({"range": {"published_at": window}})
-    scoring = parse_query(req.query, req.locate) if req.query.strip() else {"match_all": {}}
+    scoring = parse_query(req.query, req.locate, req.resolve_group) if req.query.strip() else {"match_all": {}}
     return {"bool": {"must": [scoring], "filter": filters}}
-
-
-def _entity_filter(entity: str) -> dict[str, Any]:
-    kind, sep, name = entity.partition(":")
-    if sep and kind.upper() in ENTITY_TYPES and name.strip():
-        return {"term": {f"entity_names.{kind.lower()}": name.strip()}}
-    return {"term": {"entities.canonical": entity.strip()}}
 
 
 def _iso(moment: datetime) -> str:

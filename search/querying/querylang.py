@@ -6,8 +6,13 @@ Syntax (operators are upper-case words; lower-case ``and``/``or``/``not`` are or
     or_expr := and_expr ("OR" and_expr)*
     and_expr:= unary (["AND"] unary)*          adjacent terms are ANDed
     unary   := ("NOT" | "-" | "+") unary | primary
-    primary := WORD | PREFIX* | "exact phrase" | near | "(" or_expr ")"
+    primary := WORD | PREFIX* | "exact phrase" | near | field | "(" or_expr ")"
     near    := "near:" (PLACE | "place name") DISTANCE      near:Gao 100km, near:"Bordj Badji Mokhtar" 50km
+    field   := NAME ":" (VALUE | "quoted value" | TYPE:"quoted value")   group:aqim, entity:PERSON:"Iyad Ag Ghaly"
+
+Fields (``group``, ``lang``, ``source``, ``entity``, ``place``, ``country``, ``event``: search/querying/fields.py)
+filter on the article's stored fields and combine with the operators like any term; an unknown field name is
+an error that lists them.
 
 ``near:`` matches articles naming a place within DISTANCE (m, km or mi) of the place: a nested
 ``geo_distance`` on ``places.location``. The place name (or id, ``near:gn:2457163``) is turned into coordinates
@@ -19,8 +24,8 @@ Words are matched on ``title`` (boosted) and ``text`` with the English analyzer 
 "attaques" finds "attaqué" and "القاعدة" finds "قاعدة"); phrases on the ``.exact`` subfields (no stemming, so
 word order and form matter; French elided articles and Arabic letter variants are normalised there);
 ``prefix*`` on the ``.exact`` subfields. Only the
-query types below are emitted (bool, match, match_phrase, prefix), never query_string or scripts, so the
-syntax is ours and works in a percolator too.
+query types below are emitted (bool, match, match_phrase, prefix; fields add term, nested and constant_score),
+never query_string or scripts, so the syntax is ours and works in a percolator too.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from typing import Any
 
 from search.errors import QuerySyntaxError
 from search.mappings import LANGUAGE_SUBFIELDS
+from search.querying.fields import FIELD_START, GroupResolver, field_clause, field_name
 
 TITLE_BOOST = 3.0
 MAX_QUERY_CHARS = 2000
@@ -54,10 +60,11 @@ PlaceLocator = Callable[[str], tuple[float, float] | None]
 
 @dataclass(frozen=True)
 class Token:
-    kind: str  # WORD, PREFIX, PHRASE, NEAR, AND, OR, NOT, PLUS, MINUS, LPAREN, RPAREN, END
-    value: str  # NEAR: the place name
+    kind: str  # WORD, PREFIX, PHRASE, NEAR, FIELD, AND, OR, NOT, PLUS, MINUS, LPAREN, RPAREN, END
+    value: str  # NEAR: the place name; FIELD: the value
     pos: int  # 0-based character offset into the query text
     distance: str = ""  # NEAR: the distance as Elasticsearch reads it ("100km")
+    field: str = ""  # FIELD: the canonical field name (group, lang...)
 
 
 def tokenize(text: str) -> list[Token]:
@@ -77,6 +84,8 @@ def tokenize(text: str) -> list[Token]:
             i = _read_phrase(text, i, tokens)
         elif text[i : i + len(NEAR)].lower() == NEAR:
             i = _read_near(text, i, tokens)
+        elif prefix := FIELD_START.match(text, i):
+            i = _read_field(text, prefix, tokens)
         elif ch in "+-" and _starts_operand(text, i + 1):
             # '+' / '-' are operators only when glued to the next operand; "a - b" keeps '-' as a word
             tokens.append(Token("PLUS" if ch == "+" else "MINUS", ch, i))
@@ -125,6 +134,25 @@ def _read_near(text: str, start: int, tokens: list[Token]) -> int:
         end += 1
     tokens.append(Token("NEAR", name, start, distance=parse_distance(text[i:end], i)))
     return end
+
+
+def _read_field(text: str, found: re.Match[str], tokens: list[Token]) -> int:
+    """``name:value``, ``name:"quoted value"`` or ``entity:TYPE:"quoted value"``."""
+    start = found.start()
+    name = field_name(found.group(1), start)
+    i = found.end()
+    end = i
+    while end < len(text) and not text[end].isspace() and text[end] not in _SPECIAL:
+        end += 1
+    value, i = text[i:end], end
+    if i < len(text) and text[i] == '"' and (not value or value.endswith(":")):
+        quoted: list[Token] = []
+        i = _read_phrase(text, i, quoted)
+        value += quoted[0].value
+    if len(value) > MAX_TERM_CHARS * 4:
+        raise QuerySyntaxError(f"{name}: value is longer than {MAX_TERM_CHARS * 4} characters", start)
+    tokens.append(Token("FIELD", value, start, field=name))
+    return i
 
 
 def parse_distance(text: str, pos: int = 0) -> str:
@@ -176,9 +204,10 @@ def _read_word(text: str, start: int, tokens: list[Token]) -> int:
 class _Parser:
     """Recursive descent over the token list; builds the ES query while it goes."""
 
-    def __init__(self, tokens: list[Token], locate: PlaceLocator | None) -> None:
+    def __init__(self, tokens: list[Token], locate: PlaceLocator | None, resolve_group: GroupResolver | None) -> None:
         self.tokens = tokens
         self.locate = locate
+        self.resolve_group = resolve_group
         self.i = 0
         self.terms = 0
         self.depth = 0
@@ -238,10 +267,12 @@ class _Parser:
         token = self.take()
         if token.kind == "LPAREN":
             return self.group(token)
-        if token.kind in ("WORD", "PREFIX", "PHRASE", "NEAR"):
+        if token.kind in ("WORD", "PREFIX", "PHRASE", "NEAR", "FIELD"):
             self.terms += 1
             if self.terms > MAX_TERMS:
                 raise QuerySyntaxError(f"too many terms (at most {MAX_TERMS})", token.pos)
+            if token.kind == "FIELD":
+                return field_clause(token.field, token.value, token.pos, self.resolve_group)
             return self.near(token) if token.kind == "NEAR" else _leaf(token)
         if token.kind == "END":
             raise QuerySyntaxError("the query ends where a term was expected", token.pos)
@@ -306,7 +337,10 @@ def _either(*clauses: dict[str, Any]) -> dict[str, Any]:
     return {"bool": {"should": list(clauses), "minimum_should_match": 1}}
 
 
-def parse_query(text: str, locate: PlaceLocator | None = None) -> dict[str, Any]:
+def parse_query(
+    text: str, locate: PlaceLocator | None = None, resolve_group: GroupResolver | None = None
+) -> dict[str, Any]:
     """The ES query for an analyst query string; raises QuerySyntaxError (with ``.position``) if malformed.
-    ``locate`` gives the coordinates of a ``near:`` place; without it ``near:`` is an error."""
-    return _Parser(tokenize(text), locate).parse()
+    ``locate`` gives the coordinates of a ``near:`` place; without it ``near:`` is an error. ``resolve_group``
+    turns a ``group:`` value (id, name or alias) into the group's id; without it the value is taken as the id."""
+    return _Parser(tokenize(text), locate, resolve_group).parse()

@@ -19,7 +19,7 @@ from rich.text import Text
 from search.querying.query import MAX_LIMIT
 from wirewatch.cli.common import console, err_console, fail, print_json, runtime_from, search_errors
 
-_SYNTAX_HINT = 'words, "exact phrases", AND / OR / NOT, +word / -word, prefix*, (grouping)'
+_SYNTAX_HINT = 'words, "exact phrases", AND / OR / NOT, +word / -word, prefix*, (grouping), fields (group:aqim lang:fr)'
 _MARK = re.compile(r"(<em>.*?</em>)", re.DOTALL)
 
 
@@ -81,6 +81,7 @@ def cli(
     """
     from search.errors import InvalidCursor, QuerySyntaxError
     from search.querying.query import SearchRequest, search_articles
+    from wirewatch.groupnames import GroupNames
     from wirewatch.places import locate_place
 
     _check_geo(near, bbox)
@@ -97,6 +98,7 @@ def cli(
         near=near,
         bbox=bbox,
         locate=locate_place,
+        resolve_group=GroupNames.of(rt.watchlist()).resolve,
         since=_when(since, "--since", end_of_day=False),
         until=_when(until, "--until", end_of_day=True),
         lang=lang,

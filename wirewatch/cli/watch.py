@@ -59,6 +59,7 @@ def add(ctx: click.Context, name: str, query_text: str, channels: tuple[str, ...
     """Add a query watch. It alerts on articles indexed from now on (see `watch test` for the history)."""
     from search.alerting.watches import WATCH_BOUNDS, add_query_watch, check_watch
     from search.errors import InvalidWatch, QuerySyntaxError, WatchExists
+    from wirewatch.groupnames import GroupNames
 
     try:
         check_watch(name, query_text, channels)  # the bounds the workbench's form and API hold to as well
@@ -70,12 +71,15 @@ def add(ctx: click.Context, name: str, query_text: str, channels: tuple[str, ...
         if unknown:
             fail(f"unknown channel(s): {', '.join(unknown)}", hint=f"configured channels: {', '.join(known)}")
         try:
-            watch = add_query_watch(rt.es, rt.names, name, query_text, channels=list(channels) or known)
+            groups = GroupNames.of(rt.watchlist())
+            watch = add_query_watch(
+                rt.es, rt.names, name, query_text, channels=list(channels) or known, resolve_group=groups.resolve
+            )
         except QuerySyntaxError as exc:
             pointer = " " * exc.position + "^"
             fail(
                 f"{escape(exc.reason)}\n  {escape(query_text)}\n  {pointer}",
-                hint='words, "exact phrases", AND / OR / NOT, +word / -word, prefix*, (grouping)',
+                hint='words, "exact phrases", AND / OR / NOT, +word / -word, prefix*, (grouping), group:aqim lang:fr',
             )
         except WatchExists as exc:
             fail(escape(str(exc)), hint=f"`wirewatch watch remove {name!r}` first, or choose another name")

@@ -48,9 +48,10 @@ from search.feedstate import EsFeedStateStore
 from search.indices import ensure_plain_index, setup_indices
 from search.names import IndexNames
 from search.querying import histogram
+from search.querying.fields import GroupResolver, with_filters
 from search.querying.geo import near_filter, parse_bbox
 from search.querying.query import MAX_LIMIT, SearchRequest, build_query, parse_when, search_articles
-from search.querying.querylang import PlaceLocator, parse_query
+from search.querying.querylang import PlaceLocator, parse_query, tokenize
 from search.querying.results import SearchResult, merge_passages
 
 __all__ = [
@@ -87,6 +88,7 @@ __all__ = [
     "feed_states",
     "get_article",
     "get_watch",
+    "group_count",
     "list_alerts",
     "list_watches",
     "merge_passages",
@@ -94,12 +96,14 @@ __all__ = [
     "parse_bbox",
     "parse_query_check",
     "parse_when",
+    "plain_terms",
     "preview_watch",
     "remove_watch",
     "same_content",
     "search_articles",
     "setup_all",
     "source_counts",
+    "with_filters",
 ]
 
 MAX_DAYS = 366  # longer windows are drawn per week, so the chart stays readable and the query bounded
@@ -111,11 +115,27 @@ def alert_exists(es: Elasticsearch, names: IndexNames, alert_id: str) -> bool:
     return 0 < len(alert_id) <= MAX_ALERT_ID and alert_id in existing_alert_ids(es, names, [alert_id])
 
 
-def parse_query_check(text: str, locate: PlaceLocator | None = None) -> None:
+def parse_query_check(
+    text: str, locate: PlaceLocator | None = None, resolve_group: GroupResolver | None = None
+) -> None:
     """Raise QuerySyntaxError when ``text`` is not a valid query (an empty one is: it matches everything);
-    ``locate`` places its ``near:`` terms."""
+    ``locate`` places its ``near:`` terms, ``resolve_group`` names its ``group:`` ones."""
     if text.strip():
-        parse_query(text, locate)
+        parse_query(text, locate, resolve_group)
+
+
+def plain_terms(text: str) -> tuple[list[str], bool]:
+    """The words and phrases of a valid query, and whether it has a ``group:`` term."""
+    tokens = tokenize(text)
+    words = [t.value for t in tokens if t.kind in ("WORD", "PHRASE")]
+    return words, any(t.kind == "FIELD" and t.field == "group" for t in tokens)
+
+
+def group_count(es: Elasticsearch, names: IndexNames, group_id: str) -> int:
+    """How many articles are tagged with the group (the search page's "search group:X" hint)."""
+    with es_errors("counting a group's articles"):
+        found = es.count(index=names.articles, query={"term": {"group_ids": group_id}})
+    return int(found["count"])
 
 
 def setup_all(es: Elasticsearch, names: IndexNames) -> None:
@@ -214,14 +234,22 @@ def _parse_stamp(stamp: str) -> datetime:
 
 
 def preview_watch(
-    es: Elasticsearch, names: IndexNames, name: str, query_text: str, *, days: int, limit: int
+    es: Elasticsearch,
+    names: IndexNames,
+    name: str,
+    query_text: str,
+    *,
+    days: int,
+    limit: int,
+    resolve_group: GroupResolver | None = None,
 ) -> list[dict[str, Any]]:
     """What a query watch would have raised on the articles indexed in the last ``days`` days (``watch test``
     before the watch exists). Raises InvalidWatch (out of the bounds a watch has) or QuerySyntaxError for a
     malformed query. Sends nothing, stores nothing."""
     check_watch(name or "preview", query_text, ())
     since = (datetime.now(UTC) - timedelta(days=days)).isoformat()
-    scoped = {"bool": {"must": [parse_query(query_text)], "filter": [{"range": {"indexed_at": {"gte": since}}}]}}
+    compiled = parse_query(query_text, resolve_group=resolve_group)
+    scoped = {"bool": {"must": [compiled], "filter": [{"range": {"indexed_at": {"gte": since}}}]}}
     watch = Watch(
         id=query_watch_id(name or "preview"), name=name or "preview", kind="query", query=scoped,
         created_at=datetime.now(UTC).isoformat(), query_text=query_text,

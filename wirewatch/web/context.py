@@ -12,11 +12,12 @@ from elasticsearch import Elasticsearch
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 
-from wirewatch.runtime import Runtime
+from wirewatch.groupnames import GroupNames
+from wirewatch.runtime import ConfigError, Runtime
 from wirewatch.settings import Settings
 from wirewatch.web.backend import IndexNames
 from wirewatch.web.render import safe_url, snippet, text_attrs
-from wirewatch.web.store import User, WebStore
+from wirewatch.web.store import User, WebStateError, WebStore
 from wirewatch.web.throttle import LoginThrottle
 
 HERE = Path(__file__).resolve().parent
@@ -45,6 +46,8 @@ class WebContext:
     logins: LoginThrottle
     # signs the CSRF tokens; per process, so a restart makes open forms ask for a reload
     csrf_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    # the watchlist's names, kept while its file is unchanged: reading it takes ~100 ms, too long for every search
+    _groups: tuple[tuple[int, int], GroupNames] | None = field(default=None, repr=False)
 
     @property
     def settings(self) -> Settings:
@@ -57,6 +60,18 @@ class WebContext:
     @property
     def names(self) -> IndexNames:
         return self.runtime.names
+
+    def group_names(self) -> GroupNames:
+        """The watchlist's ids, names and aliases, for ``group:`` terms; an unusable watchlist file is a
+        WebStateError that says why (a search would otherwise take every name for an id)."""
+        try:
+            stat = self.settings.watchlist_file.stat()
+            version = (stat.st_mtime_ns, stat.st_size)
+            if self._groups is None or self._groups[0] != version:
+                self._groups = (version, GroupNames.of(self.runtime.watchlist()))
+        except (ConfigError, OSError) as exc:
+            raise WebStateError(f"the watchlist cannot be used: {exc}") from exc
+        return self._groups[1]
 
     def page(
         self,

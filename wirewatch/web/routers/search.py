@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
+from wirewatch.groupnames import GroupNames
 from wirewatch.places import locate_place
 from wirewatch.web import backend
 from wirewatch.web.backend import MAX_LIMIT, InvalidCursor, QuerySyntaxError, SearchRequest
@@ -35,7 +36,7 @@ from wirewatch.web.store import User
 router = APIRouter()
 log = logging.getLogger("wirewatch.web")
 STATE_KEYS = ("q", "group", "entity", "source", "place", "country", "near", "bbox", "lang", "since", "until", "sort")
-SYNTAX_HINT = 'words, "exact phrases", AND / OR / NOT, +word / -word, prefix*, (grouping)'
+SYNTAX_HINT = 'words, "exact phrases", AND / OR / NOT, +word / -word, prefix*, (grouping), fields (group:aqim lang:fr)'
 EXPORT_FIELDS = (
     "id", "title", "url", "source", "published_at", "groups", "language", "site_name", "entities", "snippet",
     "story_copies", "story_sources",
@@ -135,10 +136,12 @@ class BadSearch(ValueError):
         self.position = position
 
 
-def to_request(state: SearchState, *, limit: int) -> SearchRequest:
-    """The search stage's request; BadSearch for a malformed query or date (a cursor is checked by the stage)."""
+def to_request(state: SearchState, *, limit: int, groups: GroupNames | None = None) -> SearchRequest:
+    """The search stage's request; BadSearch for a malformed query or date (a cursor is checked by the stage).
+    ``groups`` resolves ``group:`` names and aliases to ids (without it a value is taken as an id)."""
+    resolve = groups.resolve if groups else None
     try:
-        backend.parse_query_check(state.q, locate_place)
+        backend.parse_query_check(state.q, locate_place, resolve)
     except QuerySyntaxError as exc:
         raise BadSearch(exc.reason, field="q", position=exc.position) from exc
     _check_geo(state)
@@ -154,7 +157,7 @@ def to_request(state: SearchState, *, limit: int) -> SearchRequest:
     return SearchRequest(
         query=state.q, groups=state.group, event_types=state.event_type, entities=state.entity,
         sources=state.source, places=state.place, countries=state.country, near=state.near, bbox=state.bbox,
-        locate=locate_place, since=since, until=until,
+        locate=locate_place, resolve_group=resolve, since=since, until=until,
         lang=state.lang or None, sort=state.sort, limit=limit, after=state.after or None, collapse=state.collapse,
     )  # fmt: skip
 
@@ -190,7 +193,7 @@ def search_page(
 ) -> Response:
     values: dict[str, Any] = {"state": state, "result": None, "error": None, "chart": "", "hint": SYNTAX_HINT}
     try:
-        req = to_request(state, limit=ctx.settings.web_page_size)
+        req = to_request(state, limit=ctx.settings.web_page_size, groups=ctx.group_names())
         result = backend.search_articles(ctx.es, ctx.names, req)
         chart = backend.attention(ctx.es, ctx.names, SearchRequest(**{**_fields(req), "after": None}))
     except BadSearch as exc:
@@ -203,7 +206,28 @@ def search_page(
     values["chart"] = attention_svg(chart.buckets, interval=chart.interval)
     values["chart_interval"] = chart.interval
     values["chart_rows"] = chart.buckets
+    values["group_hints"] = group_hints(ctx, state)
     return ctx.page(request, "search.html", **values)
+
+
+def group_hints(ctx: WebContext, state: SearchState) -> list[dict[str, Any]]:
+    """A query word that is exactly a tracked group's name or alias, with no group filter: the group's tag finds
+    the articles that name it in any language and form, so the page offers it with its count."""
+    if state.group or not state.q.strip():
+        return []
+    words, fielded = backend.plain_terms(state.q)
+    if fielded:
+        return []
+    groups = ctx.group_names()
+    hints: dict[str, dict[str, Any]] = {}
+    for word in words:
+        group_id = groups.named_by(word)
+        if group_id and group_id not in hints:
+            hints[group_id] = {
+                "word": word, "group": group_id, "count": backend.group_count(ctx.es, ctx.names, group_id),
+                "href": "/search?" + state.query_string(q=f"group:{group_id}"),
+            }  # fmt: skip
+    return list(hints.values())
 
 
 def _fields(req: SearchRequest) -> dict[str, Any]:
@@ -222,7 +246,7 @@ def search_api(
     `collapse=0` lists every copy (`--no-collapse`). Pass `next` as `after` (with the same `sort` and
     `collapse`) for the following page. A syntax error answers 400 with its `position`."""
     try:
-        req = to_request(state, limit=limit)
+        req = to_request(state, limit=limit, groups=ctx.group_names())
         return backend.search_articles(ctx.es, ctx.names, req).as_dict()
     except BadSearch as exc:
         return JSONResponse(
@@ -236,7 +260,7 @@ def search_api(
 def attention_api(state: SearchState = _STATE, user: User = VIEWER, ctx: WebContext = CTX) -> Any:
     """`{"interval", "buckets": [{"date", "count", "total", "share"}]}`: matching and all articles per day."""
     try:
-        req = to_request(state, limit=1)
+        req = to_request(state, limit=1, groups=ctx.group_names())
     except BadSearch as exc:
         return JSONResponse({"error": "bad search", "field": exc.field, "message": str(exc)}, status_code=400)
     chart = backend.attention(ctx.es, ctx.names, req)
@@ -255,7 +279,7 @@ def export(
     byte-order mark; id, title, url, source, published_at, groups, language, site_name, entities, snippet,
     story_copies, story_sources), or JSON lines (one hit per line, the search API's hit shape)."""
     try:
-        req = to_request(state, limit=MAX_LIMIT)
+        req = to_request(state, limit=MAX_LIMIT, groups=ctx.group_names())
     except BadSearch as exc:
         return JSONResponse({"error": "bad search", "field": exc.field, "message": str(exc)}, status_code=400)
     # the first page is read here, before any byte is sent: if Elasticsearch fails now, the answer is its error

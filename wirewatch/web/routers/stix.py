@@ -77,7 +77,8 @@ def search_bundle(
     """One report per story of the search (the story's first matching article), up to `web_export_max`,
     streamed; the search parameters are those of `/api/v1/search`."""
     try:
-        req = to_request(SearchState(**{**state.__dict__, "collapse": True, "after": ""}), limit=MAX_LIMIT)
+        whole = SearchState(**{**state.__dict__, "collapse": True, "after": ""})
+        req = to_request(whole, limit=MAX_LIMIT, groups=ctx.group_names())
     except BadSearch as exc:
         return _bad(exc.field, str(exc))
     try:

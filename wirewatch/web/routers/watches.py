@@ -19,7 +19,11 @@ from wirewatch.web.store import User, WebStateError
 
 router = APIRouter()
 PREVIEW_LIMIT = 50
-DROPPED_FILTERS = ("group", "entity", "source", "lang", "since", "until")
+# the search's filters a watch keeps, as fielded terms of its query (URL parameter -> field)
+KEPT_FILTERS = {"group": "group", "event_type": "event", "source": "source", "place": "place", "country": "country",
+                "lang": "lang", "entity": "entity"}  # fmt: skip
+# and those it cannot: a standing watch has no dates, and its query has no place table for near:/bbox
+DROPPED_FILTERS = ("since", "until", "near", "bbox")
 
 
 def channel_names(ctx: WebContext) -> list[str]:
@@ -36,7 +40,9 @@ def create_watch(ctx: WebContext, name: str, query: str, channels: list[str]) ->
     unknown = sorted(set(channels) - set(known))
     if unknown:
         raise WebStateError(f"unknown channel(s): {', '.join(unknown)}; configured: {', '.join(known)}")
-    watch = backend.add_query_watch(ctx.es, ctx.names, name, query, channels=channels or known)
+    watch = backend.add_query_watch(
+        ctx.es, ctx.names, name, query, channels=channels or known, resolve_group=ctx.group_names().resolve
+    )
     return watch_row(watch)
 
 
@@ -62,13 +68,22 @@ def new_watch_page(
     ctx: WebContext = CTX,
 ) -> Response:
     days = days or ctx.settings.web_preview_days
-    # a watch is a query in the query language: the search's filters cannot come along, so they are named
-    dropped = [f"{k}={v}" for k, v in request.query_params.multi_items() if k in DROPPED_FILTERS and v]
+    # a watch is a query in the query language: the search's filters become fielded terms of it; the dates (and
+    # near/bbox) cannot come along, so they are named
+    params = request.query_params.multi_items()
+    kept: dict[str, list[str]] = {}
+    for key, value in params:
+        if key in KEPT_FILTERS and value.strip():
+            kept.setdefault(KEPT_FILTERS[key], []).append(value.strip())
+    q, unwritable = backend.with_filters(q, kept)
+    dropped = [f"{k}={v}" for k, v in params if k in DROPPED_FILTERS and v] + unwritable
     values: dict[str, Any] = {"q": q, "name": name, "days": days, "matches": None, "error": None, "dropped": dropped,
                               "channels": channel_names(ctx), "chosen": set(channel)}  # fmt: skip
     if preview and q.strip():
         try:
-            values["matches"] = backend.preview_watch(ctx.es, ctx.names, name, q, days=days, limit=PREVIEW_LIMIT)
+            values["matches"] = backend.preview_watch(
+                ctx.es, ctx.names, name, q, days=days, limit=PREVIEW_LIMIT, resolve_group=ctx.group_names().resolve
+            )
         except QuerySyntaxError as exc:
             values["error"] = {"message": exc.reason, "position": exc.position}
         except InvalidWatch as exc:
@@ -158,7 +173,10 @@ def preview_api(body: PreviewIn, user: User = ANALYST, ctx: WebContext = CTX) ->
     """The rows of `wirewatch watch test --json` for a query not saved yet, over articles indexed in the last
     `days` days. Sends nothing."""
     try:
-        return backend.preview_watch(ctx.es, ctx.names, body.name, body.query, days=body.days, limit=body.limit)
+        return backend.preview_watch(
+            ctx.es, ctx.names, body.name, body.query, days=body.days, limit=body.limit,
+            resolve_group=ctx.group_names().resolve,
+        )  # fmt: skip
     except QuerySyntaxError as exc:
         return _bad_query(exc)
     except InvalidWatch as exc:
@@ -177,7 +195,9 @@ def test_api(
     watch = backend.get_watch(ctx.es, ctx.names, name)
     if watch.kind != "query" or not watch.query_text:
         return JSONResponse({"error": "not a query watch", "message": f"{name!r} is a group watch"}, status_code=400)
-    return backend.preview_watch(ctx.es, ctx.names, watch.name, watch.query_text, days=days, limit=limit)
+    return backend.preview_watch(
+        ctx.es, ctx.names, watch.name, watch.query_text, days=days, limit=limit, resolve_group=ctx.group_names().resolve
+    )
 
 
 @router.post("/api/v1/watches/{name}/disable", summary="Disable a query watch", tags=["watches"])

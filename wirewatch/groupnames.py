@@ -1,0 +1,47 @@
+"""Tracked-group names typed by an analyst (``group:AQIM``, ``group:"Al-Qaïda au Maghreb islamique"``) -> ids.
+
+The search stage takes :meth:`GroupNames.resolve` as its ``resolve_group`` function (stages do not import each
+other): an id, the name or any alias of a watchlist group, matched as the tagger folds forms (case, diacritics,
+apostrophe and hyphen variants), in any script the watchlist lists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from enrich.normalize import normalize_form
+from enrich.watchlist import Watchlist
+
+
+@dataclass(frozen=True)
+class GroupNames:
+    by_form: dict[str, str]  # folded id, name or alias -> group id
+    # name or alias -> group id, for a query word worth a hint: folded for the forms matched whatever their case,
+    # as written for the case-sensitive ones ("AQIM" is the group, "is" is not "IS")
+    plain: dict[str, str]
+
+    @classmethod
+    def of(cls, watchlist: Watchlist) -> GroupNames:
+        by_form: dict[str, str] = {}
+        plain: dict[str, str] = {}
+        for group in watchlist:
+            for form in group.insensitive_forms():
+                plain.setdefault(normalize_form(form), group.id)
+            for form in group.case_sensitive:
+                plain.setdefault(normalize_form(form, fold=False), group.id)
+            for form in (group.id, *group.insensitive_forms(), *group.case_sensitive):
+                by_form.setdefault(normalize_form(form), group.id)  # the first group keeps a shared form
+        return cls(by_form, plain)
+
+    def named_by(self, word: str) -> str | None:
+        """The group whose name or alias ``word`` is, exactly (folded as the tagger folds, a case-sensitive
+        alias as written), or None."""
+        key = normalize_form(word)
+        if not key:
+            return None
+        return self.plain.get(key) or self.plain.get(normalize_form(word, fold=False))
+
+    def resolve(self, text: str) -> str | None:
+        """The id of the group ``text`` names (id, name or alias), or None."""
+        key = normalize_form(text)
+        return self.by_form.get(key) if key else None
