@@ -87,6 +87,7 @@ __all__ = [
     "get_watch",
     "list_alerts",
     "list_watches",
+    "map_places",
     "merge_passages",
     "near_filter",
     "parse_bbox",
@@ -205,6 +206,39 @@ def attention(es: Elasticsearch, names: IndexNames, req: SearchRequest) -> Atten
         for b in matching["aggregations"]["d"]["buckets"]
     ]
     return Attention(interval=interval, buckets=buckets)
+
+
+MAP_PLACES = 150  # points on a map: more are unreadable at phone width, and the aggregation stays small
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlaceCount:
+    id: str
+    name: str
+    lat: float
+    lon: float
+    articles: int
+
+
+def map_places(es: Elasticsearch, names: IndexNames, req: SearchRequest, *, size: int = MAP_PLACES) -> list[PlaceCount]:
+    """The places the matching articles name, with their coordinates and how many of those articles name each
+    (reverse_nested: an article naming Gao twice counts once), most named first."""
+    aggs = {"p": {"nested": {"path": "places"}, "aggs": {"ids": {
+        "terms": {"field": "places.id", "size": size},
+        "aggs": {"articles": {"reverse_nested": {}},
+                 "place": {"top_hits": {"size": 1, "_source": ["places.name", "places.location"]}}},
+    }}}}  # fmt: skip
+    with es_errors("placing articles on the map"):
+        found = es.search(index=names.articles, size=0, track_total_hits=False, query=build_query(req), aggs=aggs)
+    out = []
+    for bucket in found["aggregations"]["p"]["ids"]["buckets"]:
+        source = bucket["place"]["hits"]["hits"][0]["_source"]
+        location = source.get("location") or {}
+        if "lat" not in location or "lon" not in location:
+            continue  # a place stored without coordinates cannot be drawn
+        out.append(PlaceCount(id=bucket["key"], name=source.get("name") or bucket["key"], lat=float(location["lat"]),
+                              lon=float(location["lon"]), articles=int(bucket["articles"]["doc_count"])))  # fmt: skip
+    return out
 
 
 def _parse_stamp(stamp: str) -> datetime:

@@ -23,11 +23,13 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
+from markupsafe import Markup
 
 from wirewatch.places import locate_place
 from wirewatch.web import backend
 from wirewatch.web.backend import MAX_LIMIT, InvalidCursor, QuerySyntaxError, SearchRequest
 from wirewatch.web.context import CTX, WebContext
+from wirewatch.web.geomap import MapPoint, map_svg
 from wirewatch.web.render import attention_svg
 from wirewatch.web.security import VIEWER
 from wirewatch.web.store import User
@@ -192,7 +194,9 @@ def search_page(
     try:
         req = to_request(state, limit=ctx.settings.web_page_size)
         result = backend.search_articles(ctx.es, ctx.names, req)
-        chart = backend.attention(ctx.es, ctx.names, SearchRequest(**{**_fields(req), "after": None}))
+        whole = SearchRequest(**{**_fields(req), "after": None})
+        chart = backend.attention(ctx.es, ctx.names, whole)
+        places = backend.map_places(ctx.es, ctx.names, whole)
     except BadSearch as exc:
         values["error"] = {"field": exc.field, "message": str(exc), "position": exc.position}
         return ctx.page(request, "search.html", status_code=400, **values)
@@ -203,7 +207,18 @@ def search_page(
     values["chart"] = attention_svg(chart.buckets, interval=chart.interval)
     values["chart_interval"] = chart.interval
     values["chart_rows"] = chart.buckets
+    values["map"] = search_map(state, places)
     return ctx.page(request, "search.html", **values)
+
+
+def search_map(state: SearchState, places: list[backend.PlaceCount]) -> Markup | str:
+    """The map of the places the matching articles name, each point the same search filtered by its place."""
+    if not places:
+        return ""
+    points = [MapPoint(id=p.id, name=p.name, lat=p.lat, lon=p.lon, count=p.articles,
+                       href="/search?" + state.query_string(place=("add", p.id), after=None))
+              for p in places]  # fmt: skip
+    return map_svg(points, label="Places the matching articles name")
 
 
 def _fields(req: SearchRequest) -> dict[str, Any]:

@@ -1,0 +1,198 @@
+"""The map of the region, drawn on the server as SVG: country outlines and a point per place, sized by articles.
+
+Outlines come from ``data/countries.topo.json.gz`` (Natural Earth via the npm package ``world-atlas``, subset
+by :mod:`wirewatch.web.mapbuild`), a TopoJSON file decoded here: each arc is a list of quantized points, each
+after the first a delta from the one before; a ring lists arc indices, ``~i`` meaning arc ``i`` reversed.
+Equirectangular projection with the longitudes shrunk by the cosine of the middle latitude, so the Sahel keeps
+its shape. No script, no tiles, presentation attributes only: the content security policy needs nothing.
+"""
+
+from __future__ import annotations
+
+import gzip
+import html
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
+
+DATA_PATH = Path(__file__).resolve().parent / "data" / "countries.topo.json.gz"
+REGION = (-18.0, 0.0, 40.0, 38.0)  # west, south, east, north: the Sahel, Libya and their neighbours
+MIN_SPAN = 8.0  # degrees: a map zoomed closer shows too little around its points to say where they are
+PAD = 2.0  # degrees around the points' extent
+WIDTH = 800  # viewBox units; the page scales the SVG to its column (CSS width 100%)
+MIN_STEP = 0.6  # viewBox units: a point closer than this to the last one drawn adds nothing visible
+
+Box = tuple[float, float, float, float]  # west, south, east, north
+
+
+@dataclass(frozen=True, slots=True)
+class Country:
+    id: str
+    name: str
+    rings: tuple[tuple[tuple[float, float], ...], ...]  # (lon, lat) rings, outer and holes alike
+    bounds: Box
+
+
+@dataclass(frozen=True, slots=True)
+class MapPoint:
+    """A place on the map: ``href`` is where its point links to (the search filtered by it)."""
+
+    id: str
+    name: str
+    lat: float
+    lon: float
+    count: int
+    href: str
+
+
+def decode_arcs(topo: dict[str, Any]) -> list[list[tuple[float, float]]]:
+    """Every arc as (lon, lat) points: the quantized deltas summed, then scaled and translated."""
+    (sx, sy), (tx, ty) = topo["transform"]["scale"], topo["transform"]["translate"]
+    arcs = []
+    for arc in topo["arcs"]:
+        x = y = 0
+        points = []
+        for dx, dy, *_ in arc:
+            x, y = x + dx, y + dy
+            points.append((x * sx + tx, y * sy + ty))
+        arcs.append(points)
+    return arcs
+
+
+def ring(refs: Sequence[int], arcs: Sequence[Sequence[tuple[float, float]]]) -> tuple[tuple[float, float], ...]:
+    """One closed ring from its arc references; consecutive arcs share their end point, drawn once."""
+    points: list[tuple[float, float]] = []
+    for ref in refs:
+        arc = arcs[ref] if ref >= 0 else list(reversed(arcs[~ref]))
+        points.extend(arc[1:] if points else arc)
+    return tuple(points)
+
+
+def _rings(geometry: dict[str, Any], arcs: list[list[tuple[float, float]]]) -> list[tuple[tuple[float, float], ...]]:
+    polygons = geometry["arcs"] if geometry["type"] == "MultiPolygon" else [geometry["arcs"]]
+    return [ring(refs, arcs) for polygon in polygons for refs in polygon]
+
+
+@lru_cache(maxsize=1)
+def load_countries(path: Path = DATA_PATH) -> tuple[Country, ...]:
+    """The outlines, decoded once per process."""
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        topo = json.load(fh)
+    arcs = decode_arcs(topo)
+    countries = []
+    for geometry in topo["objects"]["countries"]["geometries"]:
+        rings = tuple(_rings(geometry, arcs))
+        lons = [lon for r in rings for lon, _ in r]
+        lats = [lat for r in rings for _, lat in r]
+        countries.append(Country(
+            id=str(geometry.get("id") or ""), name=geometry["properties"]["name"], rings=rings,
+            bounds=(min(lons), min(lats), max(lons), max(lats)),
+        ))  # fmt: skip
+    return tuple(countries)
+
+
+def view_box(points: Sequence[tuple[float, float]], *, region: Box = REGION) -> Box:
+    """The region, or the (lat, lon) points' extent (padded, at least MIN_SPAN wide and high) when that lies
+    inside the region and is narrower: a search about Gao and Menaka shows Mali, not all of North Africa."""
+    west, south, east, north = region
+    inside = [(lat, lon) for lat, lon in points if south <= lat <= north and west <= lon <= east]
+    if not inside:
+        return region
+    lats, lons = [p[0] for p in inside], [p[1] for p in inside]
+    return _clamp(min(lons) - PAD, min(lats) - PAD, max(lons) + PAD, max(lats) + PAD, region)
+
+
+def centred_box(lat: float, lon: float, *, region: Box = REGION) -> Box:
+    """A MIN_SPAN-by-MIN_SPAN-degree box around one place (the place page), kept inside the region if it can be."""
+    half = MIN_SPAN / 2
+    return _clamp(lon - half, lat - half, lon + half, lat + half, region, keep_inside=False)
+
+
+def _clamp(west: float, south: float, east: float, north: float, region: Box, *, keep_inside: bool = True) -> Box:
+    for lo, hi in ((0, 2), (1, 3)):
+        box = [west, south, east, north]
+        if box[hi] - box[lo] < MIN_SPAN:
+            middle = (box[hi] + box[lo]) / 2
+            box[lo], box[hi] = middle - MIN_SPAN / 2, middle + MIN_SPAN / 2
+        west, south, east, north = box
+    if keep_inside:
+        west, east = _shift_into(west, east, region[0], region[2])
+        south, north = _shift_into(south, north, region[1], region[3])
+    return west, south, east, north
+
+
+def _shift_into(low: float, high: float, lo: float, hi: float) -> tuple[float, float]:
+    if high - low >= hi - lo:
+        return lo, hi
+    if low < lo:
+        return lo, lo + (high - low)
+    if high > hi:
+        return hi - (high - low), hi
+    return low, high
+
+
+def projection(box: Box, width: int = WIDTH) -> tuple[Callable[[float, float], tuple[float, float]], int]:
+    """(lon, lat) -> (x, y) in the viewBox, and the viewBox's height."""
+    west, south, east, north = box
+    shrink = math.cos(math.radians((south + north) / 2))
+    scale = width / ((east - west) * shrink)
+    height = round((north - south) * scale)
+
+    def project(lon: float, lat: float) -> tuple[float, float]:
+        return (lon - west) * shrink * scale, (north - lat) * scale
+
+    return project, height
+
+
+def _path(rings: Sequence[Sequence[tuple[float, float]]], project: Callable[[float, float], Any]) -> str:
+    parts = []
+    for r in rings:
+        drawn: list[tuple[float, float]] = []
+        for lon, lat in r:
+            x, y = project(lon, lat)
+            if not drawn or abs(x - drawn[-1][0]) + abs(y - drawn[-1][1]) >= MIN_STEP:
+                drawn.append((x, y))
+        if len(drawn) >= 3:
+            parts.append("M" + "L".join(f"{x:.1f},{y:.1f}" for x, y in drawn) + "Z")
+    return "".join(parts)
+
+
+def _overlaps(a: Box, b: Box) -> bool:
+    return a[0] <= b[2] and a[2] >= b[0] and a[1] <= b[3] and a[3] >= b[1]
+
+
+def map_svg(points: Sequence[MapPoint], *, box: Box | None = None, label: str = "Places named") -> Markup:
+    """Countries and one linked, titled circle per point (area proportional to its articles)."""
+    box = box or view_box([(p.lat, p.lon) for p in points])
+    project, height = projection(box)
+    parts = [
+        f'<svg class="map" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{html.escape(label)}" '
+        'xmlns="http://www.w3.org/2000/svg">',
+        f'<rect width="{WIDTH}" height="{height}" fill="#dfe9f3"/>',
+    ]
+    for country in load_countries():
+        if _overlaps(country.bounds, box):
+            parts.append(
+                f'<path class="country" d="{_path(country.rings, project)}" fill="#f4f1ea" stroke="#9a9488" '
+                f'stroke-width="0.6" fill-rule="evenodd"><title>{html.escape(country.name)}</title></path>'
+            )
+    peak = max((p.count for p in points), default=1) or 1
+    for p in sorted(points, key=lambda p: -p.count):  # the largest first, so small points stay clickable on top
+        x, y = project(p.lon, p.lat)
+        if not (0 <= x <= WIDTH and 0 <= y <= height):
+            continue
+        radius = 4 + 14 * math.sqrt(p.count / peak)
+        title = f"{p.name}: {p.count} article{'s' if p.count != 1 else ''}"
+        parts.append(
+            f'<a class="place-point" href="{html.escape(p.href)}" data-place="{html.escape(p.id)}">'
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius:.1f}" fill="#c0392b" fill-opacity="0.65" '
+            f'stroke="#7b241c" stroke-width="1"/><title>{html.escape(title)}</title></a>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
