@@ -25,6 +25,7 @@ from search.names import IndexNames
 from tests.support.search_docs import make_doc
 from tests.support.web import WebServer, fill, web_settings
 from wirewatch.web.geomap import DATA_PATH, REGION, decode_arcs, load_countries, ring, view_box
+from wirewatch.web.mapbuild import subset
 
 ROOT = Path(__file__).resolve().parent.parent
 MENAKA, KIDAL, GAO = "gn:2453514", "gn:2455290", "gn:2457163"
@@ -71,6 +72,18 @@ def test_topojson_arcs_are_delta_decoded_and_reversed() -> None:
     arcs = decode_arcs(topo)
     assert arcs == [[(10.0, -5.0), (11.0, -5.0), (11.0, -3.0)], [(10.0, -5.0), (11.0, -3.0)]]
     assert ring([0, ~1], arcs) == ((10.0, -5.0), (11.0, -5.0), (11.0, -3.0), (10.0, -5.0))
+
+
+def test_the_subset_keeps_the_region_and_renumbers_its_arcs() -> None:
+    """A country far from the region goes with its arcs; the kept ones point at their arcs' new places."""
+    topo = {"type": "Topology", "transform": {"scale": [1, 1], "translate": [0, 0]},
+            "arcs": [[[100, 60], [1, 0]], [[0, 10], [1, 0], [0, 1]], [[1, 10], [0, 1], [-1, -1]]],
+            "objects": {"countries": {"type": "GeometryCollection", "geometries": [
+                {"type": "Polygon", "id": "1", "properties": {"name": "Far"}, "arcs": [[0]]},
+                {"type": "Polygon", "id": "2", "properties": {"name": "Near"}, "arcs": [[1, ~2]]}]}}}  # fmt: skip
+    out = subset(topo, (-10, 0, 20, 20))
+    assert [g["properties"]["name"] for g in out["objects"]["countries"]["geometries"]] == ["Near"]
+    assert out["arcs"] == topo["arcs"][1:] and out["objects"]["countries"]["geometries"][0]["arcs"] == [[0, ~1]]
 
 
 def test_the_shipped_outlines_cover_the_region() -> None:

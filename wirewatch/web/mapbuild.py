@@ -103,8 +103,8 @@ def main(argv: list[str] | None = None) -> None:
             topo = fetch_source(Path(tmp))
     out = subset(topo)
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    with gzip.open(OUT, "wt", encoding="utf-8", compresslevel=9) as fh:
-        json.dump(out, fh, separators=(",", ":"))
+    raw = json.dumps(out, separators=(",", ":")).encode()
+    OUT.write_bytes(gzip.compress(raw, compresslevel=9, mtime=0))  # mtime 0: a rebuild of the same data is identical
     count = len(out["objects"]["countries"]["geometries"])
     print(f"{OUT}: {count} countries, {len(out['arcs'])} arcs, {OUT.stat().st_size:,} bytes")
 
