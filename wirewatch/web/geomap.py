@@ -23,9 +23,11 @@ from markupsafe import Markup
 
 DATA_PATH = Path(__file__).resolve().parent / "data" / "countries.topo.json.gz"
 REGION = (-18.0, 0.0, 40.0, 38.0)  # west, south, east, north: the Sahel, Libya and their neighbours
-MIN_SPAN = 8.0  # degrees: a map zoomed closer shows too little around its points to say where they are
+MIN_SPAN = 7.0  # degrees of latitude: a map zoomed closer shows too little around its points to say where they are
 PAD = 2.0  # degrees around the points' extent
 WIDTH = 800  # viewBox units; the page scales the SVG to its column (CSS width 100%)
+LABELS = 8  # places named on the map: the most named ones; the others have their name in the point's title
+LABEL_SIZE = 16  # viewBox units: 16 px at 1280 px, about 8 px on a 390 px phone
 MIN_STEP = 0.6  # viewBox units: a point closer than this to the last one drawn adds nothing visible
 
 Box = tuple[float, float, float, float]  # west, south, east, north
@@ -109,18 +111,22 @@ def view_box(points: Sequence[tuple[float, float]], *, region: Box = REGION) -> 
 
 
 def centred_box(lat: float, lon: float, *, region: Box = REGION) -> Box:
-    """A MIN_SPAN-by-MIN_SPAN-degree box around one place (the place page), kept inside the region if it can be."""
+    """A box MIN_SPAN degrees high around one place (the place page), of the region's shape."""
     half = MIN_SPAN / 2
     return _clamp(lon - half, lat - half, lon + half, lat + half, region, keep_inside=False)
 
 
 def _clamp(west: float, south: float, east: float, north: float, region: Box, *, keep_inside: bool = True) -> Box:
-    for lo, hi in ((0, 2), (1, 3)):
-        box = [west, south, east, north]
-        if box[hi] - box[lo] < MIN_SPAN:
-            middle = (box[hi] + box[lo]) / 2
-            box[lo], box[hi] = middle - MIN_SPAN / 2, middle + MIN_SPAN / 2
-        west, south, east, north = box
+    """At least MIN_SPAN high, widened or heightened to the region's shape (a zoomed map keeps the page's
+    layout: no tall square where the region's wide map was), then moved inside the region."""
+    north, south = max(north, (north + south + MIN_SPAN) / 2), min(south, (north + south - MIN_SPAN) / 2)
+    ratio = (region[2] - region[0]) / (region[3] - region[1])  # degrees of longitude per degree of latitude
+    if (east - west) < (north - south) * ratio:
+        middle, half = (east + west) / 2, (north - south) * ratio / 2
+        west, east = middle - half, middle + half
+    else:
+        middle, half = (north + south) / 2, (east - west) / ratio / 2
+        south, north = middle - half, middle + half
     if keep_inside:
         west, east = _shift_into(west, east, region[0], region[2])
         south, north = _shift_into(south, north, region[1], region[3])
@@ -194,5 +200,25 @@ def map_svg(points: Sequence[MapPoint], *, box: Box | None = None, label: str = 
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius:.1f}" fill="#c0392b" fill-opacity="0.65" '
             f'stroke="#7b241c" stroke-width="1"/><title>{html.escape(title)}</title></a>'
         )
+    parts += _labels(points, project, height)
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _labels(
+    points: Sequence[MapPoint], project: Callable[[float, float], tuple[float, float]], height: int
+) -> list[str]:
+    """The names of the LABELS most named places, beside their points, over a white halo; drawn after every
+    point so no point hides a name (the names do not take clicks: the points under them still do)."""
+    out = []
+    for p in sorted(points, key=lambda p: -p.count)[:LABELS]:
+        x, y = project(p.lon, p.lat)
+        if 0 <= x <= WIDTH and 0 <= y <= height:
+            anchor = "end" if x > WIDTH * 0.8 else "start"
+            dx = -10 if anchor == "end" else 10
+            out.append(
+                f'<text x="{x + dx:.1f}" y="{y + 5:.1f}" text-anchor="{anchor}" font-size="{LABEL_SIZE}" '
+                'fill="#222" stroke="#fff" stroke-width="3" paint-order="stroke" pointer-events="none">'
+                f"{html.escape(p.name)}</text>"
+            )
+    return out
