@@ -211,34 +211,18 @@ def attention(es: Elasticsearch, names: IndexNames, req: SearchRequest) -> Atten
 MAP_PLACES = 150  # points on a map: more are unreadable at phone width, and the aggregation stays small
 
 
-@dataclass(frozen=True, kw_only=True)
-class PlaceCount:
-    id: str
-    name: str
-    lat: float
-    lon: float
-    articles: int
-
-
-def map_places(es: Elasticsearch, names: IndexNames, req: SearchRequest, *, size: int = MAP_PLACES) -> list[PlaceCount]:
-    """The places the matching articles name, with their coordinates and how many of those articles name each
-    (reverse_nested: an article naming Gao twice counts once), most named first."""
+def map_places(
+    es: Elasticsearch, names: IndexNames, req: SearchRequest, *, size: int = MAP_PLACES
+) -> list[tuple[str, int]]:
+    """(place id, matching articles naming it), most named first: reverse_nested counts an article naming Gao
+    twice once. The caller takes names and coordinates from the place table, which every process has loaded,
+    rather than a top_hits per place from Elasticsearch."""
     aggs = {"p": {"nested": {"path": "places"}, "aggs": {"ids": {
-        "terms": {"field": "places.id", "size": size},
-        "aggs": {"articles": {"reverse_nested": {}},
-                 "place": {"top_hits": {"size": 1, "_source": ["places.name", "places.location"]}}},
+        "terms": {"field": "places.id", "size": size}, "aggs": {"articles": {"reverse_nested": {}}},
     }}}}  # fmt: skip
     with es_errors("placing articles on the map"):
         found = es.search(index=names.articles, size=0, track_total_hits=False, query=build_query(req), aggs=aggs)
-    out = []
-    for bucket in found["aggregations"]["p"]["ids"]["buckets"]:
-        source = bucket["place"]["hits"]["hits"][0]["_source"]
-        location = source.get("location") or {}
-        if "lat" not in location or "lon" not in location:
-            continue  # a place stored without coordinates cannot be drawn
-        out.append(PlaceCount(id=bucket["key"], name=source.get("name") or bucket["key"], lat=float(location["lat"]),
-                              lon=float(location["lon"]), articles=int(bucket["articles"]["doc_count"])))  # fmt: skip
-    return out
+    return [(b["key"], int(b["articles"]["doc_count"])) for b in found["aggregations"]["p"]["ids"]["buckets"]]
 
 
 def _parse_stamp(stamp: str) -> datetime:

@@ -21,6 +21,8 @@ from typing import Any
 
 from markupsafe import Markup
 
+from wirewatch.places import find_place
+
 DATA_PATH = Path(__file__).resolve().parent / "data" / "countries.topo.json.gz"
 REGION = (-18.0, 0.0, 40.0, 38.0)  # west, south, east, north: the Sahel, Libya and their neighbours
 MIN_SPAN = 7.0  # degrees of latitude: a map zoomed closer shows too little around its points to say where they are
@@ -51,6 +53,18 @@ class MapPoint:
     lon: float
     count: int
     href: str
+
+
+def place_points(counts: Sequence[tuple[str, int]], href: Callable[[str], str]) -> list[MapPoint]:
+    """Points for (place id, articles) pairs, named and placed from the place table; an id the table no longer
+    has (an article tagged with an older table) is left off the map."""
+    points = []
+    for place_id, count in counts:
+        place = find_place(place_id)
+        if place is not None:
+            points.append(MapPoint(id=place.id, name=place.name, lat=place.lat, lon=place.lon, count=count,
+                                   href=href(place.id)))  # fmt: skip
+    return points
 
 
 def decode_arcs(topo: dict[str, Any]) -> list[list[tuple[float, float]]]:
@@ -173,6 +187,19 @@ def _overlaps(a: Box, b: Box) -> bool:
     return a[0] <= b[2] and a[2] >= b[0] and a[1] <= b[3] and a[3] >= b[1]
 
 
+@lru_cache(maxsize=64)
+def country_layer(box: Box) -> str:
+    """The outlines of the countries in ``box``, projected: the same for every search with the same box (the
+    region's above all), so kept; about 80 ms of Python for the region's, which a page should not pay."""
+    project, _ = projection(box)
+    return "".join(
+        f'<path class="country" d="{_path(country.rings, project)}" fill="#f4f1ea" stroke="#9a9488" '
+        f'stroke-width="0.6" fill-rule="evenodd"><title>{html.escape(country.name)}</title></path>'
+        for country in load_countries()
+        if _overlaps(country.bounds, box)
+    )
+
+
 def map_svg(points: Sequence[MapPoint], *, box: Box | None = None, label: str = "Places named") -> Markup:
     """Countries and one linked, titled circle per point (area proportional to its articles)."""
     box = box or view_box([(p.lat, p.lon) for p in points])
@@ -182,12 +209,7 @@ def map_svg(points: Sequence[MapPoint], *, box: Box | None = None, label: str = 
         'xmlns="http://www.w3.org/2000/svg">',
         f'<rect width="{WIDTH}" height="{height}" fill="#dfe9f3"/>',
     ]
-    for country in load_countries():
-        if _overlaps(country.bounds, box):
-            parts.append(
-                f'<path class="country" d="{_path(country.rings, project)}" fill="#f4f1ea" stroke="#9a9488" '
-                f'stroke-width="0.6" fill-rule="evenodd"><title>{html.escape(country.name)}</title></path>'
-            )
+    parts.append(country_layer(box))
     peak = max((p.count for p in points), default=1) or 1
     for p in sorted(points, key=lambda p: -p.count):  # the largest first, so small points stay clickable on top
         x, y = project(p.lon, p.lat)

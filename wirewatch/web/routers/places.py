@@ -3,6 +3,8 @@ articles naming it over time, the groups active there, the latest stories, and t
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
@@ -10,7 +12,7 @@ from wirewatch.places import country_place, find_place
 from wirewatch.web import backend
 from wirewatch.web.backend import SearchRequest
 from wirewatch.web.context import CTX, WebContext
-from wirewatch.web.geomap import MapPoint, centred_box, map_svg
+from wirewatch.web.geomap import MapPoint, centred_box, map_svg, place_points
 from wirewatch.web.render import attention_svg
 from wirewatch.web.security import VIEWER
 from wirewatch.web.store import User
@@ -28,11 +30,10 @@ def place_page(place_id: str, request: Request, user: User = VIEWER, ctx: WebCon
     result = backend.search_articles(ctx.es, ctx.names, req)
     chart = backend.attention(ctx.es, ctx.names, req)
     nearby = backend.map_places(ctx.es, ctx.names, req)
-    points = [MapPoint(id=p.id, name=p.name, lat=p.lat, lon=p.lon, count=p.articles, href=f"/search?place={p.id}")
-              for p in nearby]  # fmt: skip
+    points = place_points(nearby, lambda place_id: "/search?" + urlencode({"place": place_id}))
     if not any(p.id == place.id for p in points):  # no article names it yet: the map still shows where it is
         points.append(MapPoint(id=place.id, name=place.name, lat=place.lat, lon=place.lon, count=0,
-                               href=f"/search?place={place.id}"))  # fmt: skip
+                               href="/search?" + urlencode({"place": place.id})))  # fmt: skip
     return ctx.page(
         request, "place.html", place=place, country=country_place(place.country), result=result.as_dict(),
         chart=attention_svg(chart.buckets, interval=chart.interval), chart_interval=chart.interval,

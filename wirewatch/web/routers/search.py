@@ -29,7 +29,7 @@ from wirewatch.places import locate_place
 from wirewatch.web import backend
 from wirewatch.web.backend import MAX_LIMIT, InvalidCursor, QuerySyntaxError, SearchRequest
 from wirewatch.web.context import CTX, WebContext
-from wirewatch.web.geomap import MapPoint, map_svg
+from wirewatch.web.geomap import map_svg, place_points
 from wirewatch.web.render import attention_svg
 from wirewatch.web.security import VIEWER
 from wirewatch.web.store import User
@@ -211,14 +211,10 @@ def search_page(
     return ctx.page(request, "search.html", **values)
 
 
-def search_map(state: SearchState, places: list[backend.PlaceCount]) -> Markup | str:
+def search_map(state: SearchState, counts: list[tuple[str, int]]) -> Markup | str:
     """The map of the places the matching articles name, each point the same search filtered by its place."""
-    if not places:
-        return ""
-    points = [MapPoint(id=p.id, name=p.name, lat=p.lat, lon=p.lon, count=p.articles,
-                       href="/search?" + state.query_string(place=("add", p.id), after=None))
-              for p in places]  # fmt: skip
-    return map_svg(points, label="Places the matching articles name")
+    points = place_points(counts, lambda place_id: "/search?" + state.query_string(place=("add", place_id), after=None))
+    return map_svg(points, label="Places the matching articles name") if points else ""
 
 
 def _fields(req: SearchRequest) -> dict[str, Any]:
