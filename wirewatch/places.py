@@ -34,3 +34,8 @@ def locate_place(name: str) -> tuple[float, float] | None:
     """(lat, lon) of :func:`find_place`, or None for a name the table does not have."""
     place = find_place(name)
     return (place.lat, place.lon) if place else None
+
+
+def country_place(code: str) -> Place | None:
+    """The country row of an ISO code (``ML`` -> Mali), for the names of a place's country."""
+    return load_places().countries.get(code.upper())

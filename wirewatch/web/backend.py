@@ -91,6 +91,7 @@ __all__ = [
     "group_count",
     "list_alerts",
     "list_watches",
+    "map_places",
     "merge_passages",
     "near_filter",
     "parse_bbox",
@@ -227,6 +228,23 @@ def attention(es: Elasticsearch, names: IndexNames, req: SearchRequest) -> Atten
         for b in matching["aggregations"]["d"]["buckets"]
     ]
     return Attention(interval=interval, buckets=buckets)
+
+
+MAP_PLACES = 150  # points on a map: more are unreadable at phone width, and the aggregation stays small
+
+
+def map_places(
+    es: Elasticsearch, names: IndexNames, req: SearchRequest, *, size: int = MAP_PLACES
+) -> list[tuple[str, int]]:
+    """(place id, matching articles naming it), most named first: reverse_nested counts an article naming Gao
+    twice once. The caller takes names and coordinates from the place table, which every process has loaded,
+    rather than a top_hits per place from Elasticsearch."""
+    aggs = {"p": {"nested": {"path": "places"}, "aggs": {"ids": {
+        "terms": {"field": "places.id", "size": size}, "aggs": {"articles": {"reverse_nested": {}}},
+    }}}}  # fmt: skip
+    with es_errors("placing articles on the map"):
+        found = es.search(index=names.articles, size=0, track_total_hits=False, query=build_query(req), aggs=aggs)
+    return [(b["key"], int(b["articles"]["doc_count"])) for b in found["aggregations"]["p"]["ids"]["buckets"]]
 
 
 def _parse_stamp(stamp: str) -> datetime:

@@ -30,6 +30,7 @@ from wirewatch.web import backend
 from wirewatch.web.backend import MAX_LIMIT, InvalidCursor, QuerySyntaxError, SearchRequest
 from wirewatch.web.context import CTX, WebContext
 from wirewatch.web.render import attention_svg
+from wirewatch.web.search_panels import group_hints, search_map
 from wirewatch.web.security import VIEWER
 from wirewatch.web.store import User
 
@@ -195,7 +196,9 @@ def search_page(
     try:
         req = to_request(state, limit=ctx.settings.web_page_size, groups=ctx.group_names())
         result = backend.search_articles(ctx.es, ctx.names, req)
-        chart = backend.attention(ctx.es, ctx.names, SearchRequest(**{**_fields(req), "after": None}))
+        whole = SearchRequest(**{**_fields(req), "after": None})
+        chart = backend.attention(ctx.es, ctx.names, whole)
+        places = backend.map_places(ctx.es, ctx.names, whole)
     except BadSearch as exc:
         values["error"] = {"field": exc.field, "message": str(exc), "position": exc.position}
         return ctx.page(request, "search.html", status_code=400, **values)
@@ -207,27 +210,8 @@ def search_page(
     values["chart_interval"] = chart.interval
     values["chart_rows"] = chart.buckets
     values["group_hints"] = group_hints(ctx, state)
+    values["map"] = search_map(state, places)
     return ctx.page(request, "search.html", **values)
-
-
-def group_hints(ctx: WebContext, state: SearchState) -> list[dict[str, Any]]:
-    """A query word that is exactly a tracked group's name or alias, with no group filter: the group's tag finds
-    the articles that name it in any language and form, so the page offers it with its count."""
-    if state.group or not state.q.strip():
-        return []
-    words, fielded = backend.plain_terms(state.q)
-    if fielded:
-        return []
-    groups = ctx.group_names()
-    hints: dict[str, dict[str, Any]] = {}
-    for word in words:
-        group_id = groups.named_by(word)
-        if group_id and group_id not in hints:
-            hints[group_id] = {
-                "word": word, "group": group_id, "count": backend.group_count(ctx.es, ctx.names, group_id),
-                "href": "/search?" + state.query_string(q=f"group:{group_id}"),
-            }  # fmt: skip
-    return list(hints.values())
 
 
 def _fields(req: SearchRequest) -> dict[str, Any]:
