@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -103,13 +104,14 @@ def test_an_alias_added_to_the_watchlist_later_tags_an_old_article_without_an_al
 ) -> None:
     index_old(es, index_names, [old_doc("z1", text=ALIAS_TEXT)])
     watchlist = tmp_path / "watchlist.yaml"
-    group = {"id": "katiba-zeta", "name": "Katiba Zeta Brigade", "aliases": ["Zeta Brigade"]}
+    aliases = ["Zeta Brigade"]
+    group = {"id": "katiba-zeta", "name": "Katiba Zeta Brigade", "aliases": aliases}
     watchlist.write_text(yaml.safe_dump({"groups": [group]}), encoding="utf-8")
     env = env_for(es_url, index_prefix, tmp_path, WIREWATCH_WATCHLIST_FILE=str(watchlist))
     run_retag(env)
     assert stored(es, index_names, "z1")["_source"]["group_ids"] == []  # not yet tracked under that name
 
-    group["aliases"].append("Katiba Zeta")
+    aliases.append("Katiba Zeta")
     watchlist.write_text(yaml.safe_dump({"groups": [group]}), encoding="utf-8")
     summary = run_retag(env)
     assert summary["updated"] == 1, summary
@@ -178,10 +180,15 @@ def test_a_killed_retag_resumes_and_writes_each_article_once_more_at_most(
     state = tmp_path / "state.json"
     args = ("retag", "--batch", "2", "--json", "--state-file", str(state))
     with SecondBulkHeld(es_url) as held:
-        proc = subprocess.Popen([WIREWATCH, *args], env=env_for(held.url, index_prefix, tmp_path),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+        env = env_for(held.url, index_prefix, tmp_path)
+        proc = subprocess.Popen(
+            [WIREWATCH, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
         try:
-            assert held.held.wait(timeout=180), "the retag never sent its second bulk"
+            deadline = time.monotonic() + 180
+            while not held.held.wait(0.2) and proc.poll() is None and time.monotonic() < deadline:
+                pass
+            assert held.held.is_set(), f"the retag never sent its second bulk (exit code {proc.poll()})"
         finally:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=30)
