@@ -209,3 +209,27 @@ def test_a_killed_retag_resumes_and_writes_each_article_once_more_at_most(
     again = subprocess.run([WIREWATCH, *args, "--resume"], env=env_for(es_url, index_prefix, tmp_path),
                            capture_output=True, text=True, timeout=300)  # fmt: skip
     assert again.returncode == 2 and "finished" in again.stderr and "without --resume" in again.stderr
+
+
+def test_with_ner_on_the_entities_are_written_too(es: Elasticsearch, index_names: IndexNames, tmp_path: Path) -> None:
+    from enrich.places.resolve import default_resolver
+    from enrich.tagger import Tagger
+    from enrich.watchlist import load_watchlist
+    from search.rescan import scan_query
+    from wirewatch.retag import RetagState, retag
+    from wirewatch.settings import load_settings
+
+    settings = load_settings()
+    text = "Barack Obama met Angela Merkel in Berlin on Monday. " + REPORT
+    index_old(es, index_names, [old_doc("n1", text=text)])
+    watchlist = load_watchlist(settings.watchlist_file)
+    with Tagger(watchlist=watchlist, model=settings.ner_model, places=default_resolver()) as tagger:
+        state = RetagState(tmp_path / "state.json")
+        summary = retag(es, index_names, tagger, scan_query(), batch=10, state=state)
+        assert summary.updated == 1
+        es.indices.refresh(index=index_names.articles)  # the scan reads what a refresh made visible
+        assert retag(es, index_names, tagger, scan_query(), batch=10, state=state).updated == 0
+    src = stored(es, index_names, "n1")["_source"]
+    assert src["ner_model"] == settings.ner_model and src["ner_done"] is True
+    assert "Barack Obama" in src["entity_names"]["person"], src["entity_names"]
+    assert "gn:2453514" in src["place_ids"] and src["group_ids"] == ["jnim"]
