@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("wirewatch.cli.run", "Run as a service: each feed polled when due, graceful stop, rides out outages."),
     "extract": ("wirewatch.cli.extract", "Extract clean text and metadata from pages or URLs."),
     "tag": ("wirewatch.cli.tag", "Tag plain text with entities and tracked groups."),
+    "retag": ("wirewatch.cli.retag", "Tag indexed articles again (places, events, the current watchlist)."),
     "watchlist": ("wirewatch.cli.watchlist", "Inspect and validate the watchlist of tracked groups."),
     "search": ("wirewatch.cli.search", "Full-text search over indexed articles."),
     "watch": ("wirewatch.cli.watch", "Manage analyst query watches."),
