@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wirewatch.documents import bounded_document, entity_update
-from wirewatch.reuse import _day
+from wirewatch.reuse import publication_day
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -130,7 +130,7 @@ def _changes(tagger: Tagger, hits: list[dict[str, Any]]) -> list[dict[str, Any]]
     """For each hit, the tag fields whose new value differs from the stored one (empty: nothing to write)."""
     sources = [hit["_source"] for hit in hits]
     texts = [src.get("text") or "" for src in sources]
-    days = [_day(src.get("published_at")) for src in sources]
+    days = [publication_day(src.get("published_at")) for src in sources]
     tags = tagger.add_entities(texts, tagger.groups_of(texts, [src.get("language") for src in sources]), days)
     out = []
     for src, tag in zip(sources, tags, strict=True):

@@ -50,7 +50,7 @@ def entity_updates(
             to_tag.append(pending)
     # the language was identified when the article was written: the model is picked by it, not by a new guess
     texts = [p.text for p in to_tag]
-    days = [_day(p.published_at) for p in to_tag]
+    days = [publication_day(p.published_at) for p in to_tag]
     tags = tagger.add_entities(texts, tagger.groups_of(texts, [p.language for p in to_tag]), days)
     for pending, tag in zip(to_tag, tags, strict=True):
         plan.updates[pending.id] = entity_update(tag)
@@ -65,7 +65,7 @@ def entity_updates(
     return plan
 
 
-def _day(published_at: str | None) -> date | None:
+def publication_day(published_at: str | None) -> date | None:
     """The publication day of a stored ISO timestamp (None when missing or unreadable)."""
     try:
         return datetime.fromisoformat(published_at).date() if published_at else None
