@@ -94,14 +94,24 @@ def update_entities(
         backoff_s=backoff_s,
         max_backoff_s=max_backoff_s,
     )
+    with_done = {doc_id: {"ner_done": True, **fields} for doc_id, fields in updates.items()}
+    return partial_updates(es, names, with_done, allowed=ENTITY_FIELDS, policy=policy)
+
+
+def partial_updates(
+    es: Elasticsearch, names: IndexNames, updates: dict[str, dict[str, Any]], *, allowed: frozenset[str], policy: Policy
+) -> BulkReport:
+    """Partial updates {article id: fields} by id, each field one of ``allowed`` (a caller's promise that the
+    text, story and dates are never touched). An id no longer indexed is a permanent failure
+    (``document_missing_exception``): an update never creates a document."""
     dumps = _serializer(es)
     ops: list[Op] = []
     for doc_id, fields in updates.items():
-        extra = set(fields) - ENTITY_FIELDS
+        extra = set(fields) - allowed
         if extra:
-            raise ValueError(f"update_entities may only change {sorted(ENTITY_FIELDS)}, not {sorted(extra)}")
+            raise ValueError(f"these updates may only change {sorted(allowed)}, not {sorted(extra)}")
         action = {"update": {"_index": names.articles, "_id": doc_id}}
-        ops.append(Op(doc_id, (dumps(action), dumps({"doc": {"ner_done": True, **fields}}))))
+        ops.append(Op(doc_id, (dumps(action), dumps({"doc": fields}))))
     report = BulkReport()
     send_all(es, ops, policy, report)
     return report

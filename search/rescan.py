@@ -15,7 +15,8 @@ from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError
 
-from search.bulksend import BulkReport, Op, Policy, send_all
+from search.bulk import partial_updates
+from search.bulksend import BulkReport, Policy
 from search.client import es_errors
 from search.names import IndexNames
 
@@ -156,14 +157,4 @@ def update_tags(
     """Partial updates {article id: tag fields} by id; only ``TAG_FIELDS`` may change (the text, story and
     dates never). An id no longer indexed is a permanent failure: an update never creates a document."""
     policy = Policy(chunk_docs=chunk_docs, chunk_bytes=5_000_000, max_retries=max_retries, backoff_s=backoff_s)
-    dumps = es.transport.serializers.get_serializer("application/json").dumps
-    ops: list[Op] = []
-    for doc_id, fields in updates.items():
-        extra = set(fields) - TAG_FIELDS
-        if extra:
-            raise ValueError(f"update_tags may only change {sorted(TAG_FIELDS)}, not {sorted(extra)}")
-        action = {"update": {"_index": names.articles, "_id": doc_id}}
-        ops.append(Op(doc_id, (dumps(action), dumps({"doc": fields}))))
-    report = BulkReport()
-    send_all(es, ops, policy, report)
-    return report
+    return partial_updates(es, names, updates, allowed=TAG_FIELDS, policy=policy)
