@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -38,12 +39,11 @@ def _checked_url(name: str, url: str) -> str:
     return url
 
 
-def _post(
-    client: httpx.Client, url: str, body: bytes, headers: dict[str, str], label: str, deadline_s: float
-) -> None:
+@contextmanager
+def send_errors(label: str) -> Iterator[None]:
+    """The one map from a POST's failures to delivery errors, for every HTTP channel (webhook, Slack, taxii)."""
     try:
-        with deadline_in(deadline_s), client.stream("POST", url, content=body, headers=headers) as response:
-            _drain(response)
+        yield
     except DeadlineExceeded as exc:
         raise TransientDeliveryError(f"{label}: no complete answer within the send's deadline ({exc})") from exc
     except AddressRefused as exc:
@@ -52,6 +52,17 @@ def _post(
         raise TransientDeliveryError(f"{label}: timed out ({type(exc).__name__})") from exc
     except httpx.TransportError as exc:
         raise TransientDeliveryError(f"{label}: connection failed ({type(exc).__name__})") from exc
+
+
+def _post(
+    client: httpx.Client, url: str, body: bytes, headers: dict[str, str], label: str, deadline_s: float
+) -> None:
+    with (
+        send_errors(label),
+        deadline_in(deadline_s),
+        client.stream("POST", url, content=body, headers=headers) as response,
+    ):
+        _drain(response)
     status = response.status_code
     if 200 <= status < 300:
         return

@@ -17,13 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
-from netsafe import AddressRefused, DeadlineExceeded, deadline_in, parse_retry_after
+from netsafe import deadline_in, parse_retry_after
 from notify.digest import Digest, DigestSchedule
 from notify.errors import ChannelConfigError, PermanentDeliveryError, TransientDeliveryError
-from notify.guard import AddressRules, blocked, guarded_client
-from notify.http_channels import TRANSIENT_STATUSES, USER_AGENT
+from notify.guard import AddressRules, guarded_client
+from notify.http_channels import TRANSIENT_STATUSES, USER_AGENT, send_errors
 from notify.model import Alert
 from notify.secret import Secret
 
@@ -91,28 +89,19 @@ class TaxiiChannel:
 
     def _post(self, body: bytes, headers: dict[str, str]) -> tuple[int, bytes, float | None]:
         """(status, the answer's first bytes, Retry-After); sends run in parallel, so nothing is kept on self."""
-        try:
-            # timeout_s bounds the whole send, as for the webhooks: a collection that answers a byte at a time
-            # would otherwise hold the delivery (and the pass) for as long as it likes
-            with (
-                deadline_in(self.timeout_s),
-                self._client.stream("POST", self.url + "objects/", content=body, headers=headers) as response,
-            ):
-                answer = b""
-                for chunk in response.iter_bytes():
-                    answer += chunk
-                    if len(answer) >= MAX_STATUS_BYTES:
-                        break
-                return response.status_code, answer, parse_retry_after(response.headers.get("retry-after"))
-        except DeadlineExceeded as exc:
-            message = f"{self._label}: no complete answer within the send's deadline ({exc})"
-            raise TransientDeliveryError(message) from exc
-        except AddressRefused as exc:
-            raise blocked(exc) from exc
-        except httpx.TimeoutException as exc:
-            raise TransientDeliveryError(f"{self._label}: timed out ({type(exc).__name__})") from exc
-        except httpx.TransportError as exc:
-            raise TransientDeliveryError(f"{self._label}: connection failed ({type(exc).__name__})") from exc
+        # timeout_s bounds the whole send, as for the webhooks: a collection that answers a byte at a time
+        # would otherwise hold the delivery (and the pass) for as long as it likes
+        with (
+            send_errors(self._label),
+            deadline_in(self.timeout_s),
+            self._client.stream("POST", self.url + "objects/", content=body, headers=headers) as response,
+        ):
+            answer = b""
+            for chunk in response.iter_bytes():
+                answer += chunk
+                if len(answer) >= MAX_STATUS_BYTES:
+                    break
+            return response.status_code, answer, parse_retry_after(response.headers.get("retry-after"))
 
     def close(self) -> None:
         self._client.close()
