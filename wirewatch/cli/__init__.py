@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "retag": ("wirewatch.cli.retag", "Tag indexed articles again (places, events, the current watchlist)."),
     "watchlist": ("wirewatch.cli.watchlist", "Inspect and validate the watchlist of tracked groups."),
     "search": ("wirewatch.cli.search", "Full-text search over indexed articles."),
+    "events": ("wirewatch.cli.events", "Events of the indexed articles: type, actors, place, day, fatalities."),
     "watch": ("wirewatch.cli.watch", "Manage analyst query watches."),
     "alerts": ("wirewatch.cli.alerts", "List alerts and their delivery state."),
     "feeds": ("wirewatch.cli.feeds", "Feed health: last success, errors, next poll."),
