@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from elasticsearch import Elasticsearch
@@ -106,10 +106,11 @@ class StorySummary:
     copies: int
     sources: list[str]
     first_seen: str | None
+    languages: list[str] = field(default_factory=list)  # of its reports, most reports first
 
 
 def story_summaries(es: Elasticsearch, names: IndexNames, story_ids: Sequence[str]) -> dict[str, StorySummary]:
-    """{story id: copies, distinct sources, first seen} for ``story_ids`` (one aggregation)."""
+    """{story id: copies, distinct sources, first seen, languages} for ``story_ids`` (one aggregation)."""
     unique = sorted(set(story_ids))
     if not unique:
         return {}
@@ -118,6 +119,7 @@ def story_summaries(es: Elasticsearch, names: IndexNames, story_ids: Sequence[st
             "terms": {"field": "story_id", "size": len(unique)},
             "aggs": {
                 "sources": {"terms": {"field": "source", "size": 50}},
+                "languages": {"terms": {"field": "language", "size": 10}},
                 "first_seen": {"min": {"field": "story_first_seen"}},
                 "first_fetched": {"min": {"field": "fetched_at"}},
             },
@@ -135,5 +137,25 @@ def story_summaries(es: Elasticsearch, names: IndexNames, story_ids: Sequence[st
             copies=int(bucket["doc_count"]),
             sources=[str(b["key"]) for b in bucket["sources"]["buckets"]],
             first_seen=first,
+            languages=[str(b["key"]) for b in bucket["languages"]["buckets"]],
         )
     return out
+
+
+_REPORT_FIELDS = ["title", "url", "source", "language", "published_at"]
+
+
+def other_language_reports(
+    es: Elasticsearch, names: IndexNames, story_id: str, language: str | None, *, limit: int = 20
+) -> list[dict[str, Any]]:
+    """The reports of story ``story_id`` in a language other than ``language`` (id, title, url, source,
+    language, published_at), earliest published first: the cross-language join's other reports of one event."""
+    must_not: list[dict[str, Any]] = [{"term": {"language": language}}] if language else []
+    query = {"bool": {"filter": [{"term": {"story_id": story_id}}, {"exists": {"field": "language"}}],
+                      "must_not": must_not}}  # fmt: skip
+    with es_errors("listing the story's reports in other languages"):
+        found = es.search(
+            index=names.articles, query=query, size=limit, source_includes=_REPORT_FIELDS, track_total_hits=False,
+            sort=[{"published_at": {"order": "asc", "missing": "_last"}}, {"id": "asc"}],
+        )  # fmt: skip
+    return [{"id": hit["_id"], **hit["_source"]} for hit in found["hits"]["hits"]]

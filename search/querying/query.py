@@ -149,7 +149,7 @@ def collapsed_result(
         if summary is not None:
             story = StoryInfo(
                 copies=summary.copies, sources=summary.sources, first_seen=summary.first_seen, matching=matching,
-                others=others,
+                others=others, languages=summary.languages,
             )  # fmt: skip
             hit = replace(hit, story=story)
         hits.append(hit)

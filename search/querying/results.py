@@ -62,9 +62,12 @@ class StoryInfo:
     first_seen: str | None
     matching: int  # copies matching this search (the row itself included)
     others: list[StoryCopy] = field(default_factory=list)  # the other matching copies, first seen first
+    languages: list[str] = field(default_factory=list)  # of the story's reports (several: joined across languages)
 
     def describe(self) -> str:
         sources = f"{len(self.sources)} source{'s' if len(self.sources) != 1 else ''}"
+        if len(self.languages) > 1:
+            sources += f" in {', '.join(self.languages)}"
         return f"{sources}, first seen {self.first_seen[:16].replace('T', ' ')}" if self.first_seen else sources
 
 

@@ -1,4 +1,4 @@
-"""Article documents for the events tests: the cross-language golden reports (tests/golden_crossstory), tagged
+"""Article documents for the events tests: cross-language golden reports (tests/golden_crossstory) of one day, tagged
 by the real tagger with places and events (no NER: groups, places and events do not need it), each published
 on its golden day, in its language, from a source named after its language."""
 
@@ -15,8 +15,12 @@ from enrich.watchlist import load_watchlist
 from tests.support.search_docs import make_doc
 
 ROOT = Path(__file__).resolve().parents[2]
-REPORTS: list[dict[str, str]] = json.loads((ROOT / "tests" / "golden_crossstory" / "reports.json").read_text())[
-    "reports"
+# a regional news day: the Djibo ambush, the Timbuktu and Gao kidnappings and their distractors
+DAY = {"kidnap-timbuktu", "ambush-djibo", "kidnap-gao", "attack-timbuktu", "kidnap-timbuktu-later", "attack-djibo-big"}
+REPORTS: list[dict[str, str]] = [
+    r
+    for r in json.loads((ROOT / "tests" / "golden_crossstory" / "reports.json").read_text())["reports"]
+    if r["event"] in DAY
 ]
 
 

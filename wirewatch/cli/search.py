@@ -206,6 +206,8 @@ def _append_story(article: Text, story: dict[str, Any] | None) -> None:
     sources = len(story["sources"])
     line = f"\nstory: {story['copies']} cop{'y' if story['copies'] == 1 else 'ies'}, {sources} source"
     line += "s" if sources != 1 else ""
+    if len(story.get("languages") or ()) > 1:  # reports joined across languages
+        line += f" in {', '.join(story['languages'])}"
     if story["first_seen"]:
         line += f", first seen {story['first_seen'][:16].replace('T', ' ')}"
     article.append(line, style="magenta")

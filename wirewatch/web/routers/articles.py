@@ -1,4 +1,5 @@
-"""One article: metadata, the text with mentions highlighted, the original link, copies, the alerts it raised."""
+"""One article: metadata, the text with mentions highlighted, the original link, copies, the reports of its story
+in other languages, the alerts it raised."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
+from search.stories import other_language_reports
 from wirewatch.web import backend
 from wirewatch.web.context import CTX, WebContext
 from wirewatch.web.render import MENTION_KINDS, annotated_text
@@ -23,12 +25,17 @@ def _load(ctx: WebContext, article_id: str) -> dict[str, Any]:
     return doc
 
 
+def _other_languages(ctx: WebContext, doc: dict[str, Any]) -> list[dict[str, Any]]:
+    story_id = doc.get("story_id")
+    return other_language_reports(ctx.es, ctx.names, story_id, doc.get("language")) if story_id else []
+
+
 @router.get("/articles/{article_id}", include_in_schema=False)
 def article_page(article_id: str, request: Request, user: User = VIEWER, ctx: WebContext = CTX) -> Response:
     doc = _load(ctx, article_id)
     return ctx.page(
         request, "article.html", doc=doc, text=annotated_text(doc), kinds=MENTION_KINDS,
-        copies=backend.same_content(ctx.es, ctx.names, doc),
+        copies=backend.same_content(ctx.es, ctx.names, doc), other_languages=_other_languages(ctx, doc),
         alerts=backend.alerts_for_article(ctx.es, ctx.names, article_id),
     )  # fmt: skip
 
@@ -36,10 +43,12 @@ def article_page(article_id: str, request: Request, user: User = VIEWER, ctx: We
 @router.get("/api/v1/articles/{article_id}", summary="One article", tags=["articles"])
 def article_api(article_id: str, user: User = VIEWER, ctx: WebContext = CTX) -> dict[str, Any]:
     """The stored article document (docs/article-document.md), with `copies` (same content from other
-    sources) and `alerts` (the alert documents it raised)."""
+    sources), `other_languages` (the reports of its story in other languages: id, title, url, source, language,
+    published_at) and `alerts` (the alert documents it raised)."""
     doc = _load(ctx, article_id)
     return {
         **doc,
         "copies": backend.same_content(ctx.es, ctx.names, doc),
+        "other_languages": _other_languages(ctx, doc),
         "alerts": backend.alerts_for_article(ctx.es, ctx.names, article_id),
     }
