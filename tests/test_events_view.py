@@ -66,6 +66,8 @@ def test_filters_apply_to_one_event(base: str) -> None:
     assert _ids(base, country="TD") == set()  # no place of the index in Chad: nothing, not everything
     bad = httpx.get(f"{base}/api/v1/events", params={"type": "picnic"}, timeout=30)
     assert bad.status_code == 400 and bad.json()["field"] == "type"
+    bad = httpx.get(f"{base}/api/v1/events", params={"min_fatalities": "five"}, timeout=30)
+    assert bad.status_code == 400 and bad.json()["field"] == "min_fatalities"
 
 
 def test_rows_in_acled_columns_and_series_per_group(base: str) -> None:

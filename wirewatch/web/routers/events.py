@@ -39,7 +39,7 @@ class EventState:
     place: list[str] = field(default_factory=list)
     since: str = ""
     until: str = ""
-    min_fatalities: int | None = None
+    min_fatalities: str = ""  # as typed: to_filter says when it is no number
 
     def query_string(self, **changes: Any) -> str:
         """This view's query string; a change replaces a key (None removes it)."""
@@ -65,10 +65,9 @@ def state_from(
     def given(values: list[str] | None) -> list[str]:
         return list(dict.fromkeys(v.strip() for v in values or () if v.strip()))
 
-    least = min_fatalities.strip()
     return EventState(
         type=given(type), group=given(group), country=given(country), region=given(region), place=given(place),
-        since=since.strip(), until=until.strip(), min_fatalities=int(least) if least.isdigit() else None,
+        since=since.strip(), until=until.strip(), min_fatalities=min_fatalities.strip(),
     )  # fmt: skip
 
 
@@ -77,10 +76,13 @@ _STATE = Depends(state_from)
 
 def to_filter(state: EventState, ctx: WebContext) -> EventFilter:
     resolve = ctx.group_names().resolve
+    least = state.min_fatalities
+    if least and not least.isdigit():
+        raise BadEventFilter("min_fatalities", f"minimum fatalities: {least!r} is not a whole number (5, 10)")
     return event_filter(
         types=state.type, groups=[resolve(g) or g for g in state.group], countries=state.country,
         regions=state.region, places=state.place, since=state.since, until=state.until,
-        min_fatalities=state.min_fatalities,
+        min_fatalities=int(least) if least else None,
     )  # fmt: skip
 
 
