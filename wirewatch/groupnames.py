@@ -7,6 +7,7 @@ apostrophe and hyphen variants), in any script the watchlist lists.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 from enrich.normalize import normalize_form
@@ -45,3 +46,9 @@ class GroupNames:
         """The id of the group ``text`` names (id, name or alias), or None."""
         key = normalize_form(text)
         return self.by_form.get(key) if key else None
+
+    def suggest(self, text: str, *, n: int = 3) -> list[str]:
+        """The ids of the groups whose id, name or alias is closest to ``text`` (a typo: ``aqmi``), best first."""
+        key = normalize_form(text)
+        close = difflib.get_close_matches(key, list(self.by_form), n=n * 3, cutoff=0.6) if key else []
+        return list(dict.fromkeys(self.by_form[form] for form in close))[:n]

@@ -79,6 +79,7 @@ __all__ = [
     "alert_page",
     "alerts_for_article",
     "attention",
+    "build_query",
     "check_watch",
     "disable_watch",
     "enable_watch",

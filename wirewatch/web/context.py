@@ -12,6 +12,7 @@ from elasticsearch import Elasticsearch
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 
+from wirewatch.fieldvalues import FieldValues, indexed_sources
 from wirewatch.groupnames import GroupNames
 from wirewatch.runtime import ConfigError, Runtime
 from wirewatch.settings import Settings
@@ -72,6 +73,10 @@ class WebContext:
         except (ConfigError, OSError) as exc:
             raise WebStateError(f"the watchlist cannot be used: {exc}") from exc
         return self._groups[1]
+
+    def field_values(self) -> FieldValues:
+        """What a query's fields may hold (search/querying/fields.py), for did-you-mean errors."""
+        return FieldValues(self.group_names(), lambda: indexed_sources(self.es, self.names))
 
     def page(
         self,

@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
+from wirewatch.fieldvalues import FieldValues
 from wirewatch.groupnames import GroupNames
 from wirewatch.places import locate_place
 from wirewatch.web import backend
@@ -137,14 +138,26 @@ class BadSearch(ValueError):
         self.position = position
 
 
-def to_request(state: SearchState, *, limit: int, groups: GroupNames | None = None) -> SearchRequest:
-    """The search stage's request; BadSearch for a malformed query or date (a cursor is checked by the stage).
-    ``groups`` resolves ``group:`` names and aliases to ids (without it a value is taken as an id)."""
+# the search's filter parameters and the query-language fields they are
+FILTER_PARAMS = {"group": "group", "event_type": "event", "source": "source", "place": "place", "country": "country",
+                 "lang": "lang", "entity": "entity"}  # fmt: skip
+
+
+def to_request(
+    state: SearchState, *, limit: int, groups: GroupNames | None = None, values: FieldValues | None = None
+) -> SearchRequest:
+    """The search stage's request; BadSearch for a malformed query, date or filter value (a cursor is checked
+    by the stage). ``values`` (or just ``groups``) resolves ``group:`` names and aliases to ids and, with
+    ``values``, refuses unknown groups, countries, sources and event types with suggestions."""
+    groups = values.groups if values else groups
     resolve = groups.resolve if groups else None
     try:
+        if values:
+            values.check_query(state.q)
         backend.parse_query_check(state.q, locate_place, resolve)
     except QuerySyntaxError as exc:
         raise BadSearch(exc.reason, field="q", position=exc.position) from exc
+    _check_filters(state, values)
     _check_geo(state)
     since = until = None
     try:
@@ -155,12 +168,28 @@ def to_request(state: SearchState, *, limit: int, groups: GroupNames | None = No
         until = backend.parse_when(state.until, end_of_day=True) if state.until else None
     except ValueError as exc:
         raise BadSearch(str(exc), field="until") from exc
-    return SearchRequest(
+    req = SearchRequest(
         query=state.q, groups=state.group, event_types=state.event_type, entities=state.entity,
         sources=state.source, places=state.place, countries=state.country, near=state.near, bbox=state.bbox,
         locate=locate_place, resolve_group=resolve, since=since, until=until,
         lang=state.lang or None, sort=state.sort, limit=limit, after=state.after or None, collapse=state.collapse,
     )  # fmt: skip
+    try:
+        backend.build_query(req)  # a filter value the query language refuses (lang=klingon)
+    except QuerySyntaxError as exc:
+        raise BadSearch(exc.reason, field="q") from exc
+    return req
+
+
+def _check_filters(state: SearchState, values: FieldValues | None) -> None:
+    if values is None:
+        return
+    filters = {field: getattr(state, param) for param, field in FILTER_PARAMS.items()}
+    filters["lang"] = [state.lang] if state.lang else []
+    found = values.check_filters({k: v for k, v in filters.items() if v})
+    if found:
+        param = next(p for p, f in FILTER_PARAMS.items() if f == found[0])
+        raise BadSearch(found[1], field=param)
 
 
 def _check_geo(state: SearchState) -> None:
@@ -194,7 +223,7 @@ def search_page(
 ) -> Response:
     values: dict[str, Any] = {"state": state, "result": None, "error": None, "chart": "", "hint": SYNTAX_HINT}
     try:
-        req = to_request(state, limit=ctx.settings.web_page_size, groups=ctx.group_names())
+        req = to_request(state, limit=ctx.settings.web_page_size, values=ctx.field_values())
         result = backend.search_articles(ctx.es, ctx.names, req)
         whole = SearchRequest(**{**_fields(req), "after": None})
         chart = backend.attention(ctx.es, ctx.names, whole)
@@ -230,7 +259,7 @@ def search_api(
     `collapse=0` lists every copy (`--no-collapse`). Pass `next` as `after` (with the same `sort` and
     `collapse`) for the following page. A syntax error answers 400 with its `position`."""
     try:
-        req = to_request(state, limit=limit, groups=ctx.group_names())
+        req = to_request(state, limit=limit, values=ctx.field_values())
         return backend.search_articles(ctx.es, ctx.names, req).as_dict()
     except BadSearch as exc:
         return JSONResponse(
@@ -244,7 +273,7 @@ def search_api(
 def attention_api(state: SearchState = _STATE, user: User = VIEWER, ctx: WebContext = CTX) -> Any:
     """`{"interval", "buckets": [{"date", "count", "total", "share"}]}`: matching and all articles per day."""
     try:
-        req = to_request(state, limit=1, groups=ctx.group_names())
+        req = to_request(state, limit=1, values=ctx.field_values())
     except BadSearch as exc:
         return JSONResponse({"error": "bad search", "field": exc.field, "message": str(exc)}, status_code=400)
     chart = backend.attention(ctx.es, ctx.names, req)
@@ -263,7 +292,7 @@ def export(
     byte-order mark; id, title, url, source, published_at, groups, language, site_name, entities, snippet,
     story_copies, story_sources), or JSON lines (one hit per line, the search API's hit shape)."""
     try:
-        req = to_request(state, limit=MAX_LIMIT, groups=ctx.group_names())
+        req = to_request(state, limit=MAX_LIMIT, values=ctx.field_values())
     except BadSearch as exc:
         return JSONResponse({"error": "bad search", "field": exc.field, "message": str(exc)}, status_code=400)
     # the first page is read here, before any byte is sent: if Elasticsearch fails now, the answer is its error

@@ -21,9 +21,11 @@ router = APIRouter()
 PREVIEW_LIMIT = 50
 # the search's filters a watch keeps, as fielded terms of its query (URL parameter -> field)
 KEPT_FILTERS = {"group": "group", "event_type": "event", "source": "source", "place": "place", "country": "country",
-                "lang": "lang", "entity": "entity"}  # fmt: skip
-# and those it cannot: a standing watch has no dates, and its query has no place table for near:/bbox
-DROPPED_FILTERS = ("since", "until", "near", "bbox")
+                "lang": "lang", "entity": "entity", "since": "published", "until": "published"}  # fmt: skip
+# the dates as published: bounds (an age such as 7d stays an age: the watch counts it back from each match)
+DATE_BOUNDS = {"since": ">=", "until": "<="}
+# and those it cannot: a watch's query has no place table for near:/bbox
+DROPPED_FILTERS = ("near", "bbox")
 
 
 def channel_names(ctx: WebContext) -> list[str]:
@@ -36,6 +38,7 @@ def channel_names(ctx: WebContext) -> list[str]:
 def create_watch(ctx: WebContext, name: str, query: str, channels: list[str]) -> dict[str, Any]:
     """The form's and the API's one way to add a watch; InvalidWatch past the bounds every door shares."""
     backend.check_watch(name, query, channels)  # first: a list past the bounds is not compared nor echoed
+    ctx.field_values().check_query(query)  # an unknown group, country... is an error with suggestions
     known = channel_names(ctx)
     unknown = sorted(set(channels) - set(known))
     if unknown:
@@ -68,19 +71,20 @@ def new_watch_page(
     ctx: WebContext = CTX,
 ) -> Response:
     days = days or ctx.settings.web_preview_days
-    # a watch is a query in the query language: the search's filters become fielded terms of it; the dates (and
-    # near/bbox) cannot come along, so they are named
+    # a watch is a query in the query language: the search's filters (dates too) become fielded terms of it;
+    # near/bbox cannot come along, so they are named
     params = request.query_params.multi_items()
     kept: dict[str, list[str]] = {}
     for key, value in params:
         if key in KEPT_FILTERS and value.strip():
-            kept.setdefault(KEPT_FILTERS[key], []).append(value.strip())
+            kept.setdefault(KEPT_FILTERS[key], []).append(DATE_BOUNDS.get(key, "") + value.strip())
     q, unwritable = backend.with_filters(q, kept)
     dropped = [f"{k}={v}" for k, v in params if k in DROPPED_FILTERS and v] + unwritable
     values: dict[str, Any] = {"q": q, "name": name, "days": days, "matches": None, "error": None, "dropped": dropped,
                               "channels": channel_names(ctx), "chosen": set(channel)}  # fmt: skip
     if preview and q.strip():
         try:
+            ctx.field_values().check_query(q)
             values["matches"] = backend.preview_watch(
                 ctx.es, ctx.names, name, q, days=days, limit=PREVIEW_LIMIT, resolve_group=ctx.group_names().resolve
             )
@@ -173,6 +177,7 @@ def preview_api(body: PreviewIn, user: User = ANALYST, ctx: WebContext = CTX) ->
     """The rows of `wirewatch watch test --json` for a query not saved yet, over articles indexed in the last
     `days` days. Sends nothing."""
     try:
+        ctx.field_values().check_query(body.query)
         return backend.preview_watch(
             ctx.es, ctx.names, body.name, body.query, days=body.days, limit=body.limit,
             resolve_group=ctx.group_names().resolve,
