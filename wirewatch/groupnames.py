@@ -20,6 +20,7 @@ class GroupNames:
     # name or alias -> group id, for a query word worth a hint: folded for the forms matched whatever their case,
     # as written for the case-sensitive ones ("AQIM" is the group, "is" is not "IS")
     plain: dict[str, str]
+    ids: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, watchlist: Watchlist) -> GroupNames:
@@ -32,7 +33,7 @@ class GroupNames:
                 plain.setdefault(normalize_form(form, fold=False), group.id)
             for form in (group.id, *group.insensitive_forms(), *group.case_sensitive):
                 by_form.setdefault(normalize_form(form), group.id)  # the first group keeps a shared form
-        return cls(by_form, plain)
+        return cls(by_form, plain, frozenset(group.id for group in watchlist))
 
     def named_by(self, word: str) -> str | None:
         """The group whose name or alias ``word`` is, exactly (folded as the tagger folds, a case-sensitive
@@ -44,6 +45,8 @@ class GroupNames:
 
     def resolve(self, text: str) -> str | None:
         """The id of the group ``text`` names (id, name or alias), or None."""
+        if text.strip() in self.ids:
+            return text.strip()  # an id first: another group's alias never takes it
         key = normalize_form(text)
         return self.by_form.get(key) if key else None
 

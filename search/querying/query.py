@@ -171,13 +171,23 @@ def build_query(req: SearchRequest) -> dict[str, Any]:
     filters beside it. Raises QuerySyntaxError for the query, a filter's value or ``near``, ValueError for
     ``bbox``."""
     text, left_out = filter_terms(req.query, request_filters(req))
-    filters = [field_clause(name, value, 0, req.resolve_group) for name, value in left_out]
+    resolve = _ids_kept(req.resolve_group, req.groups)
+    filters = [field_clause(name, value, 0, resolve) for name, value in left_out]
     if req.near.strip():
         filters.append(near_filter(req.near, req.locate))
     if req.bbox.strip():
         filters.append(bbox_filter(req.bbox))
-    scoring = parse_query(text, req.locate, req.resolve_group) if text.strip() else {"match_all": {}}
+    scoring = parse_query(text, req.locate, resolve) if text.strip() else {"match_all": {}}
     return {"bool": {"must": [scoring], "filter": filters}}
+
+
+def _ids_kept(resolve: GroupResolver | None, ids: Sequence[str]) -> GroupResolver | None:
+    """The group filter's values are the ids articles are tagged with (a facet's values): kept as they are,
+    where a ``group:`` typed in the query is resolved as a name or alias."""
+    if resolve is None or not ids:
+        return resolve
+    kept = set(ids)
+    return lambda value: value if value in kept else resolve(value)
 
 
 def query_text(req: SearchRequest) -> str:
