@@ -44,6 +44,8 @@ def _docs() -> list[dict[str, object]]:
                  published_at="2018-03-01T09:00:00+00:00", text="AQMI a revendiqué un enlèvement en 2018."),
         make_doc("p-recent-fr", title="Enlèvement récent", language="fr", groups=["aqim"], source="wire-c",
                  published_at=RECENT, text="AQMI a revendiqué un enlèvement cette semaine."),
+        make_doc("p-ar", title="اختطاف في غاو", language="ar", source="wire-a",
+                 published_at="2025-06-01T09:00:00+00:00", text="اختطاف مهندسين في غاو."),
     ]  # fmt: skip
 
 
@@ -148,6 +150,18 @@ def test_an_unknown_value_is_an_error_with_suggestions(ana: httpx.Client, server
     assert code != 0 and "--group: unknown group 'aqlm': did you mean group:aqim?" in out
     code, out = _cli(server, "watch", "add", "x", "--query", "group:aqlm")
     assert code != 0 and "did you mean group:aqim?" in out
+
+
+def test_the_language_facet(ana: httpx.Client, server: WebServer) -> None:
+    facets = ana.get("/api/v1/search", params={"q": "published:<2026-01-01"}).json()["facets"]
+    assert {b["value"]: b["count"] for b in facets["languages"]} == {"fr": 1, "ar": 1}
+    page = ana.get("/search", params={"q": "published:<2026-01-01"}).text
+    facet = page[page.index('id="language-facet"') :]
+    assert re.search(r'<a class="facet" data-facet="lang" href="/search\?q=published%3A%3C2026-01-01&amp;lang=ar" '
+                     r'lang="ar" dir="rtl">العربية</a>', facet)  # fmt: skip
+    assert re.search(r'data-facet="lang" href="[^"]*lang=fr" lang="fr" dir="auto">français</a>', facet)
+    code, out = _cli(server, "search", "published:<2026-01-01")
+    assert code == 0 and "languages:" in out and "fr (1)" in out
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

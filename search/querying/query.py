@@ -237,6 +237,7 @@ def _facet_aggs(interval: str, low: datetime, high: datetime) -> dict[str, Any]:
     aggs: dict[str, Any] = {
         "groups": {"terms": {"field": "group_ids", "size": FACET_SIZE}},
         "sources": {"terms": {"field": "source", "size": FACET_SIZE}},
+        "languages": {"terms": {"field": "language", "size": FACET_SIZE}},
         "place_countries": {"terms": {"field": "place_countries", "size": FACET_SIZE}},
         "places": {
             "nested": {"path": "places"},

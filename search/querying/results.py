@@ -149,6 +149,7 @@ def to_facets(aggs: dict[str, Any], interval: str) -> dict[str, Any]:
         ],
         "entities": {t: _buckets(aggs[f"entity_{t.lower()}"]) for t in ENTITY_TYPES},
         "sources": _buckets(aggs["sources"]),
+        "languages": _buckets(aggs["languages"]),
         "places": [_place_bucket(b) for b in aggs["places"]["ids"]["buckets"]],
         "countries": _buckets(aggs["place_countries"]),
         "dates": {

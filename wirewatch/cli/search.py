@@ -238,6 +238,7 @@ def _print_facets(facets: dict[str, Any]) -> None:
             console.print(f"[bold]{label}:[/] {shown}", highlight=False)
 
     line("groups", facets["groups"])
+    line("languages", facets["languages"])
     line("events", facets["event_types"])
     line("sources", facets["sources"])
     for entity_type, buckets in facets["entities"].items():

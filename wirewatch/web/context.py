@@ -17,7 +17,7 @@ from wirewatch.groupnames import GroupNames
 from wirewatch.runtime import ConfigError, Runtime
 from wirewatch.settings import Settings
 from wirewatch.web.backend import IndexNames
-from wirewatch.web.render import safe_url, snippet, text_attrs
+from wirewatch.web.render import language_name, safe_url, snippet, text_attrs
 from wirewatch.web.store import User, WebStateError, WebStore
 from wirewatch.web.throttle import LoginThrottle
 
@@ -34,6 +34,7 @@ def _environment() -> jinja2.Environment:
     env.filters["snippet"] = snippet
     env.filters["safe_url"] = safe_url
     env.filters["text_attrs"] = text_attrs
+    env.filters["language_name"] = language_name
     env.filters["day"] = lambda value: (value or "")[:10]
     env.filters["minute"] = lambda value: (value or "").replace("T", " ")[:16]
     return env
