@@ -45,6 +45,7 @@ _RELATIVE = re.compile(r"(\d{1,5})([mhdw])")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _HIT_FIELDS = [
     "id", "title", "url", "source", "published_at", "group_ids", "story_id", "language", "site_name", "entity_names",
+    "fetched_at", "groups.name", "places.name",
 ]  # fmt: skip
 COPIES_SHOWN = 10  # other copies listed under a collapsed story row
 _PUBLISHED_DESC = {"published_at": {"order": "desc", "missing": "_last"}}

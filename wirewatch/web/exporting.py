@@ -20,9 +20,10 @@ from wirewatch.web.backend import MAX_LIMIT, SearchRequest
 from wirewatch.web.context import WebContext
 
 log = logging.getLogger("wirewatch.web")
+# the first twelve in the order earlier exports had them, so a spreadsheet built on those keeps working
 EXPORT_FIELDS = (
     "id", "title", "url", "source", "published_at", "groups", "language", "site_name", "entities", "snippet",
-    "story_copies", "story_sources",
+    "story_copies", "story_sources", "fetched_at", "group_names", "places", "story_id",
 )  # fmt: skip
 # spreadsheets (Excel above all) read a CSV without it in the local code page, garbling é and Arabic
 UTF8_BOM = "\ufeff"
@@ -73,8 +74,10 @@ def _rows_from(
 def json_lines(rows: Iterator[dict[str, Any] | ExportCut]) -> Iterator[str]:
     for row in rows:
         if isinstance(row, ExportCut):
-            row = {"error": "export incomplete", "message": row.message, "rows": row.rows}
-        yield json.dumps(row, ensure_ascii=False) + "\n"
+            line = {"error": "export incomplete", "message": row.message, "rows": row.rows}
+        else:  # the CSV's columns, lists kept as lists
+            line = dict(zip(EXPORT_FIELDS, _export_values(row), strict=True))
+        yield json.dumps(line, ensure_ascii=False) + "\n"
 
 
 def csv_lines(rows: Iterator[dict[str, Any] | ExportCut]) -> Iterator[str]:

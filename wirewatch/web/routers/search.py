@@ -278,7 +278,8 @@ def export(
 ) -> Response:
     """Streams every matching article, page after page, up to the `web_export_max` setting. CSV (UTF-8 with a
     byte-order mark; id, title, url, source, published_at, groups, language, site_name, entities, snippet,
-    story_copies, story_sources), or JSON lines (one hit per line, the search API's hit shape)."""
+    story_copies, story_sources, fetched_at, group_names, places, story_id), or JSON lines with the same
+    columns (lists as lists)."""
     try:
         req = to_request(state, limit=MAX_LIMIT, values=ctx.field_values())
     except BadSearch as exc:
