@@ -25,6 +25,7 @@ from wirewatch.web.backend import MAX_SERIES, Comparison, QuerySyntaxError, Sear
 from wirewatch.web.compare_chart import COLOURS, compare_svg
 from wirewatch.web.context import CTX, WebContext
 from wirewatch.web.exporting import starts_formula
+from wirewatch.web.schemas import CompareResponse, ok
 from wirewatch.web.security import VIEWER
 from wirewatch.web.store import User
 
@@ -165,7 +166,9 @@ def _rows(state: CompareState, comparison: Comparison) -> list[dict[str, Any]]:
     return rows
 
 
-@router.get("/api/v1/compare", summary="Attention over time for up to 5 series", tags=["search"])
+@router.get(
+    "/api/v1/compare", summary="Attention over time for up to 5 series", tags=["search"], responses=ok(CompareResponse)
+)
 def compare_api(
     state: CompareState = _STATE,
     format: Literal["json", "csv"] = "json",

@@ -25,6 +25,7 @@ from wirewatch.web.backend import MAX_LIMIT, InvalidCursor, QuerySyntaxError, Se
 from wirewatch.web.context import CTX, WebContext
 from wirewatch.web.exporting import csv_lines, export_rows, json_lines
 from wirewatch.web.render import attention_svg
+from wirewatch.web.schemas import AttentionResponse, SearchResponse, ok, ok_file
 from wirewatch.web.search_panels import group_hints, search_map
 from wirewatch.web.security import VIEWER
 from wirewatch.web.store import User
@@ -235,7 +236,7 @@ def _fields(req: SearchRequest) -> dict[str, Any]:
     return {k: getattr(req, k) for k in req.__dataclass_fields__}
 
 
-@router.get("/api/v1/search", summary="Search articles", tags=["search"])
+@router.get("/api/v1/search", summary="Search articles", tags=["search"], responses=ok(SearchResponse))
 def search_api(
     state: SearchState = _STATE,
     limit: int = Query(20, ge=1, le=MAX_LIMIT),
@@ -257,7 +258,12 @@ def search_api(
         return JSONResponse({"error": "bad search", "field": "after", "message": str(exc)}, status_code=400)
 
 
-@router.get("/api/v1/attention", summary="Articles per day matching a search, and their share", tags=["search"])
+@router.get(
+    "/api/v1/attention",
+    summary="Articles per day matching a search, and their share",
+    tags=["search"],
+    responses=ok(AttentionResponse),
+)
 def attention_api(state: SearchState = _STATE, user: User = VIEWER, ctx: WebContext = CTX) -> Any:
     """`{"interval", "buckets": [{"date", "count", "total", "share"}]}`: matching and all articles per day."""
     try:
@@ -269,7 +275,12 @@ def attention_api(state: SearchState = _STATE, user: User = VIEWER, ctx: WebCont
     return {"interval": chart.interval, "buckets": buckets}
 
 
-@router.get("/api/v1/search/export", summary="Export a result set as CSV or JSON lines", tags=["search"])
+@router.get(
+    "/api/v1/search/export",
+    summary="Export a result set as CSV or JSON lines",
+    tags=["search"],
+    responses=ok_file("text/csv", "CSV (UTF-8 with BOM), or JSON lines (application/x-ndjson) with format=json"),
+)
 def export(
     state: SearchState = _STATE,
     format: Literal["csv", "json"] = "csv",
