@@ -7,6 +7,7 @@ apostrophe and hyphen variants), in any script the watchlist lists.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 from enrich.normalize import normalize_form
@@ -19,6 +20,7 @@ class GroupNames:
     # name or alias -> group id, for a query word worth a hint: folded for the forms matched whatever their case,
     # as written for the case-sensitive ones ("AQIM" is the group, "is" is not "IS")
     plain: dict[str, str]
+    ids: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, watchlist: Watchlist) -> GroupNames:
@@ -31,7 +33,7 @@ class GroupNames:
                 plain.setdefault(normalize_form(form, fold=False), group.id)
             for form in (group.id, *group.insensitive_forms(), *group.case_sensitive):
                 by_form.setdefault(normalize_form(form), group.id)  # the first group keeps a shared form
-        return cls(by_form, plain)
+        return cls(by_form, plain, frozenset(group.id for group in watchlist))
 
     def named_by(self, word: str) -> str | None:
         """The group whose name or alias ``word`` is, exactly (folded as the tagger folds, a case-sensitive
@@ -43,5 +45,13 @@ class GroupNames:
 
     def resolve(self, text: str) -> str | None:
         """The id of the group ``text`` names (id, name or alias), or None."""
+        if text.strip() in self.ids:
+            return text.strip()  # an id first: another group's alias never takes it
         key = normalize_form(text)
         return self.by_form.get(key) if key else None
+
+    def suggest(self, text: str, *, n: int = 3) -> list[str]:
+        """The ids of the groups whose id, name or alias is closest to ``text`` (a typo: ``aqmi``), best first."""
+        key = normalize_form(text)
+        close = difflib.get_close_matches(key, list(self.by_form), n=n * 3, cutoff=0.6) if key else []
+        return list(dict.fromkeys(self.by_form[form] for form in close))[:n]

@@ -1,5 +1,5 @@
 """Fielded terms of the query language: ``group:aqim``, ``lang:fr``, ``source:ID``, ``entity:PERSON:"Name"``,
-``place:gn:2457163``, ``country:ML``, ``event:abduction``.
+``place:gn:2457163``, ``country:ML``, ``event:abduction``, ``published:>=2026-11-01``, ``published:>7d``.
 
 Each compiles to a filter on a stored article field (no scoring, so a field narrows like the search form's
 filters do, and the same text gives the same query in a search, a preview and a watch). Field names are read
@@ -10,8 +10,10 @@ the caller passes (an id, name or alias of the watchlist -> its id): the search 
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any
 
 from search.errors import QuerySyntaxError
@@ -20,8 +22,9 @@ from search.mappings import ENTITY_TYPES
 # a group id, name or alias -> the group's id, or None when the watchlist has no such group
 GroupResolver = Callable[[str], str | None]
 
-FIELDS = ("group", "lang", "source", "entity", "place", "country", "event")
-_SYNONYMS = {"language": "lang", "groups": "group", "events": "event", "entities": "entity", "places": "place"}
+FIELDS = ("group", "lang", "source", "entity", "place", "country", "event", "published")
+_SYNONYMS = {"language": "lang", "groups": "group", "events": "event", "entities": "entity", "places": "place",
+             "date": "published"}  # fmt: skip
 FIELDS_HINT = (
     "fields: " + ", ".join(f"{f}:" for f in FIELDS) + ' and near:, e.g. group:aqim lang:fr entity:"Iyad Ag Ghaly"'
 )
@@ -59,9 +62,13 @@ def field_clause(name: str, value: str, pos: int, resolve_group: GroupResolver |
         clause = {"term": {"place_countries": value.upper()}}
     elif name == "event":
         clause = {"nested": {"path": "events", "query": {"term": {"events.type": value.lower()}}}}
+    elif name == "published":
+        clause = {"range": {"published_at": published_range(value, pos)}}
     else:
         clause = entity_clause(value)
-    return {"constant_score": {"filter": clause}}
+    # boost 0: a field narrows and never ranks (an article tagged with two of "group:a OR group:b" is no more
+    # relevant), so a search with the form's filters ranks as it did when they were filters
+    return {"constant_score": {"filter": clause, "boost": 0.0}}
 
 
 def entity_clause(entity: str) -> dict[str, Any]:
@@ -75,8 +82,47 @@ def entity_clause(entity: str) -> dict[str, Any]:
 def _language(value: str, pos: int) -> str:
     code = _LANGUAGES.get(value.lower(), value.lower())
     if not _LANG_CODE.fullmatch(code):
-        raise QuerySyntaxError(f"unknown language {value!r}: write its code, e.g. lang:fr, lang:ar, lang:en", pos)
+        close = difflib.get_close_matches(value.lower(), list(_LANGUAGES), n=1, cutoff=0.6)
+        hint = f"did you mean lang:{_LANGUAGES[close[0]]}? " if close else ""
+        raise QuerySyntaxError(f"unknown language {value!r}: {hint}write its code, e.g. lang:fr, lang:ar, lang:en", pos)
     return code
+
+
+# published:OP VALUE, OP one of >= > <= < (none: that day, or since that long ago), VALUE a date, a datetime, or
+# an age (7d, 24h, 30m, 2w) counted back from the moment the query runs (a watch's from each match)
+_PUBLISHED = re.compile(r"(>=|<=|>|<)?(.+)")
+_AGE = re.compile(r"(\d{1,5})([mhdw])")
+_RANGE_KEYS = {">=": "gte", ">": "gt", "<=": "lte", "<": "lt"}
+PUBLISHED_HINT = "write published:>=2026-11-01, published:<2026-12-01T12:00:00Z or published:>7d (7d, 24h, 30m, 2w)"
+
+
+def published_range(value: str, pos: int = 0) -> dict[str, str]:
+    """The ``range`` on ``published_at`` a ``published:`` value means. A bare date is a calendar day in UTC
+    (``||/d``: ``>2026-11-01`` is after that day, ``<=2026-11-30`` includes it); an age is Elasticsearch date
+    math on ``now`` (``>7d``: newer than 7 days); without an operator, a date is that day and an age is
+    ``>=``. QuerySyntaxError otherwise, with the accepted forms."""
+    found = _PUBLISHED.fullmatch(value.strip())
+    op, when = (found.group(1), found.group(2).strip()) if found else (None, "")
+    age = _AGE.fullmatch(when)
+    if age:
+        point = f"now-{age.group(1)}{age.group(2)}"
+        return {_RANGE_KEYS[op or ">="]: point}
+    point = _date_point(when, value, pos)
+    if op is None:
+        return {"gte": point, "lte": point} if point.endswith("||/d") else {"gte": point}
+    return {_RANGE_KEYS[op]: point}
+
+
+def _date_point(when: str, value: str, pos: int) -> str:
+    try:
+        if len(when) == 10:
+            return date.fromisoformat(when).isoformat() + "||/d"
+        moment = datetime.fromisoformat(when.replace("Z", "+00:00"))
+    except ValueError:
+        raise QuerySyntaxError(f"published: {value!r} is not a date or an age: {PUBLISHED_HINT}", pos) from None
+    if moment.tzinfo is None:
+        return moment.isoformat() + "Z"  # a datetime without a zone is UTC, as everywhere in the workbench
+    return moment.isoformat()
 
 
 def _group_id(value: str, pos: int, resolve_group: GroupResolver | None) -> str:
@@ -93,7 +139,7 @@ def _group_id(value: str, pos: int, resolve_group: GroupResolver | None) -> str:
 
 # the search form's filters a fielded term can carry, and whether several values mean any of them (or all)
 FILTER_FIELDS = {"group": "any", "event": "any", "source": "any", "place": "any", "country": "any", "lang": "any",
-                 "entity": "all"}  # fmt: skip
+                 "entity": "all", "published": "all"}  # fmt: skip
 
 
 def field_term(name: str, value: str) -> str | None:
@@ -115,14 +161,20 @@ def _quoted(value: str) -> str:
 def with_filters(query: str, filters: dict[str, list[str]]) -> tuple[str, list[str]]:
     """``query`` ANDed with the fielded terms of ``filters`` (FILTER_FIELDS names -> values), and the
     ``name=value`` pairs that could not be written as a term."""
+    text, left_out = filter_terms(query, filters)
+    return text, [f"{name}={value}" for name, value in left_out]
+
+
+def filter_terms(query: str, filters: dict[str, list[str]]) -> tuple[str, list[tuple[str, str]]]:
+    """:func:`with_filters` with the (name, value) pairs left out as pairs: the search adds them as clauses."""
     parts = [f"({query.strip()})"] if query.strip() else []
-    left_out: list[str] = []
+    left_out: list[tuple[str, str]] = []
     for name, values in filters.items():
         terms = []
         for value in values:
             term = field_term(name, value)
             if term is None:
-                left_out.append(f"{name}={value}")
+                left_out.append((name, value))
             else:
                 terms.append(term)
         if FILTER_FIELDS.get(name) == "any" and len(terms) > 1:

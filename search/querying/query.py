@@ -21,7 +21,7 @@ from search.client import es_errors
 from search.errors import IndexMissing
 from search.mappings import ENTITY_TYPES, LANGUAGE_SUBFIELDS
 from search.names import IndexNames
-from search.querying.fields import GroupResolver, entity_clause
+from search.querying.fields import GroupResolver, field_clause, filter_terms
 from search.querying.geo import bbox_filter, near_filter
 from search.querying.histogram import capped_interval, date_histogram, window
 from search.querying.querylang import PlaceLocator, parse_query
@@ -45,6 +45,7 @@ _RELATIVE = re.compile(r"(\d{1,5})([mhdw])")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _HIT_FIELDS = [
     "id", "title", "url", "source", "published_at", "group_ids", "story_id", "language", "site_name", "entity_names",
+    "fetched_at", "groups.name", "places.name",
 ]  # fmt: skip
 COPIES_SHOWN = 10  # other copies listed under a collapsed story row
 _PUBLISHED_DESC = {"published_at": {"order": "desc", "missing": "_last"}}
@@ -165,39 +166,55 @@ def collapsed_result(
 
 
 def build_query(req: SearchRequest) -> dict[str, Any]:
-    """The bool query: the parsed analyst query scores, the filters narrow. Raises QuerySyntaxError for the
-    query or ``near``, ValueError for ``bbox``."""
-    filters: list[dict[str, Any]] = []
-    if req.groups:
-        filters.append({"terms": {"group_ids": list(req.groups)}})
-    if req.event_types:
-        filters.append({"nested": {"path": "events", "query": {"terms": {"events.type": list(req.event_types)}}}})
-    if req.sources:
-        filters.append({"terms": {"source": list(req.sources)}})
-    if req.places:
-        filters.append({"terms": {"place_ids": list(req.places)}})
-    if req.countries:
-        filters.append({"terms": {"place_countries": [c.upper() for c in req.countries]}})
-    filters.extend(entity_clause(entity) for entity in req.entities)
+    """The bool query. The filters (groups, languages, dates...) are written as fielded terms ANDed with the
+    analyst's query (:func:`query_text`) and compiled with it, so the search form, the CLI, the API and a watch
+    saved from the search give one and the same query; ``near``/``bbox`` (and any value no term can carry) are
+    filters beside it. Raises QuerySyntaxError for the query, a filter's value or ``near``, ValueError for
+    ``bbox``."""
+    text, left_out = filter_terms(req.query, request_filters(req))
+    resolve = _ids_kept(req.resolve_group, req.groups)
+    filters = [field_clause(name, value, 0, resolve) for name, value in left_out]
     if req.near.strip():
         filters.append(near_filter(req.near, req.locate))
     if req.bbox.strip():
         filters.append(bbox_filter(req.bbox))
-    if req.lang:
-        filters.append({"term": {"language": req.lang}})
-    if req.since or req.until:
-        window: dict[str, str] = {}
-        if req.since:
-            window["gte"] = _iso(req.since)
-        if req.until:
-            window["lte"] = _iso(req.until)
-        filters.append({"range": {"published_at": window}})
-    scoring = parse_query(req.query, req.locate, req.resolve_group) if req.query.strip() else {"match_all": {}}
+    scoring = parse_query(text, req.locate, resolve) if text.strip() else {"match_all": {}}
     return {"bool": {"must": [scoring], "filter": filters}}
 
 
+def _ids_kept(resolve: GroupResolver | None, ids: Sequence[str]) -> GroupResolver | None:
+    """The group filter's values are the ids articles are tagged with (a facet's values): kept as they are,
+    where a ``group:`` typed in the query is resolved as a name or alias."""
+    if resolve is None or not ids:
+        return resolve
+    kept = set(ids)
+    return lambda value: value if value in kept else resolve(value)
+
+
+def query_text(req: SearchRequest) -> str:
+    """The request as one query in the query language: what "Watch this search" saves (near/bbox aside)."""
+    return filter_terms(req.query, request_filters(req))[0]
+
+
+def request_filters(req: SearchRequest) -> dict[str, list[str]]:
+    """The request's filters as fields of the query language (search/querying/fields.py) and their values."""
+    published = [f">={_iso(req.since)}"] if req.since else []
+    published += [f"<={_iso(req.until)}"] if req.until else []
+    filters = {
+        "group": list(req.groups), "event": list(req.event_types), "source": list(req.sources),
+        "place": list(req.places), "country": list(req.countries), "lang": [req.lang] if req.lang else [],
+        "entity": list(req.entities), "published": published,
+    }  # fmt: skip
+    return {name: values for name, values in filters.items() if values}
+
+
 def _iso(moment: datetime) -> str:
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+    """A datetime as a ``published:`` value: UTC, ``Z``, and a bare date for a day's first or last instant
+    (what ``--since 2026-11-01`` / ``--until 2026-11-30`` mean), so the search and its watch read alike."""
+    utc = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    if utc.time() in (time.min, time.max):
+        return utc.date().isoformat()
+    return utc.replace(tzinfo=None).isoformat() + "Z"
 
 
 _HIGHLIGHT = {
@@ -221,6 +238,7 @@ def _facet_aggs(interval: str, low: datetime, high: datetime) -> dict[str, Any]:
     aggs: dict[str, Any] = {
         "groups": {"terms": {"field": "group_ids", "size": FACET_SIZE}},
         "sources": {"terms": {"field": "source", "size": FACET_SIZE}},
+        "languages": {"terms": {"field": "language", "size": FACET_SIZE}},
         "place_countries": {"terms": {"field": "place_countries", "size": FACET_SIZE}},
         "places": {
             "nested": {"path": "places"},

@@ -39,6 +39,9 @@ class SearchHit:
     language: str | None = None  # ISO 639-1, as stored: pages mark the text with it (lang, right-to-left)
     site_name: str | None = None
     entities: list[str] = field(default_factory=list)  # "TYPE:canonical name", the entity filter's syntax
+    fetched_at: str | None = None
+    group_names: list[str] = field(default_factory=list)  # the tracked groups' names, as tagged
+    places: list[str] = field(default_factory=list)  # the resolved places' names
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,6 +112,9 @@ def to_hit(raw: dict[str, Any]) -> SearchHit:
         language=source.get("language"),
         site_name=source.get("site_name"),
         entities=entity_labels(source.get("entity_names")),
+        fetched_at=source.get("fetched_at"),
+        group_names=[str(g["name"]) for g in source.get("groups") or () if isinstance(g, dict) and g.get("name")],
+        places=[str(p["name"]) for p in source.get("places") or () if isinstance(p, dict) and p.get("name")],
     )
 
 
@@ -152,6 +158,7 @@ def to_facets(aggs: dict[str, Any], interval: str) -> dict[str, Any]:
         ],
         "entities": {t: _buckets(aggs[f"entity_{t.lower()}"]) for t in ENTITY_TYPES},
         "sources": _buckets(aggs["sources"]),
+        "languages": _buckets(aggs["languages"]),
         "places": [_place_bucket(b) for b in aggs["places"]["ids"]["buckets"]],
         "countries": _buckets(aggs["place_countries"]),
         "dates": {

@@ -81,12 +81,16 @@ def cli(
     """
     from search.errors import InvalidCursor, QuerySyntaxError
     from search.querying.query import SearchRequest, search_articles
+    from wirewatch.fieldvalues import FieldValues, indexed_sources
     from wirewatch.groupnames import GroupNames
     from wirewatch.places import locate_place
 
     _check_geo(near, bbox)
 
     rt = runtime_from(ctx)
+    values = FieldValues(GroupNames.of(rt.watchlist()), lambda: indexed_sources(rt.es, rt.names))
+    filters = {"group": groups, "event": event_types, "source": sources, "place": places, "country": countries,
+               "entity": entities, "lang": (lang,) if lang else ()}  # fmt: skip
     request = SearchRequest(
         query=query,
         groups=groups,
@@ -98,7 +102,7 @@ def cli(
         near=near,
         bbox=bbox,
         locate=locate_place,
-        resolve_group=GroupNames.of(rt.watchlist()).resolve,
+        resolve_group=values.groups.resolve,
         since=_when(since, "--since", end_of_day=False),
         until=_when(until, "--until", end_of_day=True),
         lang=lang,
@@ -110,6 +114,8 @@ def cli(
     try:
         with search_errors(rt.settings.es_url_or_local):  # the generic handler, after the specific ones below
             try:
+                values.check_query(query)
+                _check_filters(values, filters)
                 result = search_articles(rt.es, rt.names, request)
             except QuerySyntaxError as exc:
                 _syntax_error(query, exc.position, exc.reason)
@@ -121,6 +127,18 @@ def cli(
         print_json(result.as_dict())
         return
     _print_result(result.as_dict(), sort)
+
+
+# the query-language fields of the filter options
+_OPTIONS = {"group": "--group", "event": "--event-type", "source": "--source", "place": "--place",
+            "country": "--country", "entity": "--entity", "lang": "--lang"}  # fmt: skip
+
+
+def _check_filters(values: Any, filters: dict[str, tuple[str, ...]]) -> None:
+    """An unknown filter value names its option: "--group: unknown group 'aqmi': did you mean group:aqim?"."""
+    found = values.check_filters({name: list(given) for name, given in filters.items() if given})
+    if found:
+        fail(f"{_OPTIONS[found[0]]}: {escape(found[1])}")
 
 
 def _check_geo(near: str, bbox: str) -> None:
@@ -222,6 +240,7 @@ def _print_facets(facets: dict[str, Any]) -> None:
             console.print(f"[bold]{label}:[/] {shown}", highlight=False)
 
     line("groups", facets["groups"])
+    line("languages", facets["languages"])
     line("events", facets["event_types"])
     line("sources", facets["sources"])
     for entity_type, buckets in facets["entities"].items():

@@ -59,6 +59,7 @@ def add(ctx: click.Context, name: str, query_text: str, channels: tuple[str, ...
     """Add a query watch. It alerts on articles indexed from now on (see `watch test` for the history)."""
     from search.alerting.watches import WATCH_BOUNDS, add_query_watch, check_watch
     from search.errors import InvalidWatch, QuerySyntaxError, WatchExists
+    from wirewatch.fieldvalues import FieldValues, indexed_sources
     from wirewatch.groupnames import GroupNames
 
     try:
@@ -72,6 +73,7 @@ def add(ctx: click.Context, name: str, query_text: str, channels: tuple[str, ...
             fail(f"unknown channel(s): {', '.join(unknown)}", hint=f"configured channels: {', '.join(known)}")
         try:
             groups = GroupNames.of(rt.watchlist())
+            FieldValues(groups, lambda: indexed_sources(rt.es, rt.names)).check_query(query_text)
             watch = add_query_watch(
                 rt.es, rt.names, name, query_text, channels=list(channels) or known, resolve_group=groups.resolve
             )

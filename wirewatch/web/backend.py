@@ -48,6 +48,7 @@ from search.feedstate import EsFeedStateStore
 from search.indices import ensure_plain_index, setup_indices
 from search.names import IndexNames
 from search.querying import histogram
+from search.querying.compare import MAX_SERIES, Comparison, compare, latest_published
 from search.querying.fields import GroupResolver, with_filters
 from search.querying.geo import near_filter, parse_bbox
 from search.querying.query import MAX_LIMIT, SearchRequest, build_query, parse_when, search_articles
@@ -59,9 +60,11 @@ __all__ = [
     "ALERT_STATES",
     "MAX_ALERT_ID",
     "MAX_LIMIT",
+    "MAX_SERIES",
     "WATCH_BOUNDS",
     "AlertFilter",
     "AlertPage",
+    "Comparison",
     "IndexMissing",
     "IndexNames",
     "InvalidCursor",
@@ -79,7 +82,9 @@ __all__ = [
     "alert_page",
     "alerts_for_article",
     "attention",
+    "build_query",
     "check_watch",
+    "compare",
     "disable_watch",
     "enable_watch",
     "ensure_plain_index",
@@ -89,6 +94,7 @@ __all__ = [
     "get_article",
     "get_watch",
     "group_count",
+    "latest_published",
     "list_alerts",
     "list_watches",
     "map_places",

@@ -12,11 +12,12 @@ from elasticsearch import Elasticsearch
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 
+from wirewatch.fieldvalues import FieldValues, indexed_sources
 from wirewatch.groupnames import GroupNames
 from wirewatch.runtime import ConfigError, Runtime
 from wirewatch.settings import Settings
 from wirewatch.web.backend import IndexNames
-from wirewatch.web.render import safe_url, snippet, text_attrs
+from wirewatch.web.render import language_name, safe_url, snippet, text_attrs
 from wirewatch.web.store import User, WebStateError, WebStore
 from wirewatch.web.throttle import LoginThrottle
 
@@ -33,6 +34,7 @@ def _environment() -> jinja2.Environment:
     env.filters["snippet"] = snippet
     env.filters["safe_url"] = safe_url
     env.filters["text_attrs"] = text_attrs
+    env.filters["language_name"] = language_name
     env.filters["day"] = lambda value: (value or "")[:10]
     env.filters["minute"] = lambda value: (value or "").replace("T", " ")[:16]
     return env
@@ -72,6 +74,10 @@ class WebContext:
         except (ConfigError, OSError) as exc:
             raise WebStateError(f"the watchlist cannot be used: {exc}") from exc
         return self._groups[1]
+
+    def field_values(self) -> FieldValues:
+        """What a query's fields may hold (search/querying/fields.py), for did-you-mean errors."""
+        return FieldValues(self.group_names(), lambda: indexed_sources(self.es, self.names))
 
     def page(
         self,

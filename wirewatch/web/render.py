@@ -37,6 +37,9 @@ def snippet(highlighted: str | None, fallback: str | None = None) -> Markup:
 # scripts written right to left: their text gets dir="rtl" outright, the rest dir="auto" (the first strong
 # character decides), so an Arabic full stop or "…" lands on the left and an English title stays left-to-right
 RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ps", "ur", "yi", "dv", "ku", "sd", "ug"})
+# a language's name in that language, for the language facet (the code for any other)
+LANGUAGE_NAMES = {"en": "English", "fr": "français", "ar": "العربية", "es": "español", "de": "Deutsch",
+                  "pt": "português", "it": "italiano", "ru": "русский", "tr": "Türkçe", "fa": "فارسی"}  # fmt: skip
 _LANG_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
 
 
@@ -49,6 +52,11 @@ def text_attrs(language: str | None) -> Markup:
         return Markup(' dir="auto"')
     direction = "rtl" if code.split("-")[0].lower() in RTL_LANGUAGES else "auto"
     return Markup(f' lang="{html.escape(code)}" dir="{direction}"')
+
+
+def language_name(code: str | None) -> str:
+    """The language's own name for its code (``fr`` -> ``français``), or the code."""
+    return LANGUAGE_NAMES.get((code or "").lower(), code or "")
 
 
 def safe_url(url: str | None) -> str | None:

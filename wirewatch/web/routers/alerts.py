@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from wirewatch.web import backend
 from wirewatch.web.context import CTX, WebContext
+from wirewatch.web.schemas import Acknowledgement, Alert, ok
 from wirewatch.web.security import ANALYST, VIEWER
 from wirewatch.web.store import User
 
@@ -99,7 +100,7 @@ def acknowledge_form(
     return RedirectResponse(target, status_code=303)
 
 
-@router.get("/api/v1/alerts", summary="Alerts, newest first", tags=["alerts"])
+@router.get("/api/v1/alerts", summary="Alerts, newest first", tags=["alerts"], responses=ok(list[Alert]))
 def alerts_api(
     request: Request,
     watch: str = Query("", description="Watch name or id"),
@@ -128,7 +129,12 @@ def alerts_api(
     return JSONResponse(jsonable_encoder(page.alerts), headers=headers)
 
 
-@router.post("/api/v1/alerts/{alert_id}/acknowledge", summary="Acknowledge an alert", tags=["alerts"])
+@router.post(
+    "/api/v1/alerts/{alert_id}/acknowledge",
+    summary="Acknowledge an alert",
+    tags=["alerts"],
+    responses=ok(Acknowledgement),
+)
 def acknowledge_api(
     alert_id: str,
     team: bool = Query(False, description="For the whole team: every user then sees it acknowledged, and by whom"),

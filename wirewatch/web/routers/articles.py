@@ -12,6 +12,7 @@ from search.stories import other_language_reports
 from wirewatch.web import backend
 from wirewatch.web.context import CTX, WebContext
 from wirewatch.web.render import MENTION_KINDS, annotated_text
+from wirewatch.web.schemas import Article, ok
 from wirewatch.web.security import VIEWER
 from wirewatch.web.store import User
 
@@ -40,7 +41,7 @@ def article_page(article_id: str, request: Request, user: User = VIEWER, ctx: We
     )  # fmt: skip
 
 
-@router.get("/api/v1/articles/{article_id}", summary="One article", tags=["articles"])
+@router.get("/api/v1/articles/{article_id}", summary="One article", tags=["articles"], responses=ok(Article))
 def article_api(article_id: str, user: User = VIEWER, ctx: WebContext = CTX) -> dict[str, Any]:
     """The stored article document (docs/article-document.md), with `copies` (same content from other
     sources), `other_languages` (the reports of its story in other languages: id, title, url, source, language,

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from wirewatch.web.context import CTX, WebContext
+from wirewatch.web.schemas import Me, UserRow, ok
 from wirewatch.web.security import ADMIN, SESSION_COOKIE, VIEWER, csrf_only, new_client_id, safe_next, set_cookie
 from wirewatch.web.store import ROLES, Role, User, WebStateError
 from wirewatch.web.throttle import Busy, Ticket, retry_after
@@ -103,11 +104,11 @@ def remove_user_form(username: str = Form(...), user: User = ADMIN, ctx: WebCont
     return RedirectResponse("/users", status_code=303)
 
 
-@router.get("/api/v1/me", summary="Who you are", tags=["users"])
+@router.get("/api/v1/me", summary="Who you are", tags=["users"], responses=ok(Me))
 def me(user: User = VIEWER) -> dict[str, Any]:
     return {"username": user.username, "role": user.role}
 
 
-@router.get("/api/v1/users", summary="List users (admin)", tags=["users"])
+@router.get("/api/v1/users", summary="List users (admin)", tags=["users"], responses=ok(list[UserRow]))
 def users_api(user: User = ADMIN, ctx: WebContext = CTX) -> list[dict[str, Any]]:
     return ctx.store.list_users()

@@ -11,6 +11,7 @@ from wirewatch.cli.feeds import feed_rows
 from wirewatch.runtime import ConfigError
 from wirewatch.web import backend
 from wirewatch.web.context import CTX, WebContext
+from wirewatch.web.schemas import FeedHealth, ok
 from wirewatch.web.security import VIEWER
 from wirewatch.web.store import User, WebStateError
 
@@ -39,7 +40,7 @@ def feeds_page(request: Request, user: User = VIEWER, ctx: WebContext = CTX) -> 
     return ctx.page(request, "feeds.html", rows=health_rows(ctx))
 
 
-@router.get("/api/v1/feeds", summary="Feed health", tags=["feeds"])
+@router.get("/api/v1/feeds", summary="Feed health", tags=["feeds"], responses=ok(list[FeedHealth]))
 def feeds_api(user: User = VIEWER, ctx: WebContext = CTX) -> list[dict[str, Any]]:
     """The rows of `wirewatch feeds --json`, failing first, each with `articles_per_day` over the last 7 days."""
     return health_rows(ctx)

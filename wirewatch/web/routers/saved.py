@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from wirewatch.web.context import CTX, WebContext
 from wirewatch.web.routers.search import STATE_KEYS
+from wirewatch.web.schemas import Deleted, SavedSearch, ok
 from wirewatch.web.security import ANALYST, VIEWER
 from wirewatch.web.store import User
 
@@ -49,19 +50,29 @@ class SavedIn(BaseModel):
     params: str = Field("", max_length=4000, description="The search's query string, e.g. q=Belmokhtar&group=aqim")
 
 
-@router.get("/api/v1/saved-searches", summary="Your saved searches", tags=["saved searches"])
+@router.get(
+    "/api/v1/saved-searches", summary="Your saved searches", tags=["saved searches"], responses=ok(list[SavedSearch])
+)
 def list_api(user: User = VIEWER, ctx: WebContext = CTX) -> list[dict[str, Any]]:
     """`[{"id", "username", "name", "params", "created_at"}]`; `params` is the query string of /api/v1/search."""
     return ctx.store.saved_searches(user.username)
 
 
-@router.post("/api/v1/saved-searches", summary="Save a search", tags=["saved searches"], status_code=201)
+@router.post(
+    "/api/v1/saved-searches",
+    summary="Save a search",
+    tags=["saved searches"],
+    status_code=201,
+    responses=ok(SavedSearch, 201),
+)
 def save_api(body: SavedIn, user: User = ANALYST, ctx: WebContext = CTX) -> Any:
     """Saves (or replaces, by name) a search for the calling user."""
     return ctx.store.save_search(user.username, body.name, clean_params(body.params))
 
 
-@router.delete("/api/v1/saved-searches/{saved_id}", summary="Delete a saved search", tags=["saved searches"])
+@router.delete(
+    "/api/v1/saved-searches/{saved_id}", summary="Delete a saved search", tags=["saved searches"], responses=ok(Deleted)
+)
 def delete_api(saved_id: str, user: User = ANALYST, ctx: WebContext = CTX) -> Any:
     if not ctx.store.delete_saved(user.username, saved_id):
         raise HTTPException(404, "no saved search with that id")

@@ -9,14 +9,7 @@ goes to the previous one.
 
 from __future__ import annotations
 
-import csv
-import html
-import io
-import json
 import logging
-import re
-import unicodedata
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlencode
@@ -24,12 +17,15 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
+from wirewatch.fieldvalues import FieldValues
 from wirewatch.groupnames import GroupNames
 from wirewatch.places import locate_place
 from wirewatch.web import backend
 from wirewatch.web.backend import MAX_LIMIT, InvalidCursor, QuerySyntaxError, SearchRequest
 from wirewatch.web.context import CTX, WebContext
+from wirewatch.web.exporting import csv_lines, export_rows, json_lines
 from wirewatch.web.render import attention_svg
+from wirewatch.web.schemas import AttentionResponse, SearchResponse, ok, ok_file
 from wirewatch.web.search_panels import group_hints, search_map
 from wirewatch.web.security import VIEWER
 from wirewatch.web.store import User
@@ -38,12 +34,6 @@ router = APIRouter()
 log = logging.getLogger("wirewatch.web")
 STATE_KEYS = ("q", "group", "entity", "source", "place", "country", "near", "bbox", "lang", "since", "until", "sort")
 SYNTAX_HINT = 'words, "exact phrases", AND / OR / NOT, +word / -word, prefix*, (grouping), fields (group:aqim lang:fr)'
-EXPORT_FIELDS = (
-    "id", "title", "url", "source", "published_at", "groups", "language", "site_name", "entities", "snippet",
-    "story_copies", "story_sources",
-)  # fmt: skip
-# spreadsheets (Excel above all) read a CSV without it in the local code page, garbling é and Arabic
-UTF8_BOM = "\ufeff"
 
 
 @dataclass
@@ -137,14 +127,26 @@ class BadSearch(ValueError):
         self.position = position
 
 
-def to_request(state: SearchState, *, limit: int, groups: GroupNames | None = None) -> SearchRequest:
-    """The search stage's request; BadSearch for a malformed query or date (a cursor is checked by the stage).
-    ``groups`` resolves ``group:`` names and aliases to ids (without it a value is taken as an id)."""
+# the search's filter parameters and the query-language fields they are
+FILTER_PARAMS = {"group": "group", "event_type": "event", "source": "source", "place": "place", "country": "country",
+                 "lang": "lang", "entity": "entity"}  # fmt: skip
+
+
+def to_request(
+    state: SearchState, *, limit: int, groups: GroupNames | None = None, values: FieldValues | None = None
+) -> SearchRequest:
+    """The search stage's request; BadSearch for a malformed query, date or filter value (a cursor is checked
+    by the stage). ``values`` (or just ``groups``) resolves ``group:`` names and aliases to ids and, with
+    ``values``, refuses unknown groups, countries, sources and event types with suggestions."""
+    groups = values.groups if values else groups
     resolve = groups.resolve if groups else None
     try:
+        if values:
+            values.check_query(state.q)
         backend.parse_query_check(state.q, locate_place, resolve)
     except QuerySyntaxError as exc:
         raise BadSearch(exc.reason, field="q", position=exc.position) from exc
+    _check_filters(state, values)
     _check_geo(state)
     since = until = None
     try:
@@ -155,12 +157,28 @@ def to_request(state: SearchState, *, limit: int, groups: GroupNames | None = No
         until = backend.parse_when(state.until, end_of_day=True) if state.until else None
     except ValueError as exc:
         raise BadSearch(str(exc), field="until") from exc
-    return SearchRequest(
+    req = SearchRequest(
         query=state.q, groups=state.group, event_types=state.event_type, entities=state.entity,
         sources=state.source, places=state.place, countries=state.country, near=state.near, bbox=state.bbox,
         locate=locate_place, resolve_group=resolve, since=since, until=until,
         lang=state.lang or None, sort=state.sort, limit=limit, after=state.after or None, collapse=state.collapse,
     )  # fmt: skip
+    try:
+        backend.build_query(req)  # a filter value the query language refuses (lang=klingon)
+    except QuerySyntaxError as exc:
+        raise BadSearch(exc.reason, field="q") from exc
+    return req
+
+
+def _check_filters(state: SearchState, values: FieldValues | None) -> None:
+    if values is None:
+        return
+    filters = {field: getattr(state, param) for param, field in FILTER_PARAMS.items()}
+    filters["lang"] = [state.lang] if state.lang else []
+    found = values.check_filters({k: v for k, v in filters.items() if v})
+    if found:
+        param = next(p for p, f in FILTER_PARAMS.items() if f == found[0])
+        raise BadSearch(found[1], field=param)
 
 
 def _check_geo(state: SearchState) -> None:
@@ -194,7 +212,7 @@ def search_page(
 ) -> Response:
     values: dict[str, Any] = {"state": state, "result": None, "error": None, "chart": "", "hint": SYNTAX_HINT}
     try:
-        req = to_request(state, limit=ctx.settings.web_page_size, groups=ctx.group_names())
+        req = to_request(state, limit=ctx.settings.web_page_size, values=ctx.field_values())
         result = backend.search_articles(ctx.es, ctx.names, req)
         whole = SearchRequest(**{**_fields(req), "after": None})
         chart = backend.attention(ctx.es, ctx.names, whole)
@@ -218,7 +236,7 @@ def _fields(req: SearchRequest) -> dict[str, Any]:
     return {k: getattr(req, k) for k in req.__dataclass_fields__}
 
 
-@router.get("/api/v1/search", summary="Search articles", tags=["search"])
+@router.get("/api/v1/search", summary="Search articles", tags=["search"], responses=ok(SearchResponse))
 def search_api(
     state: SearchState = _STATE,
     limit: int = Query(20, ge=1, le=MAX_LIMIT),
@@ -230,7 +248,7 @@ def search_api(
     `collapse=0` lists every copy (`--no-collapse`). Pass `next` as `after` (with the same `sort` and
     `collapse`) for the following page. A syntax error answers 400 with its `position`."""
     try:
-        req = to_request(state, limit=limit, groups=ctx.group_names())
+        req = to_request(state, limit=limit, values=ctx.field_values())
         return backend.search_articles(ctx.es, ctx.names, req).as_dict()
     except BadSearch as exc:
         return JSONResponse(
@@ -240,11 +258,16 @@ def search_api(
         return JSONResponse({"error": "bad search", "field": "after", "message": str(exc)}, status_code=400)
 
 
-@router.get("/api/v1/attention", summary="Articles per day matching a search, and their share", tags=["search"])
+@router.get(
+    "/api/v1/attention",
+    summary="Articles per day matching a search, and their share",
+    tags=["search"],
+    responses=ok(AttentionResponse),
+)
 def attention_api(state: SearchState = _STATE, user: User = VIEWER, ctx: WebContext = CTX) -> Any:
     """`{"interval", "buckets": [{"date", "count", "total", "share"}]}`: matching and all articles per day."""
     try:
-        req = to_request(state, limit=1, groups=ctx.group_names())
+        req = to_request(state, limit=1, values=ctx.field_values())
     except BadSearch as exc:
         return JSONResponse({"error": "bad search", "field": exc.field, "message": str(exc)}, status_code=400)
     chart = backend.attention(ctx.es, ctx.names, req)
@@ -252,7 +275,12 @@ def attention_api(state: SearchState = _STATE, user: User = VIEWER, ctx: WebCont
     return {"interval": chart.interval, "buckets": buckets}
 
 
-@router.get("/api/v1/search/export", summary="Export a result set as CSV or JSON lines", tags=["search"])
+@router.get(
+    "/api/v1/search/export",
+    summary="Export a result set as CSV or JSON lines",
+    tags=["search"],
+    responses=ok_file("text/csv", "CSV (UTF-8 with BOM), or JSON lines (application/x-ndjson) with format=json"),
+)
 def export(
     state: SearchState = _STATE,
     format: Literal["csv", "json"] = "csv",
@@ -261,123 +289,23 @@ def export(
 ) -> Response:
     """Streams every matching article, page after page, up to the `web_export_max` setting. CSV (UTF-8 with a
     byte-order mark; id, title, url, source, published_at, groups, language, site_name, entities, snippet,
-    story_copies, story_sources), or JSON lines (one hit per line, the search API's hit shape)."""
+    story_copies, story_sources, fetched_at, group_names, places, story_id), or JSON lines with the same
+    columns (lists as lists)."""
     try:
-        req = to_request(state, limit=MAX_LIMIT, groups=ctx.group_names())
+        req = to_request(state, limit=MAX_LIMIT, values=ctx.field_values())
     except BadSearch as exc:
         return JSONResponse({"error": "bad search", "field": exc.field, "message": str(exc)}, status_code=400)
     # the first page is read here, before any byte is sent: if Elasticsearch fails now, the answer is its error
     # (503...), not a 200 with an empty file
-    rows = _export_rows(ctx, req, ctx.settings.web_export_max)
+    rows = export_rows(ctx, req, ctx.settings.web_export_max)
     if format == "json":
         return StreamingResponse(
-            _json_lines(rows),
+            json_lines(rows),
             media_type="application/x-ndjson",
             headers={"Content-Disposition": 'attachment; filename="wirewatch-search.jsonl"'},
         )
     return StreamingResponse(
-        _csv_lines(rows),
+        csv_lines(rows),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="wirewatch-search.csv"'},
     )
-
-
-@dataclass(frozen=True)
-class ExportCut:
-    """The last item of an export that Elasticsearch failed mid-way: its file must say it is incomplete."""
-
-    rows: int
-
-    @property
-    def message(self) -> str:
-        return (f"export cut short after {self.rows} row(s): Elasticsearch failed while reading the next page; "
-                "this file is incomplete, export again")  # fmt: skip
-
-
-def _export_rows(ctx: WebContext, req: SearchRequest, cap: int) -> Iterator[dict[str, Any] | ExportCut]:
-    """Hits page by page through ``search_after`` until ``cap`` rows or the last page: memory stays one page.
-    The first page is read now (its errors are raised to the caller); a later page that fails ends the rows
-    with an ``ExportCut``."""
-    return _rows_from(ctx, req, cap, _export_page(ctx, req, None, cap))
-
-
-def _export_page(ctx: WebContext, req: SearchRequest, after: str | None, left: int) -> backend.SearchResult:
-    page_req = SearchRequest(**{**_fields(req), "after": after, "limit": min(MAX_LIMIT, left)})
-    return backend.search_articles(ctx.es, ctx.names, page_req)
-
-
-def _rows_from(
-    ctx: WebContext, req: SearchRequest, cap: int, page: backend.SearchResult
-) -> Iterator[dict[str, Any] | ExportCut]:
-    sent = 0
-    while True:
-        for hit in page.hits:
-            yield {k: v for k, v in asdict(hit).items() if k != "score"}
-            sent += 1
-        if not page.next or not page.hits or sent >= cap:
-            return
-        try:
-            page = _export_page(ctx, req, page.next, cap - sent)
-        except Exception:  # the status line is gone: all that is left is to say so in the file, and log why
-            log.warning("export cut short after %d rows", sent, exc_info=True)
-            yield ExportCut(rows=sent)
-            return
-
-
-def _json_lines(rows: Iterator[dict[str, Any] | ExportCut]) -> Iterator[str]:
-    for row in rows:
-        if isinstance(row, ExportCut):
-            row = {"error": "export incomplete", "message": row.message, "rows": row.rows}
-        yield json.dumps(row, ensure_ascii=False) + "\n"
-
-
-def _csv_lines(rows: Iterator[dict[str, Any] | ExportCut]) -> Iterator[str]:
-    buffer = io.StringIO()
-    buffer.write(UTF8_BOM)
-    writer = csv.writer(buffer)
-    writer.writerow(EXPORT_FIELDS)
-    for row in rows:
-        if isinstance(row, ExportCut):
-            writer.writerow([f"error: {row.message}"])
-        else:
-            writer.writerow([_csv_cell(value) for value in _export_values(row)])
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-    yield buffer.getvalue()
-
-
-def _export_values(row: dict[str, Any]) -> list[Any]:
-    """A hit's cells in EXPORT_FIELDS order: the snippet is its passages as plain text; the story's size is
-    known when results are collapsed by story (empty otherwise)."""
-    story = row.get("story") or {}
-    values = {
-        **row,
-        "snippet": " … ".join(html.unescape(_MARKS.sub("", p)) for p in row.get("passages") or ()),
-        "story_copies": story.get("copies"),
-        "story_sources": len(story["sources"]) if story.get("sources") is not None else None,
-    }
-    return [values.get(k) for k in EXPORT_FIELDS]
-
-
-_MARKS = re.compile(r"</?em>")
-
-
-def _csv_cell(value: Any) -> str:
-    text = ";".join(value) if isinstance(value, list) else ("" if value is None else str(value))
-    # a cell a spreadsheet would run as a formula is quoted as text (titles come from hostile pages)
-    return "'" + text if starts_formula(text) else text
-
-
-FORMULA_STARTS = frozenset("=+-@\t\r\n")
-# minus signs NFKC leaves alone but a spreadsheet may read as "-"
-_MINUS_LOOKALIKES = frozenset("\u2212\u2796")  # MINUS SIGN, HEAVY MINUS SIGN
-
-
-def starts_formula(text: str) -> bool:
-    """Whether a spreadsheet could take ``text`` for a formula: its first character is = + - @ (or a tab or line
-    break), also in a full-width or other compatibility form (``＝``, ``﹦``, ``＋``, ``－``, ``＠``...) that
-    some spreadsheets fold to the ASCII one, or a minus-sign lookalike."""
-    first = text[:1]
-    folded = unicodedata.normalize("NFKC", first)[:1]
-    return bool(first) and (first in FORMULA_STARTS or first in _MINUS_LOOKALIKES or folded in FORMULA_STARTS)

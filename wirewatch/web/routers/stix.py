@@ -18,6 +18,7 @@ from wirewatch.web import backend
 from wirewatch.web.backend import MAX_LIMIT, AlertFilter, SearchRequest
 from wirewatch.web.context import CTX, WebContext
 from wirewatch.web.routers.search import _STATE, BadSearch, SearchState, to_request
+from wirewatch.web.schemas import ok_file
 from wirewatch.web.security import VIEWER
 from wirewatch.web.store import User
 
@@ -42,7 +43,12 @@ def _bundle(pieces: Iterator[str], filename: str) -> StreamingResponse:
     )
 
 
-@router.get("/api/v1/stix", summary="Alerts as a STIX 2.1 bundle", tags=["alerts"])
+@router.get(
+    "/api/v1/stix",
+    summary="Alerts as a STIX 2.1 bundle",
+    tags=["alerts"],
+    responses=ok_file("application/stix+json;version=2.1", "A STIX 2.1 bundle"),
+)
 def alerts_bundle(
     since: str = Query("", description="Alerts created since: 7d, 24h, 30m, 2w or a date (2024-05-01)"),
     watch: str = Query("", description="Only this watch's alerts (name or id)"),
@@ -67,7 +73,12 @@ def alerts_bundle(
     return _bundle(stream_bundle(batches), "wirewatch-alerts.stix.json")
 
 
-@router.get("/api/v1/search/stix", summary="The stories of a search as a STIX 2.1 bundle", tags=["search"])
+@router.get(
+    "/api/v1/search/stix",
+    summary="The stories of a search as a STIX 2.1 bundle",
+    tags=["search"],
+    responses=ok_file("application/stix+json;version=2.1", "A STIX 2.1 bundle"),
+)
 def search_bundle(
     state: SearchState = _STATE,
     tlp: str = Query("", description="TLP level of the reports (clear, green, amber, red); default stix_tlp"),

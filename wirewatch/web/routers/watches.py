@@ -14,6 +14,7 @@ from wirewatch.runtime import ConfigError
 from wirewatch.web import backend
 from wirewatch.web.backend import InvalidWatch, QuerySyntaxError, WatchExists
 from wirewatch.web.context import CTX, WebContext
+from wirewatch.web.schemas import WatchRow, WouldRaise, ok
 from wirewatch.web.security import ANALYST, VIEWER
 from wirewatch.web.store import User, WebStateError
 
@@ -21,9 +22,11 @@ router = APIRouter()
 PREVIEW_LIMIT = 50
 # the search's filters a watch keeps, as fielded terms of its query (URL parameter -> field)
 KEPT_FILTERS = {"group": "group", "event_type": "event", "source": "source", "place": "place", "country": "country",
-                "lang": "lang", "entity": "entity"}  # fmt: skip
-# and those it cannot: a standing watch has no dates, and its query has no place table for near:/bbox
-DROPPED_FILTERS = ("since", "until", "near", "bbox")
+                "lang": "lang", "entity": "entity", "since": "published", "until": "published"}  # fmt: skip
+# the dates as published: bounds (an age such as 7d stays an age: the watch counts it back from each match)
+DATE_BOUNDS = {"since": ">=", "until": "<="}
+# and those it cannot: a watch's query has no place table for near:/bbox
+DROPPED_FILTERS = ("near", "bbox")
 
 
 def channel_names(ctx: WebContext) -> list[str]:
@@ -36,6 +39,7 @@ def channel_names(ctx: WebContext) -> list[str]:
 def create_watch(ctx: WebContext, name: str, query: str, channels: list[str]) -> dict[str, Any]:
     """The form's and the API's one way to add a watch; InvalidWatch past the bounds every door shares."""
     backend.check_watch(name, query, channels)  # first: a list past the bounds is not compared nor echoed
+    ctx.field_values().check_query(query)  # an unknown group, country... is an error with suggestions
     known = channel_names(ctx)
     unknown = sorted(set(channels) - set(known))
     if unknown:
@@ -68,19 +72,20 @@ def new_watch_page(
     ctx: WebContext = CTX,
 ) -> Response:
     days = days or ctx.settings.web_preview_days
-    # a watch is a query in the query language: the search's filters become fielded terms of it; the dates (and
-    # near/bbox) cannot come along, so they are named
+    # a watch is a query in the query language: the search's filters (dates too) become fielded terms of it;
+    # near/bbox cannot come along, so they are named
     params = request.query_params.multi_items()
     kept: dict[str, list[str]] = {}
     for key, value in params:
         if key in KEPT_FILTERS and value.strip():
-            kept.setdefault(KEPT_FILTERS[key], []).append(value.strip())
+            kept.setdefault(KEPT_FILTERS[key], []).append(DATE_BOUNDS.get(key, "") + value.strip())
     q, unwritable = backend.with_filters(q, kept)
     dropped = [f"{k}={v}" for k, v in params if k in DROPPED_FILTERS and v] + unwritable
     values: dict[str, Any] = {"q": q, "name": name, "days": days, "matches": None, "error": None, "dropped": dropped,
                               "channels": channel_names(ctx), "chosen": set(channel)}  # fmt: skip
     if preview and q.strip():
         try:
+            ctx.field_values().check_query(q)
             values["matches"] = backend.preview_watch(
                 ctx.es, ctx.names, name, q, days=days, limit=PREVIEW_LIMIT, resolve_group=ctx.group_names().resolve
             )
@@ -149,13 +154,15 @@ def _bad_query(exc: QuerySyntaxError) -> JSONResponse:
     return JSONResponse({"error": "query syntax", "message": exc.reason, "position": exc.position}, status_code=400)
 
 
-@router.get("/api/v1/watches", summary="List watches", tags=["watches"])
+@router.get("/api/v1/watches", summary="List watches", tags=["watches"], responses=ok(list[WatchRow]))
 def list_api(user: User = VIEWER, ctx: WebContext = CTX) -> list[dict[str, Any]]:
     """The rows of `wirewatch watch list --json`."""
     return [watch_row(w) for w in backend.list_watches(ctx.es, ctx.names)]
 
 
-@router.post("/api/v1/watches", summary="Add a query watch", tags=["watches"], status_code=201)
+@router.post(
+    "/api/v1/watches", summary="Add a query watch", tags=["watches"], status_code=201, responses=ok(WatchRow, 201)
+)
 def create_api(body: WatchIn, user: User = ANALYST, ctx: WebContext = CTX) -> Any:
     """Adds an analyst query watch (409 when the name is taken, 400 for a syntax error with its `position`)."""
     try:
@@ -168,11 +175,17 @@ def create_api(body: WatchIn, user: User = ANALYST, ctx: WebContext = CTX) -> An
         return JSONResponse({"error": "exists", "message": str(exc)}, status_code=409)
 
 
-@router.post("/api/v1/watches/preview", summary="What a query would have raised", tags=["watches"])
+@router.post(
+    "/api/v1/watches/preview",
+    summary="What a query would have raised",
+    tags=["watches"],
+    responses=ok(list[WouldRaise]),
+)
 def preview_api(body: PreviewIn, user: User = ANALYST, ctx: WebContext = CTX) -> Any:
     """The rows of `wirewatch watch test --json` for a query not saved yet, over articles indexed in the last
     `days` days. Sends nothing."""
     try:
+        ctx.field_values().check_query(body.query)
         return backend.preview_watch(
             ctx.es, ctx.names, body.name, body.query, days=body.days, limit=body.limit,
             resolve_group=ctx.group_names().resolve,
@@ -183,7 +196,9 @@ def preview_api(body: PreviewIn, user: User = ANALYST, ctx: WebContext = CTX) ->
         return JSONResponse({"error": "invalid watch", "message": str(exc)}, status_code=400)
 
 
-@router.get("/api/v1/watches/{name}/test", summary="Test a saved watch", tags=["watches"])
+@router.get(
+    "/api/v1/watches/{name}/test", summary="Test a saved watch", tags=["watches"], responses=ok(list[WouldRaise])
+)
 def test_api(
     name: str,
     days: int = Query(3650, ge=1, le=36500),
@@ -200,13 +215,17 @@ def test_api(
     )
 
 
-@router.post("/api/v1/watches/{name}/disable", summary="Disable a query watch", tags=["watches"])
+@router.post(
+    "/api/v1/watches/{name}/disable", summary="Disable a query watch", tags=["watches"], responses=ok(WatchRow)
+)
 def disable_api(name: str, user: User = ANALYST, ctx: WebContext = CTX) -> Any:
     """Stops the watch raising alerts; it stays listed with its alerts."""
     return watch_row(backend.disable_watch(ctx.es, ctx.names, name))
 
 
-@router.post("/api/v1/watches/{name}/enable", summary="Enable a disabled query watch", tags=["watches"])
+@router.post(
+    "/api/v1/watches/{name}/enable", summary="Enable a disabled query watch", tags=["watches"], responses=ok(WatchRow)
+)
 def enable_api(name: str, user: User = ANALYST, ctx: WebContext = CTX) -> Any:
     """Turns the watch on again: it alerts on articles indexed from now on."""
     return watch_row(backend.enable_watch(ctx.es, ctx.names, name))
@@ -216,14 +235,16 @@ class WatchPatch(BaseModel):
     enabled: bool = Field(description="false stops the watch raising alerts; true turns it on again")
 
 
-@router.patch("/api/v1/watches/{name}", summary="Enable or disable a query watch", tags=["watches"])
+@router.patch(
+    "/api/v1/watches/{name}", summary="Enable or disable a query watch", tags=["watches"], responses=ok(WatchRow)
+)
 def patch_api(name: str, body: WatchPatch, user: User = ANALYST, ctx: WebContext = CTX) -> Any:
     """`{"enabled": true}` or `{"enabled": false}`: the same as the `enable` and `disable` routes."""
     toggle = backend.enable_watch if body.enabled else backend.disable_watch
     return watch_row(toggle(ctx.es, ctx.names, name))
 
 
-@router.delete("/api/v1/watches/{name}", summary="Remove a query watch", tags=["watches"])
+@router.delete("/api/v1/watches/{name}", summary="Remove a query watch", tags=["watches"], responses=ok(WatchRow))
 def remove_api(name: str, user: User = ANALYST, ctx: WebContext = CTX) -> Any:
     """Deletes the watch (its past alerts stay)."""
     return watch_row(backend.remove_watch(ctx.es, ctx.names, name))
