@@ -178,3 +178,36 @@ class Me(Body):
 class UserRow(Body):
     username: str
     role: str
+
+
+class EventRow(Body):
+    event_date: str | None = Field(None, description="The event's day (from the text, else the publication day)")
+    event_type: str | None = None
+    sub_event_type: str | None = None
+    actor1: str | None = None
+    actor2: str | None = None
+    country: str | None = None
+    admin1: str | None = None
+    location: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    fatalities: int | None = None
+    wounded: int | None = None
+    claim: str | None = None
+    source: str | None = None
+    source_url: str | None = None
+    notes: str | None = Field(None, description="The sentence the event was read from")
+    language: str | None = None
+    article_id: str
+    story_id: str | None = None
+
+
+class EventSeries(Body):
+    interval: str
+    days: list[str]
+    groups: dict[str, list[int]] = Field(description="Events per day of the most active tracked groups")
+
+
+class EventsResponse(Body):
+    events: list[EventRow]
+    series: EventSeries

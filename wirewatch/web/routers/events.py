@@ -22,6 +22,7 @@ from wirewatch.events import EVENT_TYPES, BadEventFilter, acled_row, csv_lines, 
 from wirewatch.web.context import CTX, WebContext
 from wirewatch.web.eventchart import series_svg
 from wirewatch.web.geomap import map_svg, place_points
+from wirewatch.web.schemas import EventsResponse, ok, ok_file
 from wirewatch.web.security import VIEWER
 from wirewatch.web.store import User
 
@@ -116,7 +117,12 @@ def events_page(request: Request, state: EventState = _STATE, user: User = VIEWE
     return ctx.page(request, "events.html", **values)
 
 
-@router.get("/api/v1/events", summary="Events: who did what, where, when, how many killed", tags=["events"])
+@router.get(
+    "/api/v1/events",
+    summary="Events: who did what, where, when, how many killed",
+    tags=["events"],
+    responses=ok(EventsResponse),
+)
 def events_api(
     state: EventState = _STATE,
     limit: int = Query(100, ge=1, le=MAX_EVENTS),
@@ -138,7 +144,12 @@ def events_api(
     }
 
 
-@router.get("/api/v1/events/export", summary="Export events as CSV or JSON (ACLED-like columns)", tags=["events"])
+@router.get(
+    "/api/v1/events/export",
+    summary="Export events as CSV or JSON (ACLED-like columns)",
+    tags=["events"],
+    responses=ok_file("text/csv", "CSV (UTF-8 with BOM) in ACLED-like columns, or a JSON list with format=json"),
+)
 def events_export(
     state: EventState = _STATE,
     format: Literal["csv", "json"] = "csv",
