@@ -31,6 +31,7 @@ from search.names import IndexNames
 
 __all__ = [
     "CreateReport",
+    "add_also_seen",
     "alert_id",
     "create_alerts",
     "existing_alert_ids",
@@ -280,25 +281,25 @@ def create_alert_docs(
 
 
 def _add_also_seen(es: Elasticsearch, names: IndexNames, first_id: str, match: Match, now: datetime) -> bool:
-    """Append the copy to the first alert's ``also_seen``: read, change, write if unchanged since (CAS).
-    False when it is there already (or is the alert's own article, or the list is full).
+    entry = {"article_id": match.article_id, "url": match.url, "source": match.source, "seen_at": now.isoformat()}
+    return add_also_seen(es, names, first_id, entry)
+
+
+def add_also_seen(es: Elasticsearch, names: IndexNames, first_id: str, entry: dict[str, Any]) -> bool:
+    """Append a copy (``article_id``, ``url``, ``source``, ``seen_at``) to the first alert's ``also_seen``:
+    read, change, write if unchanged since (CAS). False when it is there already (or is the alert's own
+    article, or the list is full).
 
     The local node has no scripting, so this is optimistic concurrency on ``_seq_no``, retried on conflict.
     """
-    entry = {
-        "article_id": match.article_id,
-        "url": match.url,
-        "source": match.source,
-        "seen_at": now.isoformat(),
-    }
     for _ in range(_CAS_TRIES):
         with es_errors("updating an alert's also_seen"):
             current = es.get(index=names.alerts, id=first_id)
             doc = current["_source"]
             seen = doc.get("also_seen") or []
             if (
-                doc.get("article_id") == match.article_id
-                or any(s.get("article_id") == match.article_id for s in seen)
+                doc.get("article_id") == entry["article_id"]
+                or any(s.get("article_id") == entry["article_id"] for s in seen)
                 or len(seen) >= MAX_ALSO_SEEN
             ):
                 return False

@@ -22,10 +22,10 @@ from search.errors import InvalidCursor
 from search.names import IndexNames
 
 MAX_LIST = 1000
-StateFilter = Literal["pending", "failed", "delivered", "unconfigured"]
+StateFilter = Literal["pending", "failed", "delivered", "unconfigured", "suppressed"]
 SortKey = Literal["created", "published"]
 SORTS: tuple[SortKey, ...] = ("created", "published")
-STATES: tuple[StateFilter, ...] = ("pending", "failed", "delivered", "unconfigured")
+STATES: tuple[StateFilter, ...] = ("pending", "failed", "delivered", "unconfigured", "suppressed")
 _TERMS_PER_CLAUSE = 50_000  # under Elasticsearch's index.max_terms_count (65,536) per terms query
 # a missing published_at sorts last as the smallest long (19 digits)
 _CURSOR = re.compile(r"(-?\d{1,19})\.([0-9A-Za-z_-]{1,128})")

@@ -27,6 +27,7 @@ def cli() -> None:
 @click.option("--failed", "state", flag_value="failed", help="Only alerts a channel rejected for good.")
 @click.option("--delivered", "state", flag_value="delivered", help="Only alerts a channel received.")
 @click.option("--unconfigured", "state", flag_value="unconfigured", help="Only alerts for a channel not configured.")
+@click.option("--suppressed", "state", flag_value="suppressed", help="Only later reports of an alerted story.")
 @click.option(
     "--unacknowledged-by", "user", metavar="USER", help="Only alerts neither this user nor the team acknowledged."
 )

@@ -20,7 +20,7 @@ from wirewatch.web.security import ANALYST, VIEWER
 from wirewatch.web.store import User
 
 router = APIRouter()
-State = Literal["pending", "failed", "delivered", "unconfigured"]
+State = Literal["pending", "failed", "delivered", "unconfigured", "suppressed"]
 Sort = Literal["created", "published"]
 PAGE = 100
 
