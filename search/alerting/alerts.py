@@ -337,18 +337,23 @@ def existing_alert_ids(es: Elasticsearch, names: IndexNames, ids: Sequence[str])
     return {doc["_id"] for doc in found["docs"] if doc.get("found")}
 
 
-def would_raise(es: Elasticsearch, names: IndexNames, matches: Sequence[Match]) -> list[dict[str, Any]]:
+def would_raise(
+    es: Elasticsearch, names: IndexNames, matches: Sequence[Match], *, max_age_s: float | None = None
+) -> list[dict[str, Any]]:
     """What alerts ``matches`` (of one watch, over the history) stand for: one row per story, as a pass would
-    raise them, with the story's other matching copies counted and whether the alert exists already.
+    raise them, with the story's other matching copies counted, whether the alert exists already and whether
+    the article is ``too_old`` to raise one (published more than ``max_age_s`` before its fetch: a backfill).
 
     ``watch test`` and the workbench's preview show these rows; the shape is the CLI's ``--json``."""
     stories = group_by_story(matches)
     alerted = existing_alert_ids(es, names, list(stories))
+    old = set(split_too_old(matches, max_age_s, datetime.now(UTC))[1])
     return [
         {
             "article_id": first.article_id, "story_id": story_key(first), "title": first.title, "url": first.url,
             "source": first.source, "published_at": first.published_at, "surface_forms": list(first.surface_forms),
             "passage": first.passage, "copies": 1 + len(others), "already_alerted": aid in alerted,
+            "too_old": first.article_id in old,
         }
         for aid, (first, others) in stories.items()
     ]  # fmt: skip

@@ -49,18 +49,21 @@ def alert_page(
     watch: str | None = None,
     state: StateFilter | None = None,
     exclude_ids: Collection[str] = (),
+    only_ids: Collection[str] | None = None,
     after: str | None = None,
     limit: int = 100,
     sort: SortKey = "created",
 ) -> AlertPage:
     """Alert documents, newest first. ``watch`` is a watch name or id; ``state`` keeps alerts with at least
-    one channel in that state; ``exclude_ids`` leaves those alerts out; ``after`` is a page's ``next`` (of a
+    one channel in that state; ``exclude_ids`` leaves those alerts out, ``only_ids`` keeps only those (the
+    alerts assigned to a user); ``after`` is a page's ``next`` (of a
     listing in the same ``sort``: newest alert, or newest article with ``"published"``).
     Same-story copies are folded into their first alert (its ``also_seen``) and not listed on their own.
     Raises InvalidCursor for a cursor this listing did not produce."""
     size = max(1, min(limit, MAX_LIST))
     # one more than the page: a next cursor only when something does follow
-    body: dict[str, Any] = {"query": _query(since, watch, state, exclude_ids), "size": size + 1, "sort": _SORTS[sort]}
+    query = _query(since, watch, state, exclude_ids, only_ids)
+    body: dict[str, Any] = {"query": query, "size": size + 1, "sort": _SORTS[sort]}
     if after:
         body["search_after"] = decode_cursor(after)
     with es_errors("listing alerts"):
@@ -71,9 +74,15 @@ def alert_page(
 
 
 def _query(
-    since: datetime | None, watch: str | None, state: StateFilter | None, exclude_ids: Collection[str]
+    since: datetime | None,
+    watch: str | None,
+    state: StateFilter | None,
+    exclude_ids: Collection[str],
+    only_ids: Collection[str] | None = None,
 ) -> dict[str, Any]:
     filters: list[dict[str, Any]] = []
+    if only_ids is not None:  # empty: nothing is assigned, so nothing matches
+        filters.append({"terms": {"id": sorted(only_ids)[:_TERMS_PER_CLAUSE]}})
     if since is not None:
         filters.append({"range": {"created_at": {"gte": since.isoformat()}}})
     if watch:

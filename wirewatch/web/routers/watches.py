@@ -82,7 +82,8 @@ def new_watch_page(
     if preview and q.strip():
         try:
             values["matches"] = backend.preview_watch(
-                ctx.es, ctx.names, name, q, days=days, limit=PREVIEW_LIMIT, resolve_group=ctx.group_names().resolve
+                ctx.es, ctx.names, name, q, days=days, limit=PREVIEW_LIMIT, resolve_group=ctx.group_names().resolve,
+                max_age_s=ctx.settings.alert_max_age_s,
             )
         except QuerySyntaxError as exc:
             values["error"] = {"message": exc.reason, "position": exc.position}
@@ -175,7 +176,7 @@ def preview_api(body: PreviewIn, user: User = ANALYST, ctx: WebContext = CTX) ->
     try:
         return backend.preview_watch(
             ctx.es, ctx.names, body.name, body.query, days=body.days, limit=body.limit,
-            resolve_group=ctx.group_names().resolve,
+            resolve_group=ctx.group_names().resolve, max_age_s=ctx.settings.alert_max_age_s,
         )  # fmt: skip
     except QuerySyntaxError as exc:
         return _bad_query(exc)
@@ -196,8 +197,9 @@ def test_api(
     if watch.kind != "query" or not watch.query_text:
         return JSONResponse({"error": "not a query watch", "message": f"{name!r} is a group watch"}, status_code=400)
     return backend.preview_watch(
-        ctx.es, ctx.names, watch.name, watch.query_text, days=days, limit=limit, resolve_group=ctx.group_names().resolve
-    )
+        ctx.es, ctx.names, watch.name, watch.query_text, days=days, limit=limit,
+        resolve_group=ctx.group_names().resolve, max_age_s=ctx.settings.alert_max_age_s,
+    )  # fmt: skip
 
 
 @router.post("/api/v1/watches/{name}/disable", summary="Disable a query watch", tags=["watches"])
