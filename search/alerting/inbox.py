@@ -50,19 +50,23 @@ def alert_page(
     state: StateFilter | None = None,
     exclude_ids: Collection[str] = (),
     only_ids: Collection[str] | None = None,
+    article_ids: Collection[str] | None = None,
     after: str | None = None,
     limit: int = 100,
     sort: SortKey = "created",
 ) -> AlertPage:
     """Alert documents, newest first. ``watch`` is a watch name or id; ``state`` keeps alerts with at least
     one channel in that state; ``exclude_ids`` leaves those alerts out, ``only_ids`` keeps only those (the
-    alerts assigned to a user); ``after`` is a page's ``next`` (of a
+    alerts assigned to a user); ``article_ids`` keeps the alerts of those articles (an entity page's);
+    ``after`` is a page's ``next`` (of a
     listing in the same ``sort``: newest alert, or newest article with ``"published"``).
     Same-story copies are folded into their first alert (its ``also_seen``) and not listed on their own.
     Raises InvalidCursor for a cursor this listing did not produce."""
     size = max(1, min(limit, MAX_LIST))
     # one more than the page: a next cursor only when something does follow
     query = _query(since, watch, state, exclude_ids, only_ids)
+    if article_ids is not None:
+        query["bool"]["filter"].append({"terms": {"article_id": sorted(article_ids)[:_TERMS_PER_CLAUSE]}})
     body: dict[str, Any] = {"query": query, "size": size + 1, "sort": _SORTS[sort]}
     if after:
         body["search_after"] = decode_cursor(after)
