@@ -10,7 +10,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup es-fetch airflow-db browser run test lint screenshots bench bench-full clean-node places map-data
+.PHONY: help setup es-fetch airflow-db browser axe run test lint screenshots bench bench-full clean-node places map-data
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -38,7 +38,21 @@ browser:  ## Debian's chromium for the browser tests (once)
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-setup: $(STAMP) $(ES_STAMP) $(AIRFLOW_HOME)/airflow.db browser  ## venv + packages, Elasticsearch jars, Airflow database, chromium
+# The accessibility check of the browser tests injects axe-core into Chromium: the npm registry's package, pinned,
+# installed once into .cache/axe (npm from Debian when missing).
+AXE_VERSION := 4.14.1
+AXE_STAMP := .cache/axe/.axe-core-$(AXE_VERSION)
+$(AXE_STAMP):
+	@command -v npm >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm >/dev/null; }
+	mkdir -p .cache/axe
+	npm install --prefix .cache/axe --no-save --no-package-lock --no-audit --no-fund --silent axe-core@$(AXE_VERSION)
+	touch $(AXE_STAMP)
+
+axe: $(AXE_STAMP)  ## axe-core from the npm registry for the accessibility check (once)
+
+setup: $(STAMP) $(ES_STAMP) $(AIRFLOW_HOME)/airflow.db browser axe  ## venv + packages, Elasticsearch jars, Airflow database, chromium, axe-core
 
 es-fetch: $(ES_STAMP)  ## fetch Elasticsearch from Maven Central into .cache/es (once)
 

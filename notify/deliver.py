@@ -28,7 +28,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 from netsafe import Backoff, deadline_in
 from notify.errors import PermanentDeliveryError, TransientDeliveryError
-from notify.model import Alert, Delivery
+from notify.model import Alert, Delivery, story_of
 
 log = logging.getLogger("wirewatch.notify")
 
@@ -148,7 +148,7 @@ def _unconfigured(name: str, items: list[Delivery]) -> list[DeliveryOutcome]:
 
 
 def _deliver_channel(channel: Channel, items: list[Delivery], policy: _Policy) -> list[DeliveryOutcome]:
-    units = _digest_units(channel, items) if channel.digest else [[item] for item in items]
+    units = _digest_units(channel, items) if channel.digest else _story_units(items)
     outcomes: list[DeliveryOutcome] = []
     broken: DeliveryOutcome | None = None  # the outcome that showed the channel is down for this pass
     # Up to ``parallel`` sends in flight at once (a burst of alerts must not queue behind one slow POST);
@@ -169,6 +169,16 @@ def _deliver_channel(channel: Channel, items: list[Delivery], policy: _Policy) -
                 if broken is None and not result.delivered and not result.permanent:
                     broken = unit_outcomes[0]
     return outcomes
+
+
+def _story_units(items: list[Delivery]) -> list[list[Delivery]]:
+    # One message per story on a channel, listing every watch it matched: an article naming four groups
+    # must not wake anyone four times. Each alert keeps its own outcome, but the unit's outcomes are one
+    # (the message was accepted or not), so the grouped alerts are recorded, and retried, together.
+    units: dict[str, list[Delivery]] = {}
+    for item in items:
+        units.setdefault(story_of(item.alert), []).append(item)
+    return list(units.values())
 
 
 def _digest_units(channel: Channel, items: list[Delivery]) -> list[list[Delivery]]:

@@ -17,6 +17,7 @@ from typing import Any
 from notify.digest import Digest, DigestSchedule
 from notify.errors import PermanentDeliveryError, TransientDeliveryError
 from notify.model import Alert
+from notify.render import story_payload
 
 
 @dataclass(kw_only=True)
@@ -32,7 +33,7 @@ class JsonlFileChannel:
         if self.digest:
             records = [{"type": "digest", "written_at": written_at, "alerts": [a.to_payload() for a in alerts]}]
         else:
-            records = [{"type": "alert", "written_at": written_at, "alert": a.to_payload()} for a in alerts]
+            records = [{**story_payload(alerts), "written_at": written_at}]  # one story, every watch it matched
         self._append(records)
 
     def send_digest(self, digest: Digest) -> Digest:

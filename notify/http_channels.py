@@ -24,7 +24,7 @@ from notify.digest import SLACK_DIGEST_LIMIT, Digest, DigestSchedule, digest_jso
 from notify.errors import ChannelConfigError, PermanentDeliveryError, TransientDeliveryError
 from notify.guard import AddressRules, blocked, guarded_client
 from notify.model import Alert
-from notify.render import json_body, slack_batches, slack_text
+from notify.render import json_body, one_story, slack_batches, slack_text
 from notify.secret import Secret
 
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -130,11 +130,12 @@ def sign(body: bytes, key: str) -> str:
 
 
 def idempotency_key(alerts: Sequence[Alert]) -> str:
-    """The alert id; for a digest, a stable hash of its alert ids (a resent digest keeps its key)."""
+    """The alert id; for one story's alerts or a digest, a stable hash of the alert ids (a resend keeps its key)."""
     if len(alerts) == 1:
         return alerts[0].id
     joined = ",".join(sorted(a.id for a in alerts))
-    return "digest-" + hashlib.sha256(joined.encode()).hexdigest()[:32]
+    kind = "story" if one_story(alerts) else "digest"
+    return f"{kind}-" + hashlib.sha256(joined.encode()).hexdigest()[:32]
 
 
 @dataclass(kw_only=True)

@@ -24,6 +24,7 @@ class Alert:
     article_id: str
     title: str
     url: str
+    story_id: str | None = None  # the story the alert is about; alerts of one story go out in one message
     source: str | None = None
     published_at: str | None = None
     group_id: str | None = None
@@ -52,6 +53,12 @@ class Delivery:
     prior_attempts: int = 0
 
 
+def story_of(alert: Alert) -> str:
+    """What a message is about: the alert's story, or its article when it has none (a spike alert, about no
+    article, is a message of its own)."""
+    return alert.story_id or alert.article_id or alert.id
+
+
 def alert_from_doc(doc: Mapping[str, Any]) -> Alert:
     """An Alert from an alert document (the ``_source`` written by ``search.alerting.alerts``)."""
     watch = doc.get("watch") or {}
@@ -61,6 +68,7 @@ def alert_from_doc(doc: Mapping[str, Any]) -> Alert:
         watch_id=str(watch.get("id", "")),
         watch_name=str(watch.get("name", "")),
         article_id=str(doc.get("article_id", "")),
+        story_id=doc.get("story_id"),
         title=str(doc.get("title") or ""),
         url=str(doc.get("url") or ""),
         source=doc.get("source"),

@@ -4,17 +4,20 @@ raises alerts, and the pass summary counts the old one as too old to alert."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
 from tests.support.stories_site import StoriesSite
+from wirewatch.cli import cli as root_cli
 from wirewatch.pipeline import run_pass
 from wirewatch.runtime import build_runtime
-from wirewatch.settings import load_settings
+from wirewatch.settings import Settings, load_settings
 
 FRESH_TEXT = [
     "Fighters of the Islamic State attacked an army post near Menaka on Sunday night, killing four soldiers "
@@ -66,5 +69,25 @@ def test_an_old_article_is_indexed_but_raises_no_alert(
         assert alerts, "the fresh article raises its group's alert"
         assert {a["article_id"] for a in alerts} == {docs["fresh"]["id"]}
         assert all(a["published_at"] == docs["fresh"]["published_at"] for a in alerts)
+
+        # `watch test` shows what the watch would have raised, and which the bound skips (the backfill)
+        env = {"WIREWATCH_ES_URL": es_url, "WIREWATCH_ES_INDEX_PREFIX": index_prefix,
+               "WIREWATCH_ALERT_MAX_AGE_DAYS": "7", "COLUMNS": "250"}  # fmt: skip
+        shown = CliRunner().invoke(root_cli, ["watch", "test", "Islamic State", "--json"], env=env)
+        assert shown.exit_code == 0, shown.output
+        rows = {r["source"]: r for r in json.loads(shown.stdout)}
+        assert (rows["old"]["too_old"], rows["fresh"]["too_old"]) == (True, False)
+        assert (rows["old"]["already_alerted"], rows["fresh"]["already_alerted"]) == (False, True)
+        table = CliRunner().invoke(root_cli, ["watch", "test", "Islamic State"], env=env)
+        assert "1 would raise an alert; 1 skipped as too old (published over 7 days" in table.stdout, table.output
+        off = CliRunner().invoke(root_cli, ["watch", "test", "Islamic State", "--json"],
+                                 env={**env, "WIREWATCH_ALERT_MAX_AGE_DAYS": "0"})  # fmt: skip
+        assert not any(r["too_old"] for r in json.loads(off.stdout))
     finally:
         rt.close()
+
+
+def test_the_age_bound_defaults_to_three_days() -> None:
+    assert Settings.model_fields["alert_max_age_days"].default == 3
+    assert Settings(alert_max_age_days=0).alert_max_age_s is None  # 0 turns it off
+    assert Settings(alert_max_age_days=3).alert_max_age_s == 3 * 86400

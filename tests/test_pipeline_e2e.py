@@ -14,7 +14,7 @@ import yaml
 from search.querying.query import SearchRequest, search_articles
 from seeds.server import SeedServer
 from tests.support.alerting import Receiver, SmtpSink
-from tests.support.seed_corpus import ALERT_GROUPS, ALERTS, ARTICLES, COMPANION_GROUPS
+from tests.support.seed_corpus import ALERT_GROUPS, ALERTS, ARTICLES, COMPANION_GROUPS, MESSAGES
 from wirewatch.pipeline import run_pass
 from wirewatch.runtime import PassTools, Runtime, build_runtime
 from wirewatch.settings import load_settings
@@ -95,10 +95,10 @@ def test_seed_pass_indexes_alerts_and_delivers_once(
         expected = "sha256=" + hmac.new(SECRET.encode(), request.body, hashlib.sha256).hexdigest()
         assert request.headers["X-Wirewatch-Signature"] == expected
         payloads.append(json.loads(request.body))
-    groups = sorted(p["alert"]["group_id"] if "alert" in p else p["group_id"] for p in payloads)
+    groups = sorted(a["group_id"] for p in payloads for a in p["alerts"])  # one message lists every group
     assert groups == ALERT_GROUPS
-    assert len({r.headers["Idempotency-Key"] for r in receiver.requests}) == ALERTS
-    assert len(smtp.messages) == ALERTS
+    assert len({r.headers["Idempotency-Key"] for r in receiver.requests}) == MESSAGES
+    assert len(smtp.messages) == MESSAGES
 
     # The articles are searchable, with their groups and NER entities; "Belmokhtar" is in English and French.
     runtime.es.indices.refresh(index=runtime.names.articles)
@@ -130,7 +130,7 @@ def test_seed_pass_indexes_alerts_and_delivers_once(
     assert second["offered"] == 0 and second["alerts"].get("created", 0) == 0
     assert second["status"] == "ok" and second["exit_status"] == 0
     assert sum(1 for hit in seed_server.hits if hit.path.endswith(".html")) == article_hits
-    assert len(receiver.requests) == ALERTS and len(smtp.messages) == ALERTS
+    assert len(receiver.requests) == MESSAGES and len(smtp.messages) == MESSAGES
 
 
 def test_unreachable_elasticsearch_is_a_pass_that_did_not_run(

@@ -23,7 +23,7 @@ from elasticsearch import Elasticsearch
 
 from bench.corpus import CorpusSpec, write_feed_list
 from bench.server import CorpusServer
-from tests.support.alerting import Receiver, SmtpSink
+from tests.support.alerting import Receiver, SmtpSink, sent_alert_ids
 
 pytestmark = pytest.mark.slow
 WIREWATCH = str(Path(sys.executable).with_name("wirewatch"))
@@ -87,7 +87,7 @@ def test_two_runners_started_together_index_mail_and_post_everything_exactly_onc
     assert len(alerts) >= SPEC.feeds  # most articles name a tracked group: the test has something to send
     mailed = Counter(aid for m in smtp.messages for aid in str(m["X-Wirewatch-Alert-Ids"]).split(","))
     assert mailed == Counter(alerts), "each alert mailed exactly once"
-    posted = Counter(r.headers["Idempotency-Key"] for r in receiver.requests)
+    posted = sent_alert_ids(receiver.requests)
     assert posted == Counter(alerts), "each alert posted exactly once"
     assert sum(s["deliveries"].get("delivered", 0) for s in summaries) == 2 * len(alerts)
     # the runners did overlap: one of them found feeds or deliveries already taken by the other

@@ -20,7 +20,7 @@ from seeds.server import SeedServer
 from tests.support.alerting import Receiver
 from tests.support.flow import TcpProxy, wait_until
 from tests.support.proxy import HoldingProxy
-from tests.support.seed_corpus import ALERTS
+from tests.support.seed_corpus import ALERTS, MESSAGES
 from tests.test_crash_recovery import WIREWATCH, assert_exactly_once, pass_env, run_pass, wait_for_lapse
 from tests.test_service import delivered
 
@@ -129,7 +129,7 @@ def test_a_second_sigterm_stops_at_once_and_the_next_runner_loses_nothing(
         wait_for_lapse(es, index_prefix)
         run_pass(env)
     assert_exactly_once(es, index_prefix, receiver)
-    assert len(receiver.requests) == ALERTS
+    assert len(receiver.requests) == MESSAGES
 
 
 def test_hung_page_fetches_do_not_stretch_the_grace(

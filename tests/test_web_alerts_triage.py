@@ -147,3 +147,53 @@ def test_the_cli_acknowledges_for_the_team(server: WebServer, es_url: str, alert
         assert row["acknowledged_by"] == "adam" and row["acknowledged_for_team"] is True
     missing = CliRunner().invoke(root_cli, ["alerts", "acknowledge", "f" * 32, "--as", "adam"], env=env)
     assert missing.exit_code == 2 and "wirewatch alerts list" in missing.output
+
+
+def test_an_assignee_is_seen_by_everybody_and_mine_filters_before_the_limit(
+    server: WebServer, alerts: list[dict[str, str]]
+) -> None:
+    by_api, by_form, other = alerts[0]["id"], alerts[3]["id"], alerts[1]["id"]
+    with closing(login(server.url, "ana")) as ana:
+        done = ana.post(f"/api/v1/alerts/{by_api}/assign", params={"assignee": "adam"}, json={})
+        assert done.status_code == 200, done.text
+        assert (done.json()["assignee"], done.json()["by"]) == ("adam", "ana")
+        assert ana.post(f"/api/v1/alerts/{other}/assign", params={"assignee": "ana"}, json={}).status_code == 200
+        inbox = ana.get("/alerts")
+        assert '<select name="assignee">' in inbox.text and '<option value="adam">' in inbox.text
+        sent = ana.post("/alerts/assign", data={"alert_id": by_form, "assignee": "adam", "back": "/alerts",
+                                                "csrf_token": csrf_of(inbox.text)})  # fmt: skip
+        assert sent.status_code == 303
+        assert ana.post(f"/api/v1/alerts/{by_api}/assign", params={"assignee": "nobody"}, json={}).status_code == 400
+        assert ana.post("/api/v1/alerts/0000/assign", params={"assignee": "adam"}, json={}).status_code == 404
+    with closing(login(server.url, "adam")) as adam:
+        mine = [r["id"] for r in _pages(adam, {"mine": "true"}, limit=1)]  # one per page: filtered in the query
+        assert sorted(mine) == sorted([by_api, by_form])
+        page = adam.get("/alerts", params={"mine": "true"}).text
+        assert 'name="mine" value="true" checked' in page and page.count('class="assigned"') == 2
+    with closing(login(server.url, "vera")) as vera:  # a viewer sees who has it, and cannot assign
+        rows = {r["id"]: r for r in vera.get("/api/v1/alerts", params={"limit": "100"}).json()}
+        assert (rows[by_api]["assignee"], rows[by_api]["assigned_by"]) == ("adam", "ana")
+        assert rows[by_api]["assigned_at"] and rows[alerts[2]["id"]]["assignee"] is None
+        assert "assigned to <strong>adam</strong> by ana" in vera.get("/alerts", params={"limit": "100"}).text
+        assert vera.post(f"/api/v1/alerts/{by_api}/assign", params={"assignee": "vera"}, json={}).status_code == 403
+        assert [r["id"] for r in vera.get("/api/v1/alerts", params={"mine": "true"}).json()] == []
+    with closing(login(server.url, "ana")) as ana:  # taken back: no longer in adam's list
+        undone = ana.post(f"/api/v1/alerts/{by_form}/assign", params={"assignee": ""}, json={}).json()
+        assert undone["assignee"] is None
+    with closing(login(server.url, "adam")) as adam:
+        assert [r["id"] for r in adam.get("/api/v1/alerts", params={"mine": "true"}).json()] == [by_api]
+
+
+def test_the_cli_assigns_and_lists_what_is_assigned(
+    server: WebServer, es_url: str, alerts: list[dict[str, str]]
+) -> None:
+    env = {"WIREWATCH_ES_URL": es_url, "WIREWATCH_ES_INDEX_PREFIX": server.settings.es_index_prefix}
+    target = alerts[-2]["id"]
+    done = CliRunner().invoke(root_cli, ["alerts", "assign", target, "--to", "vera", "--as", "adam", "--json"], env=env)
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["assignee"] == "vera"
+    listed = CliRunner().invoke(root_cli, ["alerts", "list", "--assigned-to", "vera", "--json"], env=env)
+    assert listed.exit_code == 0, listed.output
+    assert [a["id"] for a in json.loads(listed.stdout)] == [target]
+    wrong = CliRunner().invoke(root_cli, ["alerts", "assign", target, "--to", "nobody", "--as", "adam"], env=env)
+    assert wrong.exit_code != 0 and "no workbench user 'nobody'" in wrong.output

@@ -219,7 +219,7 @@ def add_entities(rt: Runtime, tagger: Tagger, summary: PassSummary, *, limit: in
     """Add NER entities to articles indexed with group tags only (this pass's and any a crash left)."""
     from search.bulk import update_entities
     from search.reuse import articles_waiting_for_entities
-    from wirewatch.reuse import entity_updates
+    from wirewatch.reuse import entity_updates, settle_story_alerts
 
     if not tagger.ner:
         return 0
@@ -235,6 +235,7 @@ def add_entities(rt: Runtime, tagger: Tagger, summary: PassSummary, *, limit: in
             rt.es, rt.names, plan.updates, chunk_docs=s.es_bulk_chunk_docs, max_retries=s.es_max_retries,
             backoff_s=s.es_backoff_s, max_backoff_s=s.es_max_backoff_s,
         )  # fmt: skip
+        settle_story_alerts(rt.es, rt.names, plan, report.written)  # a later report of an alerted story
     summary.entities_reused += plan.reused
     for aid, reason in report.failed.items():
         summary.fail(Step.NER, aid, reason, transient=aid in report.transient)

@@ -3,6 +3,7 @@ entities; of several identical texts in one batch only the first is tagged."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ class EntityPlan:
     tagged: int = 0  # articles that went through NER
     reused: int = 0  # articles that took the entities of an identical text
     joined: int = 0  # articles that joined another language's story by their events
+    stories: dict[str, str] = field(default_factory=dict)  # article id -> the other-language story it joined
 
 
 def entity_updates(
@@ -61,8 +63,20 @@ def entity_updates(
     if story_days is not None:
         for aid, story in cross_language_stories(es, names, todo, plan.updates, window_days=story_days).items():
             plan.updates[aid] = {**plan.updates[aid], **story}
+            plan.stories[aid] = str(story["story_id"])
             plan.joined += 1
     return plan
+
+
+def settle_story_alerts(es: Elasticsearch, names: IndexNames, plan: EntityPlan, written: Iterable[str]) -> int:
+    """Once the joins are written: the alerts the joined articles raised before NER follow their new story,
+    and those of a story already alerted on for the same watch are not sent (``search.alerting.storyjoin``).
+    Returns how many alerts were suppressed."""
+    from search.alerting.storyjoin import settle_joined
+
+    done = set(written)
+    joined = {aid: story for aid, story in plan.stories.items() if aid in done}
+    return len(settle_joined(es, names, joined).suppressed) if joined else 0
 
 
 def publication_day(published_at: str | None) -> date | None:

@@ -174,7 +174,7 @@ class Settings(BaseSettings):
     alerts_file: Path = Field(PROJECT_ROOT / "run" / "alerts.jsonl", description="Default JSON-lines channel")
     alert_dedup_window_s: int = Field(48 * 3600, description="A same-content copy within it joins the alert")
     alert_max_age_days: float = Field(
-        7, ge=0, description="An article published longer before its fetch raises no alert (still indexed); 0: off"
+        3, ge=0, description="An article published longer before its fetch raises no alert (still indexed); 0: off"
     )
     delivery_max_attempts: int = Field(4, description="Send attempts per alert and channel in one pass")
     delivery_backoff_s: float = Field(0.5, description="First delivery retry delay; doubles each retry")

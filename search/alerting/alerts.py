@@ -31,6 +31,7 @@ from search.names import IndexNames
 
 __all__ = [
     "CreateReport",
+    "add_also_seen",
     "alert_id",
     "create_alerts",
     "existing_alert_ids",
@@ -280,25 +281,25 @@ def create_alert_docs(
 
 
 def _add_also_seen(es: Elasticsearch, names: IndexNames, first_id: str, match: Match, now: datetime) -> bool:
-    """Append the copy to the first alert's ``also_seen``: read, change, write if unchanged since (CAS).
-    False when it is there already (or is the alert's own article, or the list is full).
+    entry = {"article_id": match.article_id, "url": match.url, "source": match.source, "seen_at": now.isoformat()}
+    return add_also_seen(es, names, first_id, entry)
+
+
+def add_also_seen(es: Elasticsearch, names: IndexNames, first_id: str, entry: dict[str, Any]) -> bool:
+    """Append a copy (``article_id``, ``url``, ``source``, ``seen_at``) to the first alert's ``also_seen``:
+    read, change, write if unchanged since (CAS). False when it is there already (or is the alert's own
+    article, or the list is full).
 
     The local node has no scripting, so this is optimistic concurrency on ``_seq_no``, retried on conflict.
     """
-    entry = {
-        "article_id": match.article_id,
-        "url": match.url,
-        "source": match.source,
-        "seen_at": now.isoformat(),
-    }
     for _ in range(_CAS_TRIES):
         with es_errors("updating an alert's also_seen"):
             current = es.get(index=names.alerts, id=first_id)
             doc = current["_source"]
             seen = doc.get("also_seen") or []
             if (
-                doc.get("article_id") == match.article_id
-                or any(s.get("article_id") == match.article_id for s in seen)
+                doc.get("article_id") == entry["article_id"]
+                or any(s.get("article_id") == entry["article_id"] for s in seen)
                 or len(seen) >= MAX_ALSO_SEEN
             ):
                 return False
@@ -336,18 +337,23 @@ def existing_alert_ids(es: Elasticsearch, names: IndexNames, ids: Sequence[str])
     return {doc["_id"] for doc in found["docs"] if doc.get("found")}
 
 
-def would_raise(es: Elasticsearch, names: IndexNames, matches: Sequence[Match]) -> list[dict[str, Any]]:
+def would_raise(
+    es: Elasticsearch, names: IndexNames, matches: Sequence[Match], *, max_age_s: float | None = None
+) -> list[dict[str, Any]]:
     """What alerts ``matches`` (of one watch, over the history) stand for: one row per story, as a pass would
-    raise them, with the story's other matching copies counted and whether the alert exists already.
+    raise them, with the story's other matching copies counted, whether the alert exists already and whether
+    the article is ``too_old`` to raise one (published more than ``max_age_s`` before its fetch: a backfill).
 
     ``watch test`` and the workbench's preview show these rows; the shape is the CLI's ``--json``."""
     stories = group_by_story(matches)
     alerted = existing_alert_ids(es, names, list(stories))
+    old = set(split_too_old(matches, max_age_s, datetime.now(UTC))[1])
     return [
         {
             "article_id": first.article_id, "story_id": story_key(first), "title": first.title, "url": first.url,
             "source": first.source, "published_at": first.published_at, "surface_forms": list(first.surface_forms),
             "passage": first.passage, "copies": 1 + len(others), "already_alerted": aid in alerted,
+            "too_old": first.article_id in old,
         }
         for aid, (first, others) in stories.items()
     ]  # fmt: skip

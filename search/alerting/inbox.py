@@ -22,10 +22,10 @@ from search.errors import InvalidCursor
 from search.names import IndexNames
 
 MAX_LIST = 1000
-StateFilter = Literal["pending", "failed", "delivered", "unconfigured"]
+StateFilter = Literal["pending", "failed", "delivered", "unconfigured", "suppressed"]
 SortKey = Literal["created", "published"]
 SORTS: tuple[SortKey, ...] = ("created", "published")
-STATES: tuple[StateFilter, ...] = ("pending", "failed", "delivered", "unconfigured")
+STATES: tuple[StateFilter, ...] = ("pending", "failed", "delivered", "unconfigured", "suppressed")
 _TERMS_PER_CLAUSE = 50_000  # under Elasticsearch's index.max_terms_count (65,536) per terms query
 # a missing published_at sorts last as the smallest long (19 digits)
 _CURSOR = re.compile(r"(-?\d{1,19})\.([0-9A-Za-z_-]{1,128})")
@@ -49,18 +49,25 @@ def alert_page(
     watch: str | None = None,
     state: StateFilter | None = None,
     exclude_ids: Collection[str] = (),
+    only_ids: Collection[str] | None = None,
+    article_ids: Collection[str] | None = None,
     after: str | None = None,
     limit: int = 100,
     sort: SortKey = "created",
 ) -> AlertPage:
     """Alert documents, newest first. ``watch`` is a watch name or id; ``state`` keeps alerts with at least
-    one channel in that state; ``exclude_ids`` leaves those alerts out; ``after`` is a page's ``next`` (of a
+    one channel in that state; ``exclude_ids`` leaves those alerts out, ``only_ids`` keeps only those (the
+    alerts assigned to a user); ``article_ids`` keeps the alerts of those articles (an entity page's);
+    ``after`` is a page's ``next`` (of a
     listing in the same ``sort``: newest alert, or newest article with ``"published"``).
     Same-story copies are folded into their first alert (its ``also_seen``) and not listed on their own.
     Raises InvalidCursor for a cursor this listing did not produce."""
     size = max(1, min(limit, MAX_LIST))
     # one more than the page: a next cursor only when something does follow
-    body: dict[str, Any] = {"query": _query(since, watch, state, exclude_ids), "size": size + 1, "sort": _SORTS[sort]}
+    query = _query(since, watch, state, exclude_ids, only_ids)
+    if article_ids is not None:
+        query["bool"]["filter"].append({"terms": {"article_id": sorted(article_ids)[:_TERMS_PER_CLAUSE]}})
+    body: dict[str, Any] = {"query": query, "size": size + 1, "sort": _SORTS[sort]}
     if after:
         body["search_after"] = decode_cursor(after)
     with es_errors("listing alerts"):
@@ -71,9 +78,15 @@ def alert_page(
 
 
 def _query(
-    since: datetime | None, watch: str | None, state: StateFilter | None, exclude_ids: Collection[str]
+    since: datetime | None,
+    watch: str | None,
+    state: StateFilter | None,
+    exclude_ids: Collection[str],
+    only_ids: Collection[str] | None = None,
 ) -> dict[str, Any]:
     filters: list[dict[str, Any]] = []
+    if only_ids is not None:  # empty: nothing is assigned, so nothing matches
+        filters.append({"terms": {"id": sorted(only_ids)[:_TERMS_PER_CLAUSE]}})
     if since is not None:
         filters.append({"range": {"created_at": {"gte": since.isoformat()}}})
     if watch:

@@ -63,6 +63,9 @@ def alerts_mappings() -> dict[str, Any]:
             "created_at": _DATE,
             # set on a same-story copy: the alert it joined (such documents are never delivered)
             "attached_to": _KEYWORD,
+            # set when NER joined the alert's article to another language's story already alerted on for
+            # the watch: the earlier alert (its undelivered channels become ``suppressed``, never sent)
+            "suppressed_by": _KEYWORD,
             "also_seen": {
                 "properties": {
                     "article_id": _KEYWORD,
@@ -89,7 +92,7 @@ def alerts_mappings() -> dict[str, Any]:
                 "type": "nested",
                 "properties": {
                     "channel": _KEYWORD,
-                    "state": _KEYWORD,  # pending | sending | delivered | failed | unconfigured
+                    "state": _KEYWORD,  # pending | sending | delivered | failed | unconfigured | suppressed
                     "attempts": {"type": "integer"},
                     "delivered_at": _DATE,
                     "last_error": _LONG_KEYWORD,

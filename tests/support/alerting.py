@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import socket
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email import message_from_bytes, policy
@@ -65,6 +67,16 @@ class Receiver(LoopbackServer):
         request.send_header("Content-Length", "2")
         request.end_headers()
         request.wfile.write(b"ok")
+
+
+def sent_alert_ids(requests: list[Request]) -> Counter[str]:
+    """How many times each alert reached a webhook receiver: a story's message holds every watch's alert
+    (``alerts``), a digest lists its alerts, a single alert is ``alert``."""
+    sent: Counter[str] = Counter()
+    for request in requests:
+        body = json.loads(request.body)
+        sent.update(a["id"] for a in body.get("alerts") or [body["alert"]])
+    return sent
 
 
 def free_port() -> int:

@@ -13,3 +13,5 @@ ARTICLES = 1 + len(COMPANION_GROUPS)
 # the group of every alert a first pass raises (one per article and group), sorted
 ALERT_GROUPS = sorted([*ENGLISH_GROUPS, *(g for groups in COMPANION_GROUPS.values() for g in groups)])
 ALERTS = len(ALERT_GROUPS)
+# one message per article and channel, listing every group it matched (each group keeps its own alert)
+MESSAGES = ARTICLES

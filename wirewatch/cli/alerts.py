@@ -27,9 +27,11 @@ def cli() -> None:
 @click.option("--failed", "state", flag_value="failed", help="Only alerts a channel rejected for good.")
 @click.option("--delivered", "state", flag_value="delivered", help="Only alerts a channel received.")
 @click.option("--unconfigured", "state", flag_value="unconfigured", help="Only alerts for a channel not configured.")
+@click.option("--suppressed", "state", flag_value="suppressed", help="Only later reports of an alerted story.")
 @click.option(
     "--unacknowledged-by", "user", metavar="USER", help="Only alerts neither this user nor the team acknowledged."
 )
+@click.option("--assigned-to", "assignee", metavar="USER", help="Only alerts assigned to this workbench user.")
 @click.option("--by-published", is_flag=True, help="Newest article first (publication date) instead of newest alert.")
 @click.option("--after", help="The cursor printed after the previous page: the alerts older than it.")
 @click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
@@ -37,7 +39,7 @@ def cli() -> None:
 @click.pass_context
 def list_cmd(
     ctx: click.Context, since: str | None, watch: str | None, state: str | None, user: str | None,
-    by_published: bool, after: str | None, limit: int, as_json: bool,
+    assignee: str | None, by_published: bool, after: str | None, limit: int, as_json: bool,
 ) -> None:  # fmt: skip
     """List alerts, newest first: every filter applies before the limit, and the cursor of the next page is
     printed when more follow (on stderr with --json)."""
@@ -60,8 +62,9 @@ def list_cmd(
         with search_errors(rt.settings.es_url_or_local):
             setup_alert_indices(rt.es, rt.names)
             excluded = _acknowledged_by(rt, user) if user else []
+            only = _store(rt, assignee, "--assigned-to").assigned_ids(assignee) if assignee else None
             page = alert_page(
-                rt.es, rt.names, since=since_at, watch=watch, state=state, exclude_ids=excluded,  # type: ignore[arg-type]
+                rt.es, rt.names, since=since_at, watch=watch, state=state, exclude_ids=excluded, only_ids=only,  # type: ignore[arg-type]
                 after=after, limit=limit, sort="published" if by_published else "created",
             )  # fmt: skip
     finally:
@@ -109,6 +112,36 @@ def acknowledge_cmd(ctx: click.Context, alert_id: str, username: str, team: bool
         return
     whom = f"for the team by {ack['username']}" if ack.get("team") else f"by {ack['username']}"
     console.print(f"alert {escape(alert_id)} acknowledged {escape(whom)} at {ack['at'][:19]}", highlight=False)
+
+
+@cli.command("assign")
+@click.argument("alert_id")
+@click.option("--to", "assignee", required=True, metavar="USER", help="Who deals with it; '' unassigns.")
+@click.option("--as", "username", required=True, metavar="USER", help="The workbench user assigning it.")
+@click.option("--json", "as_json", is_flag=True, help="Print the assignment as JSON.")
+@click.pass_context
+def assign_cmd(ctx: click.Context, alert_id: str, assignee: str, username: str, as_json: bool) -> None:
+    """Give an alert to a workbench user (every user sees who has it); --to '' takes it back."""
+    from search.alerting.alerts import existing_alert_ids
+    from wirewatch.web.store import WebStateError
+
+    rt = runtime_from(ctx)
+    try:
+        with search_errors(rt.settings.es_url_or_local):
+            store = _store(rt, username, "--as")
+            if not existing_alert_ids(rt.es, rt.names, [alert_id]):
+                fail(f"no alert with id {escape(alert_id[:40])!r}", "`wirewatch alerts list` shows the alert ids")
+            try:
+                assigned = store.assign(alert_id, assignee or None, by=username)
+            except WebStateError as exc:
+                fail(f"--to: {escape(str(exc))}")
+    finally:
+        rt.close()
+    if as_json:
+        print_json(assigned)
+        return
+    whom = f"assigned to {assigned['assignee']}" if assigned["assignee"] else "unassigned"
+    console.print(f"alert {escape(alert_id)} {escape(whom)} by {escape(username)}", highlight=False)
 
 
 def _store(rt: Runtime, username: str, option: str) -> WebStore:

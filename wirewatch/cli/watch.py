@@ -179,7 +179,8 @@ def test(ctx: click.Context, name: str, limit: int, as_json: bool) -> None:
             watch = get_watch(rt.es, rt.names, name)
         except WatchNotFound as exc:
             fail(escape(str(exc)), hint="`wirewatch watch list` shows the watches")
-        rows = would_raise(rt.es, rt.names, run_watch(rt.es, rt.names, watch, limit=limit))
+        max_age_s = rt.settings.alert_max_age_s
+        rows = would_raise(rt.es, rt.names, run_watch(rt.es, rt.names, watch, limit=limit), max_age_s=max_age_s)
     if as_json:
         print_json(rows)
         return
@@ -187,13 +188,22 @@ def test(ctx: click.Context, name: str, limit: int, as_json: bool) -> None:
         console.print(f"watch {escape(watch.name)} matches no indexed article")
         return
     title = f"Watch {escape(watch.name)}: one alert per story"
-    table = Table("published", "source", "title", "passage", "copies", "alerted", title=title)
+    table = Table("published", "source", "title", "passage", "copies", "alerted", "raises", title=title)
     for row in rows:
         table.add_row(
             (row["published_at"] or "-")[:10], escape(row["source"] or "-"), escape(row["title"]),
             escape(row["passage"]), str(row["copies"]), "yes" if row["already_alerted"] else "no",
+            "no: too old" if row["too_old"] else "yes",
         )  # fmt: skip
     console.print(table)
+    console.print(_backfill_line(rows, rt.settings.alert_max_age_days), highlight=False)
+
+
+def _backfill_line(rows: list[dict[str, Any]], max_age_days: float) -> str:
+    """How many of the rows would raise an alert, and how many the age bound skips (a feed's back issues)."""
+    old = sum(1 for row in rows if row["too_old"])
+    bound = f"published over {max_age_days:g} days before their fetch" if max_age_days else "the age bound is off"
+    return f"{len(rows) - old} would raise an alert; {old} skipped as too old ({bound}: alert_max_age_days)"
 
 
 _IN = re.compile(r"(\d{1,5})([mhdw])")

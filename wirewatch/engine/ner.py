@@ -164,7 +164,7 @@ class NerStage:
 
     def tag(self, batch: list[Pending]) -> None:
         from search.bulk import update_entities
-        from wirewatch.reuse import entity_updates
+        from wirewatch.reuse import entity_updates, settle_story_alerts
 
         engine, rt = self.engine, self.engine.rt
         began = time.perf_counter()
@@ -188,6 +188,8 @@ class NerStage:
                 backoff_s=s.es_backoff_s, max_backoff_s=s.es_max_backoff_s,
             )
         )  # fmt: skip
+        if plan.stories:  # after the joins are written: a later report of an alerted story is not sent again
+            engine.gate.call(lambda: settle_story_alerts(rt.es, rt.names, plan, report.written))
         engine.busy("ner", time.perf_counter() - began)
         self._done(len(report.written), list(report.failed))
         with engine.lock:

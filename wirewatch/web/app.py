@@ -30,6 +30,7 @@ from wirewatch.web.routers import (
     articles,
     auth,
     compare,
+    entities,
     events,
     feeds,
     places,
@@ -78,7 +79,21 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None, setup: boo
     # a page on another site that rebinds its DNS name to 127.0.0.1 is refused by Host
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (search, compare, articles, places, events, alerts, watches, feeds, saved, auth, stix, taxii):
+    for module in (
+        search,
+        compare,
+        articles,
+        places,
+        entities,
+        events,
+        alerts,
+        watches,
+        feeds,
+        saved,
+        auth,
+        stix,
+        taxii,
+    ):
         app.include_router(module.router)
     _add_docs(app)
     _add_error_handlers(app)

@@ -28,6 +28,7 @@ from search.alerting.watches import (
     add_query_watch,
     check_watch,
     get_watch,
+    group_watch_id,
     list_watches,
     query_watch_id,
     remove_watch,
@@ -94,6 +95,7 @@ __all__ = [
     "get_article",
     "get_watch",
     "group_count",
+    "group_watch_id",
     "latest_published",
     "list_alerts",
     "list_watches",
@@ -266,10 +268,12 @@ def preview_watch(
     days: int,
     limit: int,
     resolve_group: GroupResolver | None = None,
+    max_age_s: float | None = None,
 ) -> list[dict[str, Any]]:
     """What a query watch would have raised on the articles indexed in the last ``days`` days (``watch test``
-    before the watch exists). Raises InvalidWatch (out of the bounds a watch has) or QuerySyntaxError for a
-    malformed query. Sends nothing, stores nothing."""
+    before the watch exists; rows published over ``max_age_s`` before their fetch are ``too_old``). Raises
+    InvalidWatch (out of the bounds a watch has) or QuerySyntaxError for a malformed query.
+    Sends nothing, stores nothing."""
     check_watch(name or "preview", query_text, ())
     since = (datetime.now(UTC) - timedelta(days=days)).isoformat()
     compiled = parse_query(query_text, resolve_group=resolve_group)
@@ -278,7 +282,7 @@ def preview_watch(
         id=query_watch_id(name or "preview"), name=name or "preview", kind="query", query=scoped,
         created_at=datetime.now(UTC).isoformat(), query_text=query_text,
     )  # fmt: skip
-    return would_raise(es, names, run_watch(es, names, watch, limit=limit))
+    return would_raise(es, names, run_watch(es, names, watch, limit=limit), max_age_s=max_age_s)
 
 
 def disable_watch(es: Elasticsearch, names: IndexNames, name: str) -> Watch:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ def _environment() -> jinja2.Environment:
     env.filters["text_attrs"] = text_attrs
     env.filters["language_name"] = language_name
     env.filters["day"] = lambda value: (value or "")[:10]
-    env.filters["minute"] = lambda value: (value or "").replace("T", " ")[:16]
+    env.filters["minute"] = minute
     return env
 
 
@@ -116,3 +117,18 @@ def get_context(request: Request) -> WebContext:
 
 
 CTX: Any = Depends(get_context)
+
+
+def minute(value: str | None) -> str:
+    """A stored ISO time to the minute with its zone: "2024-05-01 10:00 UTC" (stored times are UTC; a time
+    kept with another offset shows it: "2024-05-01 10:00 +02:00"), so nobody reads a UTC time as local."""
+    text = value or ""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text.replace("T", " ")[:16]
+    offset = moment.utcoffset()
+    if offset is None or not offset:
+        return f"{moment:%Y-%m-%d %H:%M} UTC"
+    sign, seconds = ("-", -offset.total_seconds()) if offset.total_seconds() < 0 else ("+", offset.total_seconds())
+    return f"{moment:%Y-%m-%d %H:%M} {sign}{int(seconds // 3600):02d}:{int(seconds % 3600 // 60):02d}"

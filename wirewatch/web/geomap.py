@@ -205,7 +205,8 @@ def map_svg(points: Sequence[MapPoint], *, box: Box | None = None, label: str = 
     box = box or view_box([(p.lat, p.lon) for p in points])
     project, height = projection(box)
     parts = [
-        f'<svg class="map" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{html.escape(label)}" '
+        # a group, not an img: an img's children are presentational, and these hold links to the places
+        f'<svg class="map" viewBox="0 0 {WIDTH} {height}" role="group" aria-label="{html.escape(label)}" '
         'xmlns="http://www.w3.org/2000/svg">',
         f'<rect width="{WIDTH}" height="{height}" fill="#dfe9f3"/>',
     ]

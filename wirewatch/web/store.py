@@ -40,6 +40,7 @@ _MAPPINGS: dict[str, dict[str, Any]] = {
     "saved": {"id": _KEYWORD, "username": _KEYWORD, "name": _KEYWORD, "params": {"type": "keyword", "index": False},
               "created_at": _DATE},
     "acks": {"alert_id": _KEYWORD, "username": _KEYWORD, "at": _DATE, "team": {"type": "boolean"}},
+    "assignments": {"alert_id": _KEYWORD, "assignee": _KEYWORD, "by": _KEYWORD, "at": _DATE},
 }  # fmt: skip
 _HASHER = PasswordHasher()
 
@@ -291,6 +292,41 @@ class WebStore:
                 if len(hits) < _ACK_PAGE:
                     return list(ids)
                 after = hits[-1]["sort"]
+
+
+    # --- assignments ------------------------------------------------------------------------------------------
+    # One per alert, seen by every user: who is to deal with it. Assigning again replaces it; None clears it.
+    def assign(self, alert_id: str, assignee: str | None, *, by: str) -> dict[str, Any]:
+        """The alert's assignment now: ``{"alert_id", "assignee", "by", "at"}`` (assignee None: unassigned).
+        Raises WebStateError for an assignee who is not a workbench user."""
+        doc = {"alert_id": alert_id, "assignee": assignee, "by": by, "at": _now().isoformat()}
+        doc_id = stable_id("\x00assign", alert_id)
+        if assignee is None:
+            with es_errors("unassigning an alert"):
+                self.es.options(ignore_status=404).delete(index=self._index("assignments"), id=doc_id, refresh=True)
+            return doc
+        if self.user(assignee) is None:
+            raise WebStateError(f"no workbench user {assignee!r}: `wirewatch users list` shows them")
+        with es_errors("assigning an alert"):
+            self.es.index(index=self._index("assignments"), id=doc_id, document=doc, refresh=True)
+        return doc
+
+    def assignments(self, alert_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """{alert id: its assignment} for those of ``alert_ids`` that are assigned."""
+        if not alert_ids:
+            return {}
+        with es_errors("reading assignments"):
+            found = self.es.mget(index=self._index("assignments"), ids=[stable_id("\x00assign", a) for a in alert_ids])
+        return {d["_source"]["alert_id"]: d["_source"] for d in found["docs"] if d.get("found")}
+
+    def assigned_ids(self, username: str) -> list[str]:
+        """The ids of the alerts assigned to ``username`` (the inbox's "mine" filter puts them in its query)."""
+        with es_errors("reading assignments"):
+            found = self.es.search(
+                index=self._index("assignments"), query={"term": {"assignee": username}}, size=_ACK_PAGE,
+                source_includes=["alert_id"],
+            )  # fmt: skip
+        return [h["_source"]["alert_id"] for h in found["hits"]["hits"]]
 
 
 def _team_ack_id(alert_id: str) -> str:

@@ -87,7 +87,8 @@ def new_watch_page(
         try:
             ctx.field_values().check_query(q)
             values["matches"] = backend.preview_watch(
-                ctx.es, ctx.names, name, q, days=days, limit=PREVIEW_LIMIT, resolve_group=ctx.group_names().resolve
+                ctx.es, ctx.names, name, q, days=days, limit=PREVIEW_LIMIT, resolve_group=ctx.group_names().resolve,
+                max_age_s=ctx.settings.alert_max_age_s,
             )
         except QuerySyntaxError as exc:
             values["error"] = {"message": exc.reason, "position": exc.position}
@@ -188,7 +189,7 @@ def preview_api(body: PreviewIn, user: User = ANALYST, ctx: WebContext = CTX) ->
         ctx.field_values().check_query(body.query)
         return backend.preview_watch(
             ctx.es, ctx.names, body.name, body.query, days=body.days, limit=body.limit,
-            resolve_group=ctx.group_names().resolve,
+            resolve_group=ctx.group_names().resolve, max_age_s=ctx.settings.alert_max_age_s,
         )  # fmt: skip
     except QuerySyntaxError as exc:
         return _bad_query(exc)
@@ -211,8 +212,9 @@ def test_api(
     if watch.kind != "query" or not watch.query_text:
         return JSONResponse({"error": "not a query watch", "message": f"{name!r} is a group watch"}, status_code=400)
     return backend.preview_watch(
-        ctx.es, ctx.names, watch.name, watch.query_text, days=days, limit=limit, resolve_group=ctx.group_names().resolve
-    )
+        ctx.es, ctx.names, watch.name, watch.query_text, days=days, limit=limit,
+        resolve_group=ctx.group_names().resolve, max_age_s=ctx.settings.alert_max_age_s,
+    )  # fmt: skip
 
 
 @router.post(
