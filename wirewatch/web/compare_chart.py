@@ -38,7 +38,8 @@ def compare_svg(
     what = "share of all articles" if share else "articles"
     per = comparison.interval
     parts = [
-        f'<svg class="compare" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" xmlns="http://www.w3.org/2000/svg" '
+        # a group, not an img: an img's children are presentational, and every bar is a link to its search
+        f'<svg class="compare" viewBox="0 0 {WIDTH} {HEIGHT}" role="group" xmlns="http://www.w3.org/2000/svg" '
         f'aria-label="{html.escape(what)} per {per} for {len(labels)} series, by publication date">',
         *_y_axis(peak, plot_h, share, f"{what} per {per}"),
         *_x_axis(comparison.dates, step, plot_w, plot_h, per),

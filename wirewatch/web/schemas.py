@@ -138,6 +138,13 @@ class Acknowledgement(Body):
     team: bool = False
 
 
+class Assignment(Body):
+    alert_id: str
+    assignee: str | None = Field(description="The workbench user dealing with it; null once unassigned")
+    by: str
+    at: str
+
+
 class WatchRow(Body):
     id: str
     name: str

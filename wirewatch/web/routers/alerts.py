@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from wirewatch.web import backend
 from wirewatch.web.context import CTX, WebContext
-from wirewatch.web.schemas import Acknowledgement, Alert, ok
+from wirewatch.web.schemas import Acknowledgement, Alert, Assignment, ok
 from wirewatch.web.security import ANALYST, VIEWER
 from wirewatch.web.store import User
 
@@ -77,7 +77,14 @@ def alerts_page(
     sort = sort if sort in backend.ALERT_SORTS else "created"
     try:
         page = inbox(
-            ctx, user, watch=watch, state=state, unacknowledged=unacknowledged, limit=limit, after=after, sort=sort,
+            ctx,
+            user,
+            watch=watch,
+            state=state,
+            unacknowledged=unacknowledged,
+            limit=limit,
+            after=after,
+            sort=sort,
             mine=mine,
         )
     except backend.InvalidCursor as exc:
@@ -183,7 +190,7 @@ def assign_form(
     return RedirectResponse(target, status_code=303)
 
 
-@router.post("/api/v1/alerts/{alert_id}/assign", summary="Assign an alert", tags=["alerts"])
+@router.post("/api/v1/alerts/{alert_id}/assign", summary="Assign an alert", tags=["alerts"], responses=ok(Assignment))
 def assign_api(
     alert_id: str,
     assignee: str = Query("", description="The workbench user to deal with it; empty: unassign"),
