@@ -7,7 +7,8 @@ operation names) indexed once and refreshed. For each watch count, that many ana
 generator's vocabulary (built in memory, as ``list_watches`` returns them) are matched against the corpus in
 micro-batches of ``--batch`` ids, as the engine's matcher does (``match_articles``: which pairs match, then the
 passages). Each count runs ``--rounds`` times in turn (10, 100, 1,000, 10, ...), the median is kept. Per
-article: wall ms and the node's CPU ms (its process CPU counter; on a node others use it is an upper bound).
+article: wall ms, the node's CPU ms (its process CPU counter; on a node others use it is an upper bound) and
+this process's own CPU ms (compiling, evaluating, parsing the answers).
 Prints a table and one JSON line; asserts nothing. Everything it creates is deleted at the end.
 """
 
@@ -57,14 +58,15 @@ def node_cpu_ms(es: Elasticsearch) -> int:
 def one_round(
     es: Elasticsearch, names: IndexNames, ids: list[str], watches: list[Watch], batch: int, evaluate_ratio: float
 ) -> dict[str, Any]:
-    cpu0, began = node_cpu_ms(es), time.perf_counter()
+    cpu0, began, own0 = node_cpu_ms(es), time.perf_counter(), time.process_time()
     found = 0
     for at in range(0, len(ids), batch):
         found += len(match_articles(
             es, names, ids[at : at + batch], watches, only_after_creation=False, evaluate_ratio=evaluate_ratio
         ))
-    wall = time.perf_counter() - began
-    return {"wall_ms": wall * 1000 / len(ids), "node_cpu_ms": (node_cpu_ms(es) - cpu0) / len(ids), "matches": found}
+    wall, own = time.perf_counter() - began, time.process_time() - own0
+    return {"wall_ms": wall * 1000 / len(ids), "node_cpu_ms": (node_cpu_ms(es) - cpu0) / len(ids),
+            "own_cpu_ms": own * 1000 / len(ids), "matches": found}  # fmt: skip
 
 
 def run(
@@ -87,6 +89,7 @@ def run(
         figures[str(count)] = {
             "wall_ms_per_article": round(statistics.median(r["wall_ms"] for r in rows), 3),
             "node_cpu_ms_per_article": round(statistics.median(r["node_cpu_ms"] for r in rows), 3),
+            "own_cpu_ms_per_article": round(statistics.median(r["own_cpu_ms"] for r in rows), 3),
             "matches": rows[0]["matches"],
         }
     low, high = figures[str(COUNTS[0])], figures[str(COUNTS[-1])]
@@ -119,7 +122,8 @@ def main() -> None:
         result = run(es, names, args.docs, args.batch, args.rounds, evaluate_ratio)
         for count, row in result["watches"].items():
             print(f"{count:>5} watches: {row['wall_ms_per_article']:.2f} ms/article wall, "
-                  f"{row['node_cpu_ms_per_article']:.2f} ms/article node CPU, {row['matches']} matches")  # fmt: skip
+                  f"{row['node_cpu_ms_per_article']:.2f} ms/article node CPU, "
+              f"{row['own_cpu_ms_per_article']:.2f} ms/article own CPU, {row['matches']} matches")  # fmt: skip
         print(json.dumps(result))
     finally:
         found = es.indices.get(index=f"{names.prefix}*", expand_wildcards="all", allow_no_indices=True)

@@ -66,7 +66,7 @@ def evaluate_watches(
         if not usable:
             continue
         candidates = CandidateIndex(_with_creation(usable, by_watch, after_creation))
-        for doc in _docs(es, index, index_hits, _text_fields(n for _, n in usable)):
+        for doc in _docs(es, index, index_hits, [n for _, n in usable]):
             for wid in candidates.matching(doc):
                 found.setdefault(wid, []).append(doc.id)
     return found, list(left.values())
@@ -84,8 +84,9 @@ def _with_creation(usable: list[tuple[str, Node]], by_watch: dict[str, Watch], a
     return out
 
 
-def _text_fields(nodes: Any) -> list[str]:
-    return sorted({n.field for node in nodes for n in _walk(node) if isinstance(n, AnyTerm | Phrase | Prefix)})
+def _text_fields(nodes: list[Node], kinds: tuple[type[AnyTerm | Phrase | Prefix], ...]) -> list[str]:
+    leaves = [n for node in nodes for n in _walk(node) if isinstance(n, AnyTerm | Phrase | Prefix)]
+    return sorted({n.field for n in leaves if isinstance(n, kinds)})
 
 
 def _walk(node: Node) -> list[Node]:
@@ -106,17 +107,22 @@ def _batch_hits(es: Elasticsearch, names: IndexNames, ids: Sequence[str]) -> lis
     return list(found["hits"]["hits"])
 
 
-def _docs(es: Elasticsearch, index: str, hits: list[dict[str, Any]], fields: list[str]) -> list[Any]:
-    """The evaluator's documents: term vectors of ``fields`` and the hit's source values."""
-    vectors: dict[str, dict[str, dict[str, list[int]]]] = {}
-    if fields:
+def _docs(es: Elasticsearch, index: str, hits: list[dict[str, Any]], nodes: list[Node]) -> list[Any]:
+    """The evaluator's documents: the term vectors of the text fields the watches name (with positions only
+    for the fields a phrase reads: they cost a third more) and the hit's source values."""
+    phrases = _text_fields(nodes, (Phrase,))
+    plain = [f for f in _text_fields(nodes, (AnyTerm, Prefix)) if f not in phrases]
+    vectors: dict[str, dict[str, dict[str, list[int]]]] = {h["_id"]: {} for h in hits}
+    for fields, positions in ((phrases, True), (plain, False)):
+        if not fields:
+            continue
         with es_errors("reading the batch's terms for matching"):
             found = es.mtermvectors(
-                index=index, ids=[h["_id"] for h in hits], fields=fields, positions=True, offsets=False,
+                index=index, ids=[h["_id"] for h in hits], fields=fields, positions=positions, offsets=False,
                 payloads=False, term_statistics=False, field_statistics=False,
             )  # fmt: skip
         for item in found["docs"]:
-            vectors[item["_id"]] = _terms(item.get("term_vectors") or {})
+            vectors.setdefault(item["_id"], {}).update(_terms(item.get("term_vectors") or {}))
     return [doc_from_source(h["_id"], h.get("_source") or {}, vectors.get(h["_id"], {})) for h in hits]
 
 
@@ -132,24 +138,31 @@ def _compile_all(es: Elasticsearch, index: str, watches: Sequence[Watch]) -> dic
     if len(_compiled) > _CACHE_MAX or len(_analysed) > _CACHE_MAX:
         _compiled.clear()
         _analysed.clear()
-    todo = [w for w in watches if _cached(index, w) is None]
+    out: dict[str, Node | None] = {}
+    todo: list[Watch] = []
+    for watch in watches:
+        entry = _cached(index, watch)
+        if entry is None:
+            todo.append(watch)
+        else:
+            out[watch.id] = entry[1]
     wanted: set[tuple[str, str]] = set()
     for watch in todo:
         try:
             wanted |= analysis_needed(watch.query)
         except (Unsupported, KeyError, TypeError, AttributeError):
-            _compiled[(index, id(watch.query))] = (watch.query, None)
-    _analyse(es, index, [pair for pair in wanted if (index, *pair) not in _analysed])
+            out[watch.id] = None
+    analysed = _analyse(es, index, sorted(wanted))
     for watch in todo:
-        key = (index, id(watch.query))
-        if key in _compiled:
+        if watch.id in out:
             continue
         try:
-            node: Node | None = compile_query(watch.query, lambda f, t: _analysed[(index, f, t)])
+            node: Node | None = compile_query(watch.query, lambda f, t: analysed[(f, t)])
         except (Unsupported, KeyError, TypeError, AttributeError):
             node = None
-        _compiled[key] = (watch.query, node)  # the query is kept, so its id() is not reused meanwhile
-    return {w.id: _compiled[(index, id(w.query))][1] for w in watches}
+        out[watch.id] = node
+        _compiled[(index, id(watch.query))] = (watch.query, node)  # the query is kept: its id() is not reused
+    return out
 
 
 def _cached(index: str, watch: Watch) -> tuple[dict[str, Any], Node | None] | None:
@@ -157,10 +170,12 @@ def _cached(index: str, watch: Watch) -> tuple[dict[str, Any], Node | None] | No
     return entry if entry is not None and entry[0] is watch.query else None
 
 
-def _analyse(es: Elasticsearch, index: str, pairs: list[tuple[str, str]]) -> None:
-    """Analyse each (field, text) with the field's own analyzer on ``index`` into ``_analysed``."""
-    for at in range(0, len(pairs), ANALYSE_PER_REQUEST):
-        chunk = pairs[at : at + ANALYSE_PER_REQUEST]
+def _analyse(es: Elasticsearch, index: str, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], Analyzed]:
+    """Each (field, text) analysed by the field's own analyzer on ``index`` (cached across batches)."""
+    out = {pair: _analysed[(index, *pair)] for pair in pairs if (index, *pair) in _analysed}
+    missing = [pair for pair in pairs if pair not in out]
+    for at in range(0, len(missing), ANALYSE_PER_REQUEST):
+        chunk = missing[at : at + ANALYSE_PER_REQUEST]
         docs = [{"doc": _artificial(name, text), "fields": [name]} for name, text in chunk]
         with es_errors("analysing the watches' words"):
             found = es.mtermvectors(
@@ -170,7 +185,8 @@ def _analyse(es: Elasticsearch, index: str, pairs: list[tuple[str, str]]) -> Non
         for (name, text), item in zip(chunk, found["docs"], strict=True):
             terms = (item.get("term_vectors") or {}).get(name, {}).get("terms", {})
             tokens = sorted((tok["position"], term) for term, info in terms.items() for tok in info["tokens"])
-            _analysed[(index, name, text)] = tuple((term, pos) for pos, term in tokens)
+            out[(name, text)] = _analysed[(index, name, text)] = tuple((term, pos) for pos, term in tokens)
+    return out
 
 
 def _artificial(name: str, text: str) -> dict[str, Any]:
