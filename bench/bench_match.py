@@ -56,13 +56,14 @@ def node_cpu_ms(es: Elasticsearch) -> int:
 
 
 def one_round(
-    es: Elasticsearch, names: IndexNames, ids: list[str], watches: list[Watch], batch: int, evaluate_ratio: float
+    es: Elasticsearch, names: IndexNames, ids: list[str], watches: list[Watch], batch: int, choice: tuple[float, int]
 ) -> dict[str, Any]:
     cpu0, began, own0 = node_cpu_ms(es), time.perf_counter(), time.process_time()
     found = 0
     for at in range(0, len(ids), batch):
         found += len(match_articles(
-            es, names, ids[at : at + batch], watches, only_after_creation=False, evaluate_ratio=evaluate_ratio
+            es, names, ids[at : at + batch], watches, only_after_creation=False, evaluate_ratio=choice[0],
+            evaluate_min=choice[1],
         ))
     wall, own = time.perf_counter() - began, time.process_time() - own0
     return {"wall_ms": wall * 1000 / len(ids), "node_cpu_ms": (node_cpu_ms(es) - cpu0) / len(ids),
@@ -70,7 +71,7 @@ def one_round(
 
 
 def run(
-    es: Elasticsearch, names: IndexNames, docs: int, batch: int, rounds: int, evaluate_ratio: float
+    es: Elasticsearch, names: IndexNames, docs: int, batch: int, rounds: int, choice: tuple[float, int]
 ) -> dict[str, Any]:
     rng = random.Random(11)
     corpus = [article(n, rng, group=None) for n in range(docs)]
@@ -79,11 +80,11 @@ def run(
     es.indices.refresh(index=names.articles)
     ids = [d["id"] for d in corpus]
     watches = {count: make_watches(count) for count in COUNTS}
-    one_round(es, names, ids[:batch], watches[COUNTS[-1]], batch, evaluate_ratio)  # warm-up: caches, compiled queries
+    one_round(es, names, ids[:batch], watches[COUNTS[-1]], batch, choice)  # warm-up: caches, compiled queries
     samples: dict[int, list[dict[str, Any]]] = {count: [] for count in COUNTS}
     for _ in range(rounds):
         for count in COUNTS:
-            samples[count].append(one_round(es, names, ids, watches[count], batch, evaluate_ratio))
+            samples[count].append(one_round(es, names, ids, watches[count], batch, choice))
     figures: dict[str, Any] = {}
     for count, rows in samples.items():
         figures[str(count)] = {
@@ -94,7 +95,8 @@ def run(
         }
     low, high = figures[str(COUNTS[0])], figures[str(COUNTS[-1])]
     return {
-        "evaluate_watches_per_article": evaluate_ratio,
+        "evaluate_watches_per_article": choice[0],
+        "evaluate_min_watches": choice[1],
         "docs": docs,
         "batch": batch,
         "rounds": rounds,
@@ -114,12 +116,12 @@ def main() -> None:
                         help="step one: the product's choice, always named searches, always the evaluator")  # fmt: skip
     args = parser.parse_args()
     choices = {"auto": matching.EVALUATE_WATCHES_PER_ARTICLE, "evaluate": 0.0, "search": float("inf")}
-    evaluate_ratio = choices[args.path]
+    choice = (choices[args.path], matching.EVALUATE_MIN_WATCHES if args.path == "auto" else 0)
     es = make_client(url=args.url, request_timeout=120)
     names = IndexNames(prefix=f"bench-match-{uuid.uuid4().hex[:8]}-")
     try:
         setup_indices(es, names)
-        result = run(es, names, args.docs, args.batch, args.rounds, evaluate_ratio)
+        result = run(es, names, args.docs, args.batch, args.rounds, choice)
         for count, row in result["watches"].items():
             print(f"{count:>5} watches: {row['wall_ms_per_article']:.2f} ms/article wall, "
                   f"{row['node_cpu_ms_per_article']:.2f} ms/article node CPU, "

@@ -71,7 +71,7 @@ def test_evaluated_matches_are_the_searched_ones(es: Elasticsearch, corpus: tupl
     names, ids = corpus
     watches = [_watch(n, q) for n, q in enumerate(QUERIES)]
     searched = match_articles(es, names, ids, watches, only_after_creation=False, evaluate_ratio=math.inf)
-    evaluated = match_articles(es, names, ids, watches, only_after_creation=False, evaluate_ratio=0)
+    evaluated = match_articles(es, names, ids, watches, only_after_creation=False, evaluate_ratio=0, evaluate_min=0)
     assert _pairs(evaluated) == _pairs(searched)
     assert len({m.watch_id for m in searched}) >= len(QUERIES) - 3  # the queries do match things
     by_id = {(m.watch_id, m.article_id): m.passage for m in searched}
@@ -90,7 +90,7 @@ def test_creation_bound_and_group_watches(es: Elasticsearch, corpus: tuple[Index
     watches = [group, _watch(1, "attack OR attaques OR budget", created=late), _watch(2, "lang:ar", created=late),
                _watch(3, "attack OR attaques OR budget")]  # fmt: skip
     searched = match_articles(es, names, ids, watches, evaluate_ratio=math.inf)
-    evaluated = match_articles(es, names, ids, watches, evaluate_ratio=0)
+    evaluated = match_articles(es, names, ids, watches, evaluate_ratio=0, evaluate_min=0)
     assert _pairs(evaluated) == _pairs(searched)
     assert ("g-aqim", ids[0]) in _pairs(evaluated)
     assert {m.watch_id for m in evaluated} == {"g-aqim", watches[3].id}
@@ -108,9 +108,8 @@ def test_unsupported_query_is_left_to_elasticsearch(es: Elasticsearch, corpus: t
     assert [w.id for w in left] == ["near"]
     assert set(found) == {watches[1].id}
     searched = match_articles(es, names, ids, watches, only_after_creation=False, evaluate_ratio=math.inf)
-    assert _pairs(match_articles(es, names, ids, watches, only_after_creation=False, evaluate_ratio=0)) == _pairs(
-        searched
-    )
+    evaluated = match_articles(es, names, ids, watches, only_after_creation=False, evaluate_ratio=0, evaluate_min=0)
+    assert _pairs(evaluated) == _pairs(searched)
 
 
 def test_many_watches_sharing_no_terms(es: Elasticsearch, corpus: tuple[IndexNames, list[str]]) -> None:

@@ -37,9 +37,11 @@ SEARCHES_PER_MSEARCH = 200
 NAMED_PER_SEARCH = 100  # watches per named-query search: stays far below the clause limit
 IDS_PER_SEARCH = 500
 # Step one evaluates the watches on the batch's own terms (search/alerting/evaluate.py) when there are at least
-# this many watches per article of the batch. Measured (bench/bench_match.py): named searches cost the node
-# ~2.3 ms x watches / batch size per article, reading the terms ~15 ms per article whatever the watch count.
-EVALUATE_WATCHES_PER_ARTICLE = 6.0
+# EVALUATE_MIN_WATCHES of them and this many per article of the batch. Measured (bench/bench_match.py, node CPU
+# per article): named searches ~2.3 ms x watches / batch size, the evaluator ~3 ms at 10 or 100 watches, ~8 ms
+# at 1,000 (its cost follows the matches, not the watches). Below 50 watches named searches stay as cheap.
+EVALUATE_WATCHES_PER_ARTICLE = 1.5
+EVALUATE_MIN_WATCHES = 50
 ITEM_RETRIES = 3  # a refused search is sent again this many times, after 0.25, 0.5 and 1 s
 ITEM_BACKOFF_S = 0.25
 PASSAGE_CHARS = 240
@@ -88,10 +90,12 @@ def match_articles(
     *,
     only_after_creation: bool = True,
     evaluate_ratio: float = EVALUATE_WATCHES_PER_ARTICLE,
+    evaluate_min: int = EVALUATE_MIN_WATCHES,
 ) -> list[Match]:
     """Every (watch, article) match among ``article_ids``, in two steps: which pairs match (from
-    ``evaluate_ratio`` watches per article on, evaluated on the batch's own terms, search/alerting/evaluate.py;
-    below it, and for queries the evaluator does not reproduce, named queries, up to NAMED_PER_SEARCH watches per
+    ``evaluate_min`` watches and ``evaluate_ratio`` watches per article on, evaluated on the batch's own
+    terms, search/alerting/evaluate.py; below it, and for queries the evaluator does not reproduce, named
+    queries, up to NAMED_PER_SEARCH watches per
     search, no highlighting), then one search per watch that matched, for its passage. Raises MatchingRefused
     (a SearchUnavailable) when searches stayed refused by an overloaded node, with the matches the others
     found (nothing is skipped silently); a watch whose query the cluster rejects is logged and skipped, so it
@@ -103,7 +107,7 @@ def match_articles(
     for id_chunk in _chunks(ids, IDS_PER_SEARCH):
         evaluated: dict[str, list[str]] = {}
         by_search = list(active.values())
-        if by_search and len(by_search) >= evaluate_ratio * len(id_chunk):
+        if by_search and len(by_search) >= max(evaluate_min, evaluate_ratio * len(id_chunk)):
             evaluated, by_search = evaluate_watches(es, names, by_search, id_chunk, only_after_creation)
         for watch_id, hit_ids in evaluated.items():
             matched.setdefault(watch_id, []).extend(hit_ids)
