@@ -31,6 +31,7 @@ from search.names import IndexNames
 
 __all__ = [
     "CreateReport",
+    "CreationClaim",
     "add_also_seen",
     "alert_id",
     "create_alerts",
@@ -49,9 +50,22 @@ def alert_id(watch_id: str, article_id: str) -> str:
     return hashlib.sha256(f"{watch_id}\x1f{article_id}".encode()).hexdigest()[:32]
 
 
+@dataclass(frozen=True, kw_only=True)
+class CreationClaim:
+    """Deliveries claimed in the alert's own create, for a runner that sends them itself at once: no outbox
+    search, no claim round trip. Only ``channels`` (the runner's immediate ones) are claimed; the others
+    (scheduled digests, unknown channels) stay pending for the outbox. If the runner dies the claim lapses
+    after ``ttl_s`` and any runner sends it, as with a claim written later."""
+
+    owner: str
+    ttl_s: float
+    channels: frozenset[str]
+
+
 @dataclass(kw_only=True)
 class CreateReport:
     created: list[str] = field(default_factory=list)  # new alerts, undelivered
+    claimed: list[dict[str, Any]] = field(default_factory=list)  # sources of new alerts with claimed deliveries
     existing: int = 0  # already there (a re-match): not an error
     attached: list[str] = field(default_factory=list)  # copies joined to an earlier alert
     failed: dict[str, str] = field(default_factory=dict)  # alert id -> reason (mapping errors)
@@ -77,8 +91,10 @@ def create_alerts(
     dedup_window_s: float = 48 * 3600,
     max_age_s: float | None = None,
     now: datetime | None = None,
+    claim: CreationClaim | None = None,
 ) -> CreateReport:
-    """Create the alerts for ``matches`` (undelivered, one pending delivery per watch channel). A match whose
+    """Create the alerts for ``matches`` (undelivered, one pending delivery per watch channel; with ``claim``,
+    its channels' deliveries are created claimed and the new alerts listed in ``claimed``). A match whose
     article was published more than ``max_age_s`` before its fetch raises nothing (``too_old``): a feed's
     first pass brings years of back issues, which are worth indexing but not worth waking anyone for.
 
@@ -104,8 +120,11 @@ def create_alerts(
         else:
             if match.content_hash:  # later copies in this same batch join this one
                 earlier.setdefault(key, (aid, match.article_id))
-            docs.append((aid, _alert_doc(aid, match, now)))
+            docs.append((aid, _alert_doc(aid, match, now, claim)))
     create_alert_docs(es, names, docs, report)
+    if claim is not None:
+        created = set(report.created) - set(copies)
+        report.claimed = [doc for aid, doc in docs if aid in created and _holds_claim(doc, claim)]
     for aid in [a for a in report.created if a in copies]:
         report.created.remove(aid)
         report.attached.append(aid)
@@ -230,9 +249,19 @@ def _base_doc(aid: str, match: Match, now: datetime) -> dict[str, Any]:
     }
 
 
-def _alert_doc(aid: str, match: Match, now: datetime) -> dict[str, Any]:
+def _alert_doc(aid: str, match: Match, now: datetime, claim: CreationClaim | None = None) -> dict[str, Any]:
     pending = [{"channel": c, "state": "pending", "attempts": 0} for c in dict.fromkeys(match.channels)]
+    if claim is not None:
+        lapses = (now + timedelta(seconds=claim.ttl_s)).isoformat()
+        for entry in pending:
+            if entry["channel"] in claim.channels:
+                entry.update(state="sending", claimed_by=claim.owner, claim_expires_at=lapses,
+                             updated_at=now.isoformat())  # fmt: skip
     return {**_base_doc(aid, match, now), "also_seen": [], "deliveries": pending}
+
+
+def _holds_claim(doc: dict[str, Any], claim: CreationClaim) -> bool:
+    return any(e.get("claimed_by") == claim.owner for e in doc.get("deliveries") or ())
 
 
 def _copy_doc(aid: str, match: Match, first_id: str, now: datetime) -> dict[str, Any]:

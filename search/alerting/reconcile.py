@@ -17,7 +17,7 @@ from typing import Any
 
 from elasticsearch import Elasticsearch, NotFoundError
 
-from search.alerting.alerts import CreateReport, create_alerts
+from search.alerting.alerts import CreateReport, CreationClaim, create_alerts
 from search.alerting.matching import Match, match_articles
 from search.alerting.snooze import awake
 from search.alerting.watches import Watch, list_watches
@@ -75,14 +75,16 @@ def alert_on_articles(
     watches: Sequence[Watch] | None = None,
     dedup_window_s: float = 48 * 3600,
     max_age_s: float | None = None,
+    claim: CreationClaim | None = None,
 ) -> CreateReport:
     """Match ``article_ids`` (just written, and searchable: refresh first) and create their alerts. Articles
     the node refused to match (429, after retries) are in the report's ``refused``; what the other searches
-    found is alerted on all the same."""
+    found is alerted on all the same. With ``claim``, the new alerts are created with their deliveries
+    claimed and listed in ``claimed``, for the caller to send without reading the outbox."""
     if watches is None:
         watches = awake(list_watches(es, names, enabled_only=True), datetime.now(UTC))
     matches, refused = _matched(es, names, article_ids, watches)
-    report = create_alerts(es, names, matches, dedup_window_s=dedup_window_s, max_age_s=max_age_s)
+    report = create_alerts(es, names, matches, dedup_window_s=dedup_window_s, max_age_s=max_age_s, claim=claim)
     report.refused = refused
     return report
 
