@@ -30,6 +30,7 @@ from tests.support.search_docs import make_doc
 from tests.support.web import WebServer, fill, web_settings
 from wirewatch.cli import cli
 from wirewatch.documents import entity_update
+from wirewatch.places import describe_place
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGUAGES = ("en", "fr", "ar")
@@ -180,7 +181,9 @@ def test_three_languages_one_place_found_by_one_filter(
     docs.append(make_doc("elsewhere", text="Nothing happened in any town today."))
     assert index_articles(es, index_names, docs).failed == {}
     es.indices.refresh(index=index_names.articles)
-    found = search_articles(es, index_names, SearchRequest(places=[menaka], collapse=False))
+    found = search_articles(
+        es, index_names, SearchRequest(places=[menaka], collapse=False, describe_place=describe_place)
+    )
     assert sorted(h.id for h in found.hits) == ["ar", "en", "fr"]
     by_country = search_articles(es, index_names, SearchRequest(countries=["ml"], collapse=False))
     assert by_country.total == 3

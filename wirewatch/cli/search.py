@@ -82,7 +82,7 @@ def cli(
     from search.errors import InvalidCursor, QuerySyntaxError
     from search.querying.query import SearchRequest, search_articles
     from wirewatch.groupnames import GroupNames
-    from wirewatch.places import locate_place
+    from wirewatch.places import describe_place, locate_place
 
     _check_geo(near, bbox)
 
@@ -98,6 +98,7 @@ def cli(
         near=near,
         bbox=bbox,
         locate=locate_place,
+        describe_place=describe_place,
         resolve_group=GroupNames.of(rt.watchlist()).resolve,
         since=_when(since, "--since", end_of_day=False),
         until=_when(until, "--until", end_of_day=True),

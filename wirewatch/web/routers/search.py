@@ -25,7 +25,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
 from wirewatch.groupnames import GroupNames
-from wirewatch.places import locate_place
+from wirewatch.places import describe_place, locate_place
 from wirewatch.web import backend
 from wirewatch.web.backend import MAX_LIMIT, InvalidCursor, QuerySyntaxError, SearchRequest
 from wirewatch.web.context import CTX, WebContext
@@ -158,7 +158,7 @@ def to_request(state: SearchState, *, limit: int, groups: GroupNames | None = No
     return SearchRequest(
         query=state.q, groups=state.group, event_types=state.event_type, entities=state.entity,
         sources=state.source, places=state.place, countries=state.country, near=state.near, bbox=state.bbox,
-        locate=locate_place, resolve_group=resolve, since=since, until=until,
+        locate=locate_place, describe_place=describe_place, resolve_group=resolve, since=since, until=until,
         lang=state.lang or None, sort=state.sort, limit=limit, after=state.after or None, collapse=state.collapse,
     )  # fmt: skip
 
