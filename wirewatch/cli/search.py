@@ -87,11 +87,12 @@ def cli(
     _check_geo(near, bbox)
 
     rt = runtime_from(ctx)
+    names = GroupNames.of(rt.watchlist())
     request = SearchRequest(
         query=query,
         groups=groups,
         event_types=event_types,
-        entities=entities,
+        entities=[names.canonical_entity(e) for e in entities],
         sources=sources,
         places=places,
         countries=countries,
@@ -99,7 +100,7 @@ def cli(
         bbox=bbox,
         locate=locate_place,
         describe_place=describe_place,
-        resolve_group=GroupNames.of(rt.watchlist()).resolve,
+        resolve_group=names.resolve,
         since=_when(since, "--since", end_of_day=False),
         until=_when(until, "--until", end_of_day=True),
         lang=lang,

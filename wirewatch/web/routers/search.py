@@ -155,8 +155,9 @@ def to_request(state: SearchState, *, limit: int, groups: GroupNames | None = No
         until = backend.parse_when(state.until, end_of_day=True) if state.until else None
     except ValueError as exc:
         raise BadSearch(str(exc), field="until") from exc
+    entities = [groups.canonical_entity(e) for e in state.entity] if groups else state.entity
     return SearchRequest(
-        query=state.q, groups=state.group, event_types=state.event_type, entities=state.entity,
+        query=state.q, groups=state.group, event_types=state.event_type, entities=entities,
         sources=state.source, places=state.place, countries=state.country, near=state.near, bbox=state.bbox,
         locate=locate_place, describe_place=describe_place, resolve_group=resolve, since=since, until=until,
         lang=state.lang or None, sort=state.sort, limit=limit, after=state.after or None, collapse=state.collapse,
