@@ -88,7 +88,10 @@ def _later_surnames(
     after "Iyad Ag Ghaly"), in Latin script only (an Arabic surname alone is often an ordinary word)."""
     found: list[PersonMention] = []
     taken = [(p.start, p.end) for p in people] + list(places)
+    first: dict[tuple[str, str], PersonMention] = {}  # each spelling of each person, from its first mention
     for person in sorted(people, key=lambda p: p.start):
+        first.setdefault((person.name, text[person.start : person.end]), person)
+    for person in first.values():
         words = text[person.start : person.end].split()
         if len(words) < 2 or not words[-1][:1].isupper() or not words[-1].isascii():
             continue

@@ -88,9 +88,9 @@ class GroupMatcher:
 
     def find(self, text: str) -> list[GroupMatch]:
         """All mentions in ``text``, in text order, none overlapping."""
-        candidates = [
-            *_scan(self._folded, normalize(text, fold=True), text, cased=False),
-            *_scan(self._cased, normalize(text, fold=False), text, cased=True),
+        candidates = [  # an empty automaton (no case-sensitive form among the people) needs no normalisation
+            *(_scan(self._folded, normalize(text, fold=True), text, cased=False) if len(self._folded) else []),
+            *(_scan(self._cased, normalize(text, fold=False), text, cased=True) if len(self._cased) else []),
         ]
         chosen = _longest_first(candidates)
         confirmed = {c.group_id for c in chosen if not c.weak}

@@ -66,7 +66,20 @@ class Normalized:
 
 
 def normalize(text: str, *, fold: bool = True) -> Normalized:
-    """Normalise ``text`` for matching (see the module docstring) and keep the offset map."""
+    """Normalise ``text`` for matching (see the module docstring) and keep the offset map.
+
+    The last few results are kept: the group gazetteer, the tracked people, the place automaton and the events
+    all scan the same article, and normalising it once instead of four times is most of what places and the
+    NER clean-up would otherwise add to an Arabic article's tagging (bench/README.md, Places)."""
+    return _normalize_recent(text, fold)
+
+
+@lru_cache(maxsize=8)
+def _normalize_recent(text: str, fold: bool) -> Normalized:
+    return _normalize(text, fold)
+
+
+def _normalize(text: str, fold: bool) -> Normalized:
     out: list[str] = []
     norm_starts: list[int] = []
     orig_starts: list[int] = []
@@ -174,7 +187,7 @@ def _fold_run(chunk: str, fold: bool) -> tuple[str, tuple[tuple[int, int, bool],
 
 def normalize_form(form: str, *, fold: bool = True) -> str:
     """The normalised key of a watchlist form or entity name (no offset map, outer spaces trimmed)."""
-    return normalize(form, fold=fold).text.strip()
+    return _normalize(form, fold).text.strip()
 
 
 def _apostrophe(text: str, pos: int) -> str:

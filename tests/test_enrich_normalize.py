@@ -74,3 +74,13 @@ def test_an_arabic_text_is_a_few_segments_not_two_per_word() -> None:
     voweled = normalize("الدَّوْلَة الإسلاميّة في غاو")
     start, end = voweled.to_original(voweled.text.index("غاو"), len(voweled.text))
     assert "الدَّوْلَة الإسلاميّة في غاو"[start:end] == "غاو"
+
+
+def test_an_article_is_normalised_once_for_every_matcher() -> None:
+    """The groups, the tracked people, the places and the events all scan one article: it is normalised once,
+    and normalising short forms in between (entity names, watchlist forms) does not push it out."""
+    text = "Des combattants de l'État islamique ont attaqué Ménaka. " * 30
+    first = normalize(text)
+    for word in ("Mali", "Gao", "Iyad Ag Ghaly") * 10:
+        normalize_form(word)
+    assert normalize(text) is first and normalize(text, fold=False) is not first
