@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 from elasticsearch import Elasticsearch
 
@@ -23,6 +24,7 @@ from search.names import IndexNames
 from search.querying.query import SearchRequest, search_articles
 from tests.golden_entities.score import TYPES, score
 from tests.support.search_docs import make_doc
+from tests.support.web import WebServer, web_settings
 from wirewatch.groupnames import GroupNames
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,12 +85,13 @@ REPORTS = {
 
 
 def test_the_entity_filter_finds_the_person_and_the_place_in_three_languages(
-    tagger: Tagger, es: Elasticsearch, index_names: IndexNames
+    tagger: Tagger, es: Elasticsearch, es_url: str, index_prefix: str, tmp_path: Path
 ) -> None:
     """``entity=PERSON:Iyad Ag Ghaly`` finds every article the phrase finds, and the French and Arabic ones;
     ``GPE:Libye`` and ``GPE:ليبيا`` are ``GPE:Libya``."""
     languages = [key[:2] if key != "other" else "en" for key in REPORTS]
     tagged = tagger.tag(list(REPORTS.values()), languages)
+    index_names = IndexNames(prefix=index_prefix)
     setup_indices(es, index_names)
     docs = [{**make_doc(key, text=text, language=lang), **tag.to_dict()}
             for (key, text), lang, tag in zip(REPORTS.items(), languages, tagged, strict=True)]  # fmt: skip
@@ -107,6 +110,11 @@ def test_the_entity_filter_finds_the_person_and_the_place_in_three_languages(
     for form in ("GPE:Libya", "GPE:Libye", "GPE:ليبيا"):
         assert ids(entities=[names.canonical_entity(form)]) == {"en", "fr", "ar"}, form
     assert ids(entities=[names.canonical_entity("GPE:Tombouctou")]) == {"en", "fr", "ar"}
+    # the workbench and the API read the filter the same way (a real server, the default watchlist)
+    with WebServer(web_settings(es_url, index_prefix, tmp_path, auth=False)) as server:
+        for value in ("PERSON:إياد أغ غالي", "PERSON:iyad-ag-ghaly", "GPE:Libye"):
+            got = httpx.get(f"{server.url}/api/v1/search", params={"entity": value, "collapse": "0"}).json()
+            assert {h["id"] for h in got["hits"]} == (by_entity if value.startswith("PERSON") else {"en", "fr", "ar"})
 
 
 def test_the_people_section_is_read_and_checked() -> None:
