@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from enrich.normalize import Normalized, normalize, normalize_form
-from enrich.watchlist import Watchlist
+from enrich.watchlist import TrackedGroup, TrackedPerson, Watchlist
 
 _ARABIC_LETTER = re.compile("[\u0620-\u064a\u066e-\u06d3\u06fa-\u06ff]")
 _ARTICLE = "ال"
@@ -67,11 +67,15 @@ class _Candidate:
 class GroupMatcher:
     """Matches the forms of ``watchlist``. Build once (it compiles the automata), call :meth:`find` often."""
 
-    def __init__(self, watchlist: Watchlist) -> None:
+    def __init__(self, watchlist: Watchlist, *, people: bool = False) -> None:
+        """``people``: match the watchlist's tracked people instead of its groups (the same rules: Arabic
+        prefixes, spelling variants, case-sensitive and ambiguous forms); a match's ``group_id`` is then the
+        person's id."""
         self.watchlist = watchlist
         self._folded = _automaton()
         self._cased = _automaton()
-        for group in watchlist:
+        entries: tuple[TrackedGroup | TrackedPerson, ...] = watchlist.people if people else watchlist.groups
+        for group in entries:
             for form in group.insensitive_forms():
                 _add(self._folded, normalize_form(form), _Form(group.id, 0, ambiguous=False))
             for form in group.case_sensitive:
@@ -84,9 +88,9 @@ class GroupMatcher:
 
     def find(self, text: str) -> list[GroupMatch]:
         """All mentions in ``text``, in text order, none overlapping."""
-        candidates = [
-            *_scan(self._folded, normalize(text, fold=True), text, cased=False),
-            *_scan(self._cased, normalize(text, fold=False), text, cased=True),
+        candidates = [  # an empty automaton (no case-sensitive form among the people) needs no normalisation
+            *(_scan(self._folded, normalize(text, fold=True), text, cased=False) if len(self._folded) else []),
+            *(_scan(self._cased, normalize(text, fold=False), text, cased=True) if len(self._cased) else []),
         ]
         chosen = _longest_first(candidates)
         confirmed = {c.group_id for c in chosen if not c.weak}

@@ -66,7 +66,20 @@ class Normalized:
 
 
 def normalize(text: str, *, fold: bool = True) -> Normalized:
-    """Normalise ``text`` for matching (see the module docstring) and keep the offset map."""
+    """Normalise ``text`` for matching (see the module docstring) and keep the offset map.
+
+    The last few results are kept: the group gazetteer, the tracked people, the place automaton and the events
+    all scan the same article, and normalising it once instead of four times is most of what places and the
+    NER clean-up would otherwise add to an Arabic article's tagging (bench/README.md, Places)."""
+    return _normalize_recent(text, fold)
+
+
+@lru_cache(maxsize=8)
+def _normalize_recent(text: str, fold: bool) -> Normalized:
+    return _normalize(text, fold)
+
+
+def _normalize(text: str, fold: bool) -> Normalized:
     out: list[str] = []
     norm_starts: list[int] = []
     orig_starts: list[int] = []
@@ -110,11 +123,20 @@ def _emit_plain(
     if begin >= end:
         return length
     plain = text[begin:end]
-    segments[0].append(length)
-    segments[1].append(begin)
-    segments[2].append(True)
+    _add_segment(segments, length, begin, True)
     out.append(plain.lower() if fold else plain)
     return length + len(plain)
+
+
+def _add_segment(segments: tuple[list[int], list[int], list[bool]], norm: int, orig: int, linear: bool) -> None:
+    """A segment, unless it continues the previous linear one (same shift between the two texts): an Arabic text
+    is then a few segments, not two per word (the space, the word)."""
+    norm_starts, orig_starts, flags = segments
+    if linear and flags and flags[-1] and norm - norm_starts[-1] == orig - orig_starts[-1]:
+        return
+    norm_starts.append(norm)
+    orig_starts.append(orig)
+    flags.append(linear)
 
 
 def _emit_wide(
@@ -125,36 +147,47 @@ def _emit_wide(
     segments: tuple[list[int], list[int], list[bool]],
     length: int,
 ) -> int:
-    """Append the folded non-ASCII run ``chunk`` (at ``begin`` in the original) and return the new length.
+    """Append the folded non-ASCII run ``chunk`` (at ``begin`` in the original) and return the new length."""
+    folded, pieces = _fold_run(chunk, fold)
+    for norm, orig, linear in pieces:
+        _add_segment(segments, length + norm, begin + orig, linear)
+    out.append(folded)
+    return length + len(folded)
+
+
+@lru_cache(maxsize=65536)
+def _fold_run(chunk: str, fold: bool) -> tuple[str, tuple[tuple[int, int, bool], ...]]:
+    """A non-ASCII run (mostly one word) folded, and its segments relative to the run: (normalised offset,
+    offset in the run, linear). Cached: the words of a language come back text after text, and folding one
+    character at a time was most of an Arabic text's normalisation (bench/README.md, Places).
 
     Characters that fold to exactly one character extend a linear segment; one that vanishes (a vowel mark,
     tatweel) or grows (a ligature) ends it and, when it leaves something, gets a segment of its own.
     """
-    run_start: int | None = None  # index in chunk where the current one-to-one run began
+    out: list[str] = []
+    pieces: list[tuple[int, int, bool]] = []
+    length = 0
+    in_run = False
     for i, char in enumerate(chunk):
         folded = _fold_char(char, fold)
         if len(folded) == 1:
-            if run_start is None:
-                run_start = i
-                segments[0].append(length)
-                segments[1].append(begin + i)
-                segments[2].append(True)
+            if not in_run:
+                in_run = True
+                pieces.append((length, i, True))
             out.append(folded)
             length += 1
             continue
-        run_start = None
+        in_run = False
         if folded:
-            segments[0].append(length)
-            segments[1].append(begin + i)
-            segments[2].append(False)
+            pieces.append((length, i, False))
             out.append(folded)
             length += len(folded)
-    return length
+    return "".join(out), tuple(pieces)
 
 
 def normalize_form(form: str, *, fold: bool = True) -> str:
     """The normalised key of a watchlist form or entity name (no offset map, outer spaces trimmed)."""
-    return normalize(form, fold=fold).text.strip()
+    return _normalize(form, fold).text.strip()
 
 
 def _apostrophe(text: str, pos: int) -> str:

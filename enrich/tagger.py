@@ -21,7 +21,8 @@ from datetime import date
 from types import TracebackType
 
 from enrich.boilerplate import boilerplate_spans
-from enrich.entities import RawEntity, build_entities, trim_mention
+from enrich.cleanup import PersonMention, clean_entities
+from enrich.entities import RawEntity
 from enrich.errors import TaggingError
 from enrich.events.extract import extract_events
 from enrich.events.model import Event, PlaceSpan
@@ -56,6 +57,7 @@ class Tagger:
             raise ValueError("batch_size and workers must be at least 1")
         self.watchlist = watchlist
         self.matcher = GroupMatcher(watchlist)
+        self.people = GroupMatcher(watchlist, people=True)  # the watchlist's tracked people, the same rules
         self.model = model
         self.batch_size = batch_size
         self.ner = ner
@@ -141,7 +143,8 @@ class Tagger:
         for index, (text, tags) in enumerate(zip(texts, partial, strict=True)):
             blocked = [(m.start, m.end) for g in tags.groups for m in g.mentions] + boilerplate_spans(text)
             tags = self._with_places(text, tags, raw.get(index, []))
-            entities = build_entities(text, places_as_gpe(text, raw.get(index, []), tags), blocked)
+            people = self.people_in(text)
+            entities = clean_entities(text, raw.get(index, []), tags.places, people, blocked)
             model = self.model_for(tags.language)
             skipped = None if model else f"no NER model for language {tags.language!r}"
             done.append(replace(tags, entities=entities, ner_done=True, ner_model=model, ner_skipped=skipped))
@@ -154,6 +157,16 @@ class Tagger:
         blocked = [(m.start, m.end) for g in tags.groups for m in g.mentions] + boilerplate_spans(text)
         spans = [Span(r.label, r.start, r.end) for r in raw]
         return replace(tags, places=self.places.resolve(text, spans, blocked))
+
+    def people_in(self, text: str) -> list[PersonMention]:
+        """The tracked people's mentions (any script), outside page furniture, named as the watchlist names them."""
+        furniture = boilerplate_spans(text)
+        found = []
+        for match in self.people.find(text):
+            person = self.watchlist.person(match.group_id)
+            if person is not None and not _inside_any(match, furniture):
+                found.append(PersonMention(person.name, match.start, match.end))
+        return found
 
     def model_for(self, language: str | None) -> str | None:
         """The NER model for texts in ``language`` (English when unknown), None when there is none."""
@@ -218,20 +231,6 @@ def _start_worker(model: str, nice: int) -> None:
     if nice > 0 and hasattr(os, "nice"):
         os.nice(nice)
     load_ner(model)
-
-
-def places_as_gpe(text: str, raw: list[RawEntity], tags: Tags) -> list[RawEntity]:
-    """``raw`` with every span that names a resolved place labelled GPE, whatever the model said: the small
-    English model calls Mali, Gao and Goundam PERSON and Bamako ORG, and the analyst's facets follow it."""
-    places = {(m.start, m.end) for p in tags.places for m in p.mentions}
-    if not places:
-        return raw
-    out = []
-    for span in raw:
-        trimmed = trim_mention(text, span.start, span.end)
-        is_place = trimmed is not None and (trimmed.start, trimmed.end) in places
-        out.append(RawEntity("GPE", span.start, span.end) if is_place and span.label != "LOC" else span)
-    return out
 
 
 def _events(text: str, tags: Tags, published: date | None) -> list[Event]:

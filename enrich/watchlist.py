@@ -10,6 +10,11 @@ File format (see ``enrich/data/watchlist.yaml``)::
         aliases: [Daesh, ISIL ...]   # matched ignoring case, diacritics, apostrophe and hyphen variants
         case_sensitive: [ISIS]       # matched only as written (ISIS is not the river Isis)
         ambiguous: [IS]              # as written, and only when the text also names the group another way
+    people:                          # optional: the people an analyst tracks (leaders, spokesmen)
+      - id: iyad-ag-ghaly            # stable id, as for groups
+        name: Iyad Ag Ghaly          # the canonical name every article's PERSON entity gets
+        groups: [jnim]               # optional ids of the groups the person leads or speaks for
+        aliases: [Iyad ag Ghali, إياد أغ غالي]   # matched like group aliases (Arabic prefixes included)
 
 Forms may be in any script; the region's groups are listed in Latin (English and French) and Arabic script.
 ``load_watchlist`` rejects files it cannot interpret (:class:`WatchlistError`); ``check_watchlist`` reports the
@@ -38,6 +43,7 @@ _WIKIDATA_ID = re.compile(r"Q[1-9][0-9]*")
 _GROUP_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
 _ARABIC_PREFIXED = re.compile("(?:وال|بال|فال|كال|لل)[\u0620-\u064a]")
 _KNOWN_KEYS = {"id", "name", "wikidata", "parent", "aliases", "case_sensitive", "ambiguous"}
+_PERSON_KEYS = {"id", "name", "wikidata", "groups", "aliases", "case_sensitive", "ambiguous"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,10 +63,28 @@ class TrackedGroup:
         return (self.name, *self.aliases)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrackedPerson:
+    """One tracked person: found by the same matcher as the groups (enrich.gazetteer), in every script listed;
+    every mention becomes a PERSON entity named ``name``, whatever form the article used."""
+
+    id: str
+    name: str
+    wikidata: str | None = None
+    aliases: tuple[str, ...] = ()
+    case_sensitive: tuple[str, ...] = ()
+    ambiguous: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+
+    def insensitive_forms(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+
 @dataclass(frozen=True, slots=True)
 class Watchlist:
     groups: tuple[TrackedGroup, ...]
     source: str = "<memory>"
+    people: tuple[TrackedPerson, ...] = ()
     _by_id: dict[str, TrackedGroup] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -78,6 +102,9 @@ class Watchlist:
 
     def get(self, group_id: str) -> TrackedGroup | None:
         return self._by_id.get(group_id)
+
+    def person(self, person_id: str) -> TrackedPerson | None:
+        return next((p for p in self.people if p.id == person_id), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +138,29 @@ def parse_watchlist(data: Any, *, source: str = "<memory>") -> Watchlist:
     if not isinstance(data, dict) or not isinstance(data.get("groups"), list):
         raise WatchlistError(f"{source}: expected a mapping with a 'groups' list")
     groups = tuple(_parse_group(item, index, source) for index, item in enumerate(data["groups"]))
-    return Watchlist(groups, source=source)
+    people_data = data.get("people") or []
+    if not isinstance(people_data, list):
+        raise WatchlistError(f"{source}: 'people' must be a list")
+    people = tuple(_parse_person(item, index, source) for index, item in enumerate(people_data))
+    return Watchlist(groups, source=source, people=people)
+
+
+def _parse_person(item: Any, index: int, source: str) -> TrackedPerson:
+    where = f"{source}: people[{index}]"
+    if not isinstance(item, dict):
+        raise WatchlistError(f"{where}: expected a mapping, got {type(item).__name__}")
+    unknown = sorted(set(item) - _PERSON_KEYS)
+    if unknown:
+        raise WatchlistError(f"{where}: unknown keys {unknown}; allowed: {sorted(_PERSON_KEYS)}")
+    return TrackedPerson(
+        id=_text(item.get("id"), f"{where}.id", required=True) or "",
+        name=_text(item.get("name"), f"{where}.name", required=True) or "",
+        wikidata=_text(item.get("wikidata"), f"{where}.wikidata", required=False) or None,
+        groups=_forms(item.get("groups"), f"{where}.groups"),
+        aliases=_forms(item.get("aliases"), f"{where}.aliases"),
+        case_sensitive=_forms(item.get("case_sensitive"), f"{where}.case_sensitive"),
+        ambiguous=_forms(item.get("ambiguous"), f"{where}.ambiguous"),
+    )
 
 
 def _parse_group(item: Any, index: int, source: str) -> TrackedGroup:
@@ -155,6 +204,8 @@ def check_watchlist(wl: Watchlist) -> list[Problem]:
     problems: list[Problem] = []
     for group in wl.groups:
         problems.extend(_check_group(group, wl))
+    for person in wl.people:
+        problems.extend(_check_person(person, wl))
     problems.extend(_duplicate_ids(wl))
     problems.extend(_duplicate_forms(wl))
     problems.extend(_parent_cycles(wl))
@@ -185,6 +236,23 @@ def _check_group(group: TrackedGroup, wl: Watchlist) -> Iterator[Problem]:
         yield Problem("warning", gid, "no Wikidata id")
 
 
+def _check_person(person: TrackedPerson, wl: Watchlist) -> Iterator[Problem]:
+    pid = person.id or "<no id>"
+    if not _GROUP_ID.fullmatch(person.id):
+        yield Problem("error", pid, "id must be lower-case letters, digits and hyphens")
+    if wl.get(person.id) is not None or sum(p.id == person.id for p in wl.people) > 1:
+        yield Problem("error", pid, "id is used by a group or another person")
+    if person.wikidata is not None and not _WIKIDATA_ID.fullmatch(person.wikidata):
+        yield Problem("error", pid, f"wikidata {person.wikidata!r} is not a Wikidata id (Q followed by digits)")
+    for group_id in person.groups:
+        if wl.get(group_id) is None:
+            yield Problem("error", pid, f"group {group_id!r} is not a group of this watchlist")
+    for form in (*person.aliases, *person.case_sensitive, *person.ambiguous):
+        if not normalize_form(form):
+            yield Problem("error", pid, f"form {form!r} is empty once normalised")
+    yield from _check_scripts(person)
+
+
 def script_of(char: str) -> str:
     """The script of a letter as its Unicode name starts ("LATIN", "ARABIC", "CYRILLIC"...)."""
     return unicodedata.name(char, "UNKNOWN").split(" ", 1)[0]
@@ -194,7 +262,7 @@ def _scripts(text: str) -> set[str]:
     return {script_of(c) for c in text if c.isalpha()}
 
 
-def _check_scripts(group: TrackedGroup) -> Iterator[Problem]:
+def _check_scripts(group: TrackedGroup | TrackedPerson) -> Iterator[Problem]:
     gid = group.id or "<no id>"
     forms = (group.name, *group.aliases, *group.case_sensitive, *group.ambiguous)
     for form in forms:

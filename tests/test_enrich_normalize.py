@@ -57,3 +57,30 @@ def test_every_word_maps_back_to_text_that_normalises_to_it() -> None:
             start, end = norm.to_original(pos, pos + len(word))
             assert normalize_form(text[start:end]) == word
         pos += len(word) + 1
+
+
+def test_an_arabic_text_is_a_few_segments_not_two_per_word() -> None:
+    """Segments that continue the previous one's shift are merged: the offset map of a plain Arabic paragraph
+    is one segment (it was two per word: the space and the word), and still maps every word back."""
+    text = "قال مصدر أمني إن مسلحين هاجموا موقعا للجيش قرب مدينة غاو في شمال مالي يوم الثلاثاء " * 20
+    norm = normalize(text)
+    assert len(norm.norm_starts) <= 2
+    pos = 0
+    for word in norm.text.split(" "):
+        if word:
+            start, end = norm.to_original(pos, pos + len(word))
+            assert normalize_form(text[start:end]) == word
+        pos += len(word) + 1
+    voweled = normalize("الدَّوْلَة الإسلاميّة في غاو")
+    start, end = voweled.to_original(voweled.text.index("غاو"), len(voweled.text))
+    assert "الدَّوْلَة الإسلاميّة في غاو"[start:end] == "غاو"
+
+
+def test_an_article_is_normalised_once_for_every_matcher() -> None:
+    """The groups, the tracked people, the places and the events all scan one article: it is normalised once,
+    and normalising short forms in between (entity names, watchlist forms) does not push it out."""
+    text = "Des combattants de l'État islamique ont attaqué Ménaka. " * 30
+    first = normalize(text)
+    for word in ("Mali", "Gao", "Iyad Ag Ghaly") * 10:
+        normalize_form(word)
+    assert normalize(text) is first and normalize(text, fold=False) is not first

@@ -30,6 +30,7 @@ from tests.support.search_docs import make_doc
 from tests.support.web import WebServer, fill, web_settings
 from wirewatch.cli import cli
 from wirewatch.documents import entity_update
+from wirewatch.places import describe_place
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGUAGES = ("en", "fr", "ar")
@@ -145,11 +146,11 @@ def test_a_place_is_a_place_whatever_ner_said(tagger: Tagger) -> None:
     place_spans = {(m.start, m.end) for p in tags.places for m in p.mentions}
     assert [m.surface for p in tags.places for m in p.mentions] == ["Mali", "Niger", "Goundam", "Menaka"]
     assert all(text[s:e] for s, e in place_spans)
-    # and the entities say so too: the model's PERSON for these four becomes GPE
+    # and the entities say so too: the model's PERSON for these four becomes GPE, named by its place
     assert sorted((e.label, e.canonical) for e in tags.entities) == [
         ("GPE", "Goundam"),
         ("GPE", "Mali"),
-        ("GPE", "Menaka"),
+        ("GPE", "Ménaka"),
         ("GPE", "Niger"),
     ]
 
@@ -180,7 +181,9 @@ def test_three_languages_one_place_found_by_one_filter(
     docs.append(make_doc("elsewhere", text="Nothing happened in any town today."))
     assert index_articles(es, index_names, docs).failed == {}
     es.indices.refresh(index=index_names.articles)
-    found = search_articles(es, index_names, SearchRequest(places=[menaka], collapse=False))
+    found = search_articles(
+        es, index_names, SearchRequest(places=[menaka], collapse=False, describe_place=describe_place)
+    )
     assert sorted(h.id for h in found.hits) == ["ar", "en", "fr"]
     by_country = search_articles(es, index_names, SearchRequest(countries=["ml"], collapse=False))
     assert by_country.total == 3

@@ -8,10 +8,11 @@ apostrophe and hyphen variants), in any script the watchlist lists.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from enrich.normalize import normalize_form
 from enrich.watchlist import Watchlist
+from wirewatch.places import find_place
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class GroupNames:
     # as written for the case-sensitive ones ("AQIM" is the group, "is" is not "IS")
     plain: dict[str, str]
     ids: frozenset[str] = frozenset()
+    people: dict[str, str] = field(default_factory=dict)  # folded id, name or alias -> the person's name
 
     @classmethod
     def of(cls, watchlist: Watchlist) -> GroupNames:
@@ -33,7 +35,27 @@ class GroupNames:
                 plain.setdefault(normalize_form(form, fold=False), group.id)
             for form in (group.id, *group.insensitive_forms(), *group.case_sensitive):
                 by_form.setdefault(normalize_form(form), group.id)  # the first group keeps a shared form
-        return cls(by_form, plain, frozenset(group.id for group in watchlist))
+        people: dict[str, str] = {}
+        for person in watchlist.people:
+            for form in (person.id, *person.insensitive_forms(), *person.case_sensitive):
+                people.setdefault(normalize_form(form), person.name)
+        return cls(by_form, plain, frozenset(group.id for group in watchlist), people)
+
+    def canonical_entity(self, value: str) -> str:
+        """An entity filter (``TYPE:Name`` or ``Name``) as the tagger names the entity: a tracked person by any
+        id, name or alias (``PERSON:إياد أغ غالي`` -> ``PERSON:Iyad Ag Ghaly``), a place by any of its names
+        in the place table (``GPE:Libye`` -> ``GPE:Libya``); anything else unchanged."""
+        kind, sep, name = value.partition(":")
+        if not sep or kind.upper() not in {"PERSON", "GPE", "LOC"}:
+            kind, name = "", value
+        person = self.people.get(normalize_form(name))
+        if person and kind.upper() in {"", "PERSON"}:
+            return f"PERSON:{person}"
+        if kind.upper() in {"", "GPE", "LOC"}:
+            place = find_place(name)
+            if place is not None and (kind or normalize_form(place.name) != normalize_form(name)):
+                return f"GPE:{place.name}"
+        return value
 
     def named_by(self, word: str) -> str | None:
         """The group whose name or alias ``word`` is, exactly (folded as the tagger folds, a case-sensitive

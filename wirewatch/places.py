@@ -39,3 +39,12 @@ def locate_place(name: str) -> tuple[float, float] | None:
 def country_place(code: str) -> Place | None:
     """The country row of an ISO code (``ML`` -> Mali), for the names of a place's country."""
     return load_places().countries.get(code.upper())
+
+
+def describe_place(place_id: str) -> dict[str, str] | None:
+    """The names and country of a place id, for the search's place facet (None for an id the table lacks)."""
+    place = load_places().get(place_id)
+    if place is None:
+        return None
+    return {"name": place.name, "name_fr": place.name_fr or place.name, "name_ar": place.name_ar or place.name,
+            "country": place.country}  # fmt: skip

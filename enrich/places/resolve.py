@@ -88,8 +88,14 @@ class PlaceResolver:
         countries, anchors = _context(candidates)
         mentions: dict[str, list[Mention]] = {}
         chosen: dict[str, Place] = {}
+        # a name comes back many times in an article ("Mali", "مالي"), and its choice depends only on the
+        # name's candidates and the article's context: decided once per name, not once per mention
+        decided: dict[tuple[object, ...], Place | None] = {}
         for cand in candidates:
-            place = _best(cand, countries, anchors)
+            signature = (cand.match.key, tuple(p.id for p in cand.places), cand.conditional, cand.locative)
+            if signature not in decided:
+                decided[signature] = _best(cand, countries, anchors)
+            place = decided[signature]
             if place is None:
                 continue
             chosen[place.id] = place

@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -150,7 +151,12 @@ def merge_passages(*lists: list[str]) -> list[str]:
     return list(seen.values())[:MAX_PASSAGES]
 
 
-def to_facets(aggs: dict[str, Any], interval: str) -> dict[str, Any]:
+# place id -> its names and country ({"name", "name_fr", "name_ar", "country"}), None for an unknown id: the
+# caller's place table (the stage does not read it), so the place facet needs no top_hits per bucket
+PlaceDescriber = Callable[[str], dict[str, Any] | None]
+
+
+def to_facets(aggs: dict[str, Any], interval: str, describe: PlaceDescriber | None = None) -> dict[str, Any]:
     return {
         "groups": _buckets(aggs["groups"]),
         "event_types": [
@@ -159,7 +165,7 @@ def to_facets(aggs: dict[str, Any], interval: str) -> dict[str, Any]:
         "entities": {t: _buckets(aggs[f"entity_{t.lower()}"]) for t in ENTITY_TYPES},
         "sources": _buckets(aggs["sources"]),
         "languages": _buckets(aggs["languages"]),
-        "places": [_place_bucket(b) for b in aggs["places"]["ids"]["buckets"]],
+        "places": [_place_bucket(b, describe) for b in aggs["places"]["ids"]["buckets"]],
         "countries": _buckets(aggs["place_countries"]),
         "dates": {
             "interval": interval,
@@ -168,12 +174,12 @@ def to_facets(aggs: dict[str, Any], interval: str) -> dict[str, Any]:
     }
 
 
-def _place_bucket(bucket: dict[str, Any]) -> dict[str, Any]:
-    """A place facet entry: its id, names in the three languages, country, and the articles naming it."""
-    hits = bucket["place"]["hits"]["hits"]
-    place = hits[0]["_source"] if hits else {}
-    names = {k: place.get(k) for k in ("name", "name_fr", "name_ar")}
-    return {"value": bucket["key"], **names, "country": place.get("country"), "count": bucket["articles"]["doc_count"]}
+def _place_bucket(bucket: dict[str, Any], describe: PlaceDescriber | None) -> dict[str, Any]:
+    """A place facet entry: its id, names in the three languages, country (None without ``describe`` or for an
+    id the table no longer has), and the articles naming it."""
+    place = (describe(bucket["key"]) if describe else None) or {}
+    fields = ("name", "name_fr", "name_ar", "country")
+    return {"value": bucket["key"], **{k: place.get(k) for k in fields}, "count": bucket["articles"]["doc_count"]}
 
 
 def _buckets(agg: dict[str, Any]) -> list[dict[str, Any]]:

@@ -83,7 +83,7 @@ def cli(
     from search.querying.query import SearchRequest, search_articles
     from wirewatch.fieldvalues import FieldValues, indexed_sources
     from wirewatch.groupnames import GroupNames
-    from wirewatch.places import locate_place
+    from wirewatch.places import describe_place, locate_place
 
     _check_geo(near, bbox)
 
@@ -91,17 +91,19 @@ def cli(
     values = FieldValues(GroupNames.of(rt.watchlist()), lambda: indexed_sources(rt.es, rt.names))
     filters = {"group": groups, "event": event_types, "source": sources, "place": places, "country": countries,
                "entity": entities, "lang": (lang,) if lang else ()}  # fmt: skip
+    names = values.groups
     request = SearchRequest(
         query=query,
         groups=groups,
         event_types=event_types,
-        entities=entities,
+        entities=[names.canonical_entity(e) for e in entities],
         sources=sources,
         places=places,
         countries=countries,
         near=near,
         bbox=bbox,
         locate=locate_place,
+        describe_place=describe_place,
         resolve_group=values.groups.resolve,
         since=_when(since, "--since", end_of_day=False),
         until=_when(until, "--until", end_of_day=True),

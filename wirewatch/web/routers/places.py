@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
-from wirewatch.places import country_place, find_place
+from wirewatch.places import country_place, describe_place, find_place
 from wirewatch.web import backend
 from wirewatch.web.backend import SearchRequest
 from wirewatch.web.context import CTX, WebContext
@@ -26,7 +26,7 @@ def place_page(place_id: str, request: Request, user: User = VIEWER, ctx: WebCon
     place = find_place(place_id) if place_id.startswith(("gn:", "rg:")) else None
     if place is None:
         raise HTTPException(404, f"no place with id {place_id!r}: place ids look like gn:2457163 (the search's places)")
-    req = SearchRequest(places=[place.id], sort="newest", limit=LATEST)
+    req = SearchRequest(places=[place.id], sort="newest", limit=LATEST, describe_place=describe_place)
     result = backend.search_articles(ctx.es, ctx.names, req)
     chart = backend.attention(ctx.es, ctx.names, req)
     nearby = backend.map_places(ctx.es, ctx.names, req)

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response, Streamin
 
 from wirewatch.fieldvalues import FieldValues
 from wirewatch.groupnames import GroupNames
-from wirewatch.places import locate_place
+from wirewatch.places import describe_place, locate_place
 from wirewatch.web import backend
 from wirewatch.web.backend import MAX_LIMIT, InvalidCursor, QuerySyntaxError, SearchRequest
 from wirewatch.web.context import CTX, WebContext
@@ -157,10 +157,11 @@ def to_request(
         until = backend.parse_when(state.until, end_of_day=True) if state.until else None
     except ValueError as exc:
         raise BadSearch(str(exc), field="until") from exc
+    entities = [groups.canonical_entity(e) for e in state.entity] if groups else state.entity
     req = SearchRequest(
-        query=state.q, groups=state.group, event_types=state.event_type, entities=state.entity,
+        query=state.q, groups=state.group, event_types=state.event_type, entities=entities,
         sources=state.source, places=state.place, countries=state.country, near=state.near, bbox=state.bbox,
-        locate=locate_place, resolve_group=resolve, since=since, until=until,
+        locate=locate_place, describe_place=describe_place, resolve_group=resolve, since=since, until=until,
         lang=state.lang or None, sort=state.sort, limit=limit, after=state.after or None, collapse=state.collapse,
     )  # fmt: skip
     try:
