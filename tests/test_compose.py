@@ -122,7 +122,8 @@ def test_celery_variant_switches_every_airflow_process_to_the_celery_executor(ce
         env = services[name]["environment"]
         assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
         assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://redis:6379/0", name
-        assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql://"), name
+        # the driver named: SQLAlchemy reads a bare postgresql:// as psycopg 3, which is not installed
+        assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql+psycopg2://"), name
         assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql"), name
         assert env["WIREWATCH_ES_URL"].split(",") == [f"http://{n}:9200" for n in ES_NODES], name
         assert env["WIREWATCH_AIRFLOW_POOL"] == "wirewatch_shards", name

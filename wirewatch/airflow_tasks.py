@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import multiprocessing
 import sys
 import time
 from collections.abc import Iterator
@@ -46,12 +47,21 @@ def workers_spawn_cleanly() -> Iterator[None]:
     environment points the metadata database at a blocked URL (tasks must not touch it). A spawned worker
     re-runs the parent's ``__main__`` by path before its target, so it imports airflow, fails on that URL and
     dies: every page then fails as "extraction worker died". The workers need nothing from ``__main__``, so
-    its path is hidden while the block runs (workers may be restarted at any time during it)."""
+    its path is hidden while the block runs (workers may be restarted at any time during it).
+
+    Under the CeleryExecutor the task process is forked from a prefork pool process, which is daemonic, and
+    multiprocessing starts no child from a daemonic process ("daemonic processes are not allowed to have
+    children"): no shard could start. The task process is not that pool process and ends its own workers (they
+    are daemonic themselves), so the inherited flag is lifted while the block runs."""
     main = sys.modules["__main__"]
     path = main.__dict__.pop("__file__", None)
+    current = multiprocessing.current_process()
+    daemonic = current.daemon
+    current.daemon = False
     try:
         yield
     finally:
+        current.daemon = daemonic
         if path is not None:
             main.__file__ = path
 

@@ -31,7 +31,7 @@ SHARDS = 8
 
 def airflow_env(base: dict[str, str], home: Path, sql_url: str, broker_url: str) -> dict[str, str]:
     api_port = free_port()
-    backend = "db+" + sql_url.replace("postgresql+psycopg2://", "postgresql://")
+    backend = "db+" + sql_url  # the driver named: a bare postgresql:// now means psycopg 3 to SQLAlchemy
     return {
         **base,
         "AIRFLOW_HOME": str(home),

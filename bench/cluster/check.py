@@ -17,9 +17,11 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -117,32 +119,41 @@ def run_check(feeds: int, per_feed: int, http_ports: list[int]) -> dict[str, Any
     logs.mkdir(parents=True)
     spec = CorpusSpec(feeds=feeds, per_feed=per_feed, mention_share=0.5, min_words=150, max_words=300)
     facts: dict[str, Any] = {"killed_worker": False, "killed_node": False}
-    with ExitStack() as stack:
+    groups: list[int] = []  # every process group started, written out last (the test checks none is left)
+    with ExitStack() as stack, ThreadPoolExecutor(1) as background:
+        stack.callback(lambda: (run_dir / "groups.json").write_text(json.dumps(sorted(set(groups)))))
         cluster = EsCluster(settings.local_es_home, http_ports)
         stack.callback(cluster.stop)
-        cluster.start()
+        # the nodes start while Postgres, Redis, the database migration and Airflow do (both take minutes)
+        nodes_up = background.submit(cluster.start)
+        stack.callback(lambda: nodes_up.exception())  # on a failure, stop the nodes only once started
         pg, sql_url = start_postgres(run_dir / "pg", logs)
         stack.callback(pg.stop)
         redis, broker_url = start_redis(logs)
         stack.callback(redis.stop)
+        groups += [pg.pid, redis.pid]
         mailbox = Mailbox()
         stack.callback(mailbox.stop)
         site = stack.enter_context(CorpusServer(spec, run_dir / "hook.jsonl"))
         env = airflow_env(wirewatch_env(run_dir, cluster.urls, site, mailbox, feeds), run_dir / "airflow_home",
                           sql_url, broker_url)  # fmt: skip
-        setup = subprocess.run([WIREWATCH, "es", "setup"], env=env, capture_output=True, text=True, check=False)
-        if setup.returncode != 0:
-            raise CheckError(f"wirewatch es setup failed: {setup.stderr[-2000:]}")
-        cluster.settle_indices()
         prepare(env)
         core, workers = start_services(env, logs)
         for group in [*core, *workers]:
             stack.callback(group.stop)
+            groups.append(group.pid)
+        nodes_up.result()
+        groups += cluster.pids()
+        setup = subprocess.run([WIREWATCH, "es", "setup"], env=env, capture_output=True, text=True, check=False)
+        if setup.returncode != 0:
+            raise CheckError(f"wirewatch es setup failed: {setup.stderr[-2000:]}")
+        cluster.settle_indices()
         facts["services_ready_s"] = round(time.monotonic() - started, 1)
         db = MetaDb(sql_url)
         first = time.monotonic()
         run_id = trigger(env)
         disturb(db, run_id, workers, cluster, facts)
+        groups += cluster.pids()  # the restarted node
         facts["first_run"] = db.wait_run(run_id, timeout_s=600)
         facts["first_run_s"] = round(time.monotonic() - first, 1)
         facts["shard_tries"] = sorted(int(t["try_number"]) for t in db.tasks(run_id) if t["task_id"] == "shard")
@@ -172,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-feed", type=int, default=2, help="articles per feed (default 2)")
     parser.add_argument("--es-port", type=int, default=9270, help="HTTP port of the first node; +1, +2 the others")
     args = parser.parse_args(argv)
+    # SIGTERM (a CI timeout, a test's kill) unwinds like an error: every process started is ended on the way out
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
         result = run_check(args.feeds, args.per_feed, [args.es_port + i for i in range(3)])
     except CheckError as exc:

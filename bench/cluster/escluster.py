@@ -104,6 +104,10 @@ class EsCluster:
         while time.monotonic() < deadline and self.nodes[index].status().pid is not None:
             time.sleep(0.2)
 
+    def pids(self) -> list[int]:
+        """The process group of each running node (each node is started in a session of its own)."""
+        return [pid for node in self.nodes if (pid := node.status().pid) is not None]
+
     def restart(self, index: int) -> None:
         self.nodes[index].start(timeout_s=180)
 
