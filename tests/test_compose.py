@@ -156,6 +156,9 @@ def test_celery_variant_runs_what_the_cluster_check_runs(celery: dict[str, Any])
     assert int(env["WIREWATCH_AIRFLOW_SHARDS"]) == airflowrun.SHARDS
     assert env["WIREWATCH_AIRFLOW_POOL"] == airflowrun.POOL
     assert "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT" in env  # the check sets it too (shorter)
+    check_env = airflowrun.airflow_env({}, ROOT, "postgresql+psycopg2://airflow@127.0.0.1:1/airflow", "redis://x")
+    assert env["AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT"] == check_env["AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT"]
+    assert env["AIRFLOW__CELERY__RESULT_BACKEND"].split("://")[0] == check_env["AIRFLOW__CELERY__RESULT_BACKEND"].split("://")[0]
     assert services["redis"]["command"][0] == "redis-server"
     assert {"--appendonly", "no", "--save", ""} <= set(services["redis"]["command"])  # as start_redis runs it
     assert services["postgres"]["image"].startswith("postgres:")

@@ -49,6 +49,8 @@ def airflow_env(base: dict[str, str], home: Path, sql_url: str, broker_url: str)
         "AIRFLOW__API__PORT": str(api_port),
         "AIRFLOW__API__WORKERS": "1",
         "AIRFLOW__API_AUTH__JWT_SECRET": "wirewatch-cluster-check",  # shared by every Airflow process
+        # a task's calls to the execution API wait this long (the default 5 s fails tasks on a busy machine)
+        "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
         # a task whose worker died stops heartbeating: failed (then retried) after 20 s, not the default 300

@@ -109,7 +109,7 @@ class EsCluster:
         return [pid for node in self.nodes if (pid := node.status().pid) is not None]
 
     def restart(self, index: int) -> None:
-        self.nodes[index].start(timeout_s=180)
+        self.nodes[index].start(timeout_s=300)  # a JVM start takes minutes on a loaded two-core machine
 
     def replicas(self) -> dict[str, int]:
         """Index name -> number_of_replicas, for every index of ours (not the system ones)."""
