@@ -211,6 +211,9 @@ def test_three_services_one_killed_with_9_mid_pass_poll_each_feed_one_at_a_time_
         finally:
             codes = [s.stop() for s in services[:2]]
             victim.stop()
+            for service in services:  # read to the end by now: closed here, not left to the collector
+                if service.proc.stderr is not None:
+                    service.proc.stderr.close()
     finally:
         smtp.stop()
         site.stop()
