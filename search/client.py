@@ -30,6 +30,8 @@ def make_client(
 ) -> Elasticsearch:
     """A client for ``url``; basic auth when ``username`` is given, else ``api_key`` when given.
 
+    ``url`` may name several nodes of one cluster, comma-separated: requests go round the nodes and one that
+    does not answer is set aside for a while, its requests retried on the others (a node that dies mid-run).
     Credentials go straight to the transport: nothing here logs them.
     """
     if username is not None and api_key is not None:
@@ -37,7 +39,7 @@ def make_client(
     basic_auth = (username, password or "") if username is not None else None
     tls: dict[str, Any] = {"ca_certs": ca_certs} if ca_certs else {}  # unset = the system trust store
     return Elasticsearch(
-        url,
+        node_urls(url),
         basic_auth=basic_auth,
         api_key=api_key,
         **tls,
@@ -60,3 +62,11 @@ def es_errors(action: str) -> Iterator[None]:
         if exc.status_code in RETRY_ON_STATUS:
             raise SearchUnavailable(f"Elasticsearch is overloaded ({exc.status_code}) while {action}") from exc
         raise SearchError(f"Elasticsearch refused {action}: {exc.status_code} {exc.message}") from exc
+
+
+def node_urls(url: str) -> list[str]:
+    """The node URLs of a comma-separated ``url`` (one URL is a list of one)."""
+    urls = [part.strip() for part in url.split(",") if part.strip()]
+    if not urls:
+        raise ValueError("no Elasticsearch URL given")
+    return urls

@@ -81,6 +81,7 @@ def test_mounted_config_files_are_valid() -> None:
 
 # --- the CeleryExecutor variant: docker-compose.celery.yml, an override file ---------------------------------
 CELERY_WORKERS = ["airflow-worker-1", "airflow-worker-2"]
+ES_NODES = ["elasticsearch", "elasticsearch-2", "elasticsearch-3"]
 
 
 @pytest.fixture(scope="module")
@@ -121,9 +122,10 @@ def test_celery_variant_switches_every_airflow_process_to_the_celery_executor(ce
         env = services[name]["environment"]
         assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
         assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://redis:6379/0", name
-        assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql://"), name
+        # the driver named: SQLAlchemy reads a bare postgresql:// as psycopg 3, which is not installed
+        assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql+psycopg2://"), name
         assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql"), name
-        assert env["WIREWATCH_ES_URL"] == "http://elasticsearch:9200", name
+        assert env["WIREWATCH_ES_URL"].split(",") == [f"http://{n}:9200" for n in ES_NODES], name
         assert env["WIREWATCH_AIRFLOW_POOL"] == "wirewatch_shards", name
     # the base file's own health waits survive the merge
     for name in AIRFLOW_SERVICES:
@@ -140,3 +142,48 @@ def test_the_shard_pool_is_created_before_the_scheduler_starts(compose: dict[str
     assert "airflow pools set $${WIREWATCH_AIRFLOW_POOL} $${WIREWATCH_AIRFLOW_POOL_SIZE}" in init["command"]
     assert init["environment"]["WIREWATCH_AIRFLOW_POOL"] == "wirewatch_shards"
     assert int(init["environment"]["WIREWATCH_AIRFLOW_POOL_SIZE"]) >= 1
+
+
+def test_celery_variant_runs_what_the_cluster_check_runs(celery: dict[str, Any]) -> None:
+    """`make cluster-check` (bench/cluster) runs these services as local processes: same counts and settings."""
+    from bench.cluster import airflowrun
+
+    services = celery["services"]
+    assert len(CELERY_WORKERS) == airflowrun.WORKERS
+    env = services[CELERY_WORKERS[0]]["environment"]
+    assert int(env["AIRFLOW__CELERY__WORKER_CONCURRENCY"]) == airflowrun.WORKER_CONCURRENCY
+    assert int(env["WIREWATCH_AIRFLOW_POOL_SIZE"]) == airflowrun.POOL_SIZE
+    assert int(env["WIREWATCH_AIRFLOW_SHARDS"]) == airflowrun.SHARDS
+    assert env["WIREWATCH_AIRFLOW_POOL"] == airflowrun.POOL
+    assert "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT" in env  # the check sets it too (shorter)
+    check_env = airflowrun.airflow_env({}, ROOT, "postgresql+psycopg2://airflow@127.0.0.1:1/airflow", "redis://x")
+    assert env["AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT"] == check_env["AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT"]
+    assert env["AIRFLOW__CELERY__RESULT_BACKEND"].split("://")[0] == check_env["AIRFLOW__CELERY__RESULT_BACKEND"].split("://")[0]
+    assert services["redis"]["command"][0] == "redis-server"
+    assert {"--appendonly", "no", "--save", ""} <= set(services["redis"]["command"])  # as start_redis runs it
+    assert services["postgres"]["image"].startswith("postgres:")
+
+
+def test_celery_variant_has_three_elasticsearch_nodes_with_the_plugin(celery: dict[str, Any]) -> None:
+    from bench.cluster import escluster
+    from search.localnode.config import ES_VERSION
+    from search.localnode.fetch import PLUGIN_NAME
+
+    services = celery["services"]
+    for name in ES_NODES:
+        node = services[name]
+        env = node["environment"]
+        assert node["image"] == f"wirewatch-elasticsearch:{ES_VERSION}", name
+        assert node["build"]["dockerfile"] == "Dockerfile.elasticsearch", name
+        assert env["node.name"] == name
+        assert env["discovery.type"] == "multi-node"  # replaces the base file's single-node
+        assert env["discovery.seed_hosts"].split(",") == ES_NODES
+        assert env["cluster.initial_master_nodes"].split(",") == ES_NODES
+        assert env["ES_JAVA_OPTS"] == f"-Xms{escluster.HEAP_MB}m -Xmx{escluster.HEAP_MB}m", name
+        assert node["healthcheck"]["test"], name
+    volumes = [services[n].get("volumes", [""])[0].split(":")[0] for n in ES_NODES]
+    assert len(set(volumes)) == 3, volumes  # each node its own data
+    dockerfile = (ROOT / "Dockerfile.elasticsearch").read_text()
+    assert f"elasticsearch:{ES_VERSION}" in dockerfile
+    assert f"elasticsearch-plugin install --batch file:///tmp/{PLUGIN_NAME}.zip" in dockerfile
+    assert f"target/{PLUGIN_NAME}-1.0.0.zip" in dockerfile

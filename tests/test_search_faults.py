@@ -198,3 +198,19 @@ def test_outage_mid_batch_raises_with_what_was_written(
     assert partial is not None
     assert sorted(partial.written) == ["o0", "o1", "o2"]
     assert _stored(es, index_names) == {"o0", "o1", "o2"}
+
+
+def test_a_client_given_several_nodes_goes_on_with_the_others_when_one_is_down(es_url: str) -> None:
+    """WIREWATCH_ES_URL may list a cluster's nodes: requests that meet a dead node are retried on the others."""
+    from tests.support.alerting import free_port
+
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    client = make_client(url=f"{dead}, {es_url}", max_retries=3)
+    try:
+        assert len(client.transport.node_pool.all()) == 2
+        for _ in range(4):  # round the pool: the dead node is met and set aside
+            assert client.cluster.health()["status"] in ("green", "yellow")
+    finally:
+        client.close()
+    with pytest.raises(ValueError, match="no Elasticsearch URL"):
+        make_client(url=" , ")

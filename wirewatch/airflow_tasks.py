@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from multiprocessing import process as mp_process
 from typing import Any
 
 from wirewatch.runtime import EsTarget, Runtime, build_runtime, es_target
@@ -38,6 +40,19 @@ def es_target_from_airflow(settings: Settings) -> EsTarget:
     return EsTarget(url=url, username=conn.login or None, password=conn.password or None, api_key=api_key)
 
 
+class _TaskProcess(mp_process.BaseProcess):
+    """multiprocessing's view of an Airflow task process: a main process of its own (as CPython's own main
+    process object is made), not the prefork pool process it was forked from."""
+
+    def __init__(self) -> None:
+        self._identity = ()
+        self._name = "MainProcess"
+        self._parent_pid = None
+        self._popen = None
+        self._closed = False
+        self._config = {"authkey": mp_process.AuthenticationString(os.urandom(32)), "semprefix": "/mp"}  # type: ignore[attr-defined]
+
+
 @contextmanager
 def workers_spawn_cleanly() -> Iterator[None]:
     """Let the extraction and NER processes start inside an Airflow task.
@@ -46,12 +61,23 @@ def workers_spawn_cleanly() -> Iterator[None]:
     environment points the metadata database at a blocked URL (tasks must not touch it). A spawned worker
     re-runs the parent's ``__main__`` by path before its target, so it imports airflow, fails on that URL and
     dies: every page then fails as "extraction worker died". The workers need nothing from ``__main__``, so
-    its path is hidden while the block runs (workers may be restarted at any time during it)."""
+    its path is hidden while the block runs (workers may be restarted at any time during it).
+
+    Under the CeleryExecutor the task process is forked from a prefork pool process, which billiard installs as
+    multiprocessing's current process: daemonic, so multiprocessing starts no child ("daemonic processes are
+    not allowed to have children"), and with billiard's authentication key, which multiprocessing will not
+    pickle into a spawned child: no shard could start. The task process is not that pool process (it is a
+    fork of it and ends its own workers, daemonic themselves), so while the block runs it is what it is for
+    multiprocessing: a main process of its own."""
     main = sys.modules["__main__"]
     path = main.__dict__.pop("__file__", None)
+    inherited = mp_process.current_process()
+    if inherited.daemon or not isinstance(inherited, mp_process.BaseProcess):
+        mp_process._current_process = _TaskProcess()  # type: ignore[attr-defined]
     try:
         yield
     finally:
+        mp_process._current_process = inherited  # type: ignore[attr-defined]
         if path is not None:
             main.__file__ = path
 

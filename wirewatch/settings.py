@@ -80,7 +80,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="WIREWATCH_", extra="forbid", validate_default=True)
 
     # --- Elasticsearch -------------------------------------------------------------------------------
-    es_url: str | None = Field(None, description="Elasticsearch URL; unset means the local node (es start)")
+    es_url: str | None = Field(
+        None, description="Elasticsearch URL (several nodes: comma-separated); unset means the local node"
+    )
     es_username: str | None = Field(None, description="Basic-auth user for Elasticsearch")
     es_password: SecretStr | None = Field(None, description="Basic-auth password for Elasticsearch (secret)")
     es_api_key: SecretStr | None = Field(None, description="API key for Elasticsearch (secret)")
