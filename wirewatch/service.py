@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from ingest.state import due_feeds
+from wirewatch.delivery import close_channels
 from wirewatch.engine.core import Engine
 from wirewatch.engine.gate import Halted
 from wirewatch.engine.options import EngineOptions
@@ -55,8 +57,6 @@ class Service:
 
     def run(self, stop: threading.Event) -> PassSummary:
         """Until ``stop`` is set; then a graceful drain. Returns what the service did in all."""
-        from wirewatch.pipeline import close_channels
-
         channels = self.rt.channels()
         try:
             if not self._set_up(stop, channels):
@@ -100,10 +100,7 @@ class Service:
         while not stop.is_set() and engine.fatal_error is None:
             now = engine.now()
             with engine.lock:
-                due = [
-                    f for f in feeds
-                    if f.id not in engine.open and (engine.states.get(f.id) is None or engine.states[f.id].is_due(now))
-                ]  # fmt: skip
+                due = [f for f in due_feeds(feeds, engine.states, now) if f.id not in engine.open]
             engine.submit_all(due, wait=False)  # never blocks: the health line below must go out in an outage
             if time.monotonic() >= next_health:
                 self.on_health(self.health_line())

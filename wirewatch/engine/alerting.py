@@ -1,6 +1,6 @@
 """Alerts as articles land: the matcher runs the watches on each flushed micro-batch (only those ids) and
 creates the alerts; the deliverer sends from the outbox as soon as it is woken, and when what waits there
-comes due (retries, lapsed claims, scheduled digests), through ``pipeline.deliver_alerts`` (per-channel
+comes due (retries, lapsed claims, scheduled digests), through ``delivery.deliver_alerts`` (per-channel
 parallelism, backoff and Retry-After).
 
 Matching a micro-batch does not move the checkpoint: the pass ends with ``match_since_checkpoint`` (the
@@ -18,6 +18,7 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from wirewatch.delivery import deliver_alerts, next_delivery_due
 from wirewatch.engine.gate import Halted
 from wirewatch.steps import Step
 from wirewatch.summary import PassSummary
@@ -227,8 +228,6 @@ class Alerter:
 
     def _next_due(self) -> float:
         """The monotonic time of the next round: the earliest due time, within [MIN_GAP_S, DELIVER_EVERY_S]."""
-        from wirewatch.pipeline import next_delivery_due
-
         engine = self.engine
         at = engine.gate.call(lambda: next_delivery_due(engine.rt, engine.channels))
         wait = DELIVER_EVERY_S if at is None else (at - datetime.now(UTC)).total_seconds()
@@ -242,8 +241,6 @@ class Alerter:
                 return
 
     def deliver_round(self) -> int:
-        from wirewatch.pipeline import deliver_alerts
-
         engine = self.engine
         part = PassSummary()
         began = time.perf_counter()

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ingest.feedwork import Claims, FeedWork
-from ingest.state import FeedState
+from ingest.state import FeedState, is_due
 from wirewatch.engine.ahead import FetchAhead
 from wirewatch.engine.gate import EsGate, Halted
 from wirewatch.engine.hosts import HostSlots
@@ -96,11 +96,9 @@ class Engine:
         self.committer = Committer(self)
         self.alerter = Alerter(self)
         self.ner = NerStage(self)
-        from wirewatch.pipeline import feed_leases
-
         # One runner per feed: a feed is leased before it is polled and released once its state is committed
         # (the service, a CLI pass and the DAG's shards may run at once).
-        self.leases = feed_leases(rt)
+        self.leases = rt.feed_leases()
         self._renewing: Any = None
 
     # --- lifecycle --------------------------------------------------------------------------------------
@@ -175,7 +173,7 @@ class Engine:
         if only_due:
             now = self.now()
             with self.lock:
-                stale = {fid for fid in granted if fid in self.states and not self.states[fid].is_due(now)}
+                stale = {fid for fid in granted if not is_due(self.states.get(fid), now)}
                 if stale:  # a zero would add an empty row to every summary
                     self.summary.feeds["not_due"] += len(stale)
             self.release_leases(sorted(stale))

@@ -9,6 +9,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ingest.state import due_feeds
+from wirewatch.delivery import close_channels
 from wirewatch.engine.core import Engine
 from wirewatch.engine.gate import Halted
 from wirewatch.engine.options import EngineOptions
@@ -68,7 +70,7 @@ def run_engine(
     try:
         engine.load_states([f.id for f in feeds])
         at = engine.now()
-        due = [f for f in feeds if not only_due or engine.states.get(f.id) is None or engine.states[f.id].is_due(at)]
+        due = due_feeds(feeds, engine.states, at) if only_due else list(feeds)
         if len(feeds) > len(due):
             summary.feeds["not_due"] += len(feeds) - len(due)
         engine.start()
@@ -98,8 +100,6 @@ def run_engine(
         for stage, seconds in engine.stage_busy.items():
             summary.stage_seconds[stage] = summary.stage_seconds.get(stage, 0.0) + seconds
         if owned:
-            from wirewatch.pipeline import close_channels
-
             close_channels(chans)
         if on_progress is not None:
             on_progress(engine.snapshot())
