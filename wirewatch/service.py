@@ -97,23 +97,23 @@ class Service:
 
     def _schedule(self, engine: Engine, feeds: Sequence[FeedSpec], stop: threading.Event) -> None:
         next_health = time.monotonic() + self.health_every_s
-        while not stop.is_set() and engine.fatal_error is None:
-            now = engine.now()
-            with engine.lock:
-                due = [f for f in due_feeds(feeds, engine.states, now) if f.id not in engine.open]
+        while not stop.is_set() and engine.ledger.fatal_error is None:
+            now, ledger = engine.now(), engine.ledger
+            with ledger.lock:
+                due = [f for f in due_feeds(feeds, ledger.states, now) if f.id not in ledger.open]
             engine.submit_all(due, wait=False)  # never blocks: the health line below must go out in an outage
             if time.monotonic() >= next_health:
                 self.on_health(self.health_line())
                 next_health = time.monotonic() + self.health_every_s
                 self._trim_failures(engine)
             stop.wait(SCHEDULE_EVERY_S)
-        if engine.fatal_error is not None:
-            log.error("the engine stopped: %s", engine.fatal_error)
-            self.summary.fatal = str(engine.fatal_error)
+        if engine.ledger.fatal_error is not None:
+            log.error("the engine stopped: %s", engine.ledger.fatal_error)
+            self.summary.fatal = str(engine.ledger.fatal_error)
 
     def _trim_failures(self, engine: Engine) -> None:
         """A service runs for months: keep the newest failures only (the counts stay whole)."""
-        with engine.lock:
+        with engine.ledger.lock:
             dropped = len(self.summary.failures) - KEEP_FAILURES
             if dropped > 0:
                 del self.summary.failures[:dropped]
@@ -121,7 +121,7 @@ class Service:
     def _reconcile_loop(self, engine: Engine, stop: threading.Event) -> None:
         while not stop.wait(RECONCILE_EVERY_S):
             try:
-                engine.alerter.reconcile()
+                engine.matcher.reconcile()
             except Halted:
                 return
             except Exception as exc:  # the next round tries again; the health line shows the outage
