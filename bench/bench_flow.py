@@ -30,6 +30,7 @@ from rich.console import Console
 
 from bench.__main__ import elasticsearch_url
 from bench.corpus import CorpusSpec, feed_path, feed_xml, make_corpus
+from bench.measure import ProcessTree, RssSampler, machine_info
 from bench.passes import PassSetup, drop_prefix, pass_settings
 from bench.server import CorpusServer
 from wirewatch.pipeline import ensure_indices, run_pass, sync_watches
@@ -123,21 +124,48 @@ def slow_hosts(
             "target": "<= 1.5", "met": ratio <= 1.5}  # fmt: skip
 
 
-def steady_state(es_url: str, workdir: Path, feeds: int, console: Console) -> dict[str, Any]:
+def index_bytes(rt: Any) -> dict[str, Any]:
+    """Bytes per article document on disk (primaries), as written and after a merge to one segment."""
+    index = rt.names.articles
+    rt.es.indices.refresh(index=index)
+    rt.es.indices.flush(index=index)
+    docs = int(rt.es.count(index=index)["count"])
+    written = rt.es.indices.stats(index=index, metric="store")["_all"]["primaries"]["store"]["size_in_bytes"]
+    rt.es.indices.forcemerge(index=index, max_num_segments=1)
+    merged = rt.es.indices.stats(index=index, metric="store")["_all"]["primaries"]["store"]["size_in_bytes"]
+    per = round(merged / max(1, docs))
+    return {"docs": docs, "bytes_per_article_written": round(written / max(1, docs)), "bytes_per_article_merged": per}
+
+
+def steady_state(es_url: str, workdir: Path, feeds: int, passes: int, console: Console) -> dict[str, Any]:
+    """A first (untimed) pass, then ``passes`` timed passes over the same, unchanged feeds. Memory is the
+    summed RSS of this process and its workers, sampled every 0.1 s: flat means the last pass peaks no higher
+    than the first unchanged one (a leak per feed would grow with every pass)."""
     spec = CorpusSpec(feeds=feeds, per_feed=1, min_words=300, max_words=400)
     with CorpusServer(spec, workdir / "receipts-steady.jsonl") as site:
+        tree = ProcessTree(exclude=[site.pid] if site.pid else [])
         setup = PassSetup(es_url=es_url, base_url=site.base_url, hook_url=site.hook_url, workdir=workdir,
                           workers=2, per_feed=1)  # fmt: skip
         path = write_feeds(workdir / "steady.yaml", list(range(feeds)), {})
         with prepared(setup, path, ner_enabled=False) as rt, rt.tools(ner=False) as tools:
             first_wall, first = timed_pass(rt, tools)  # every feed new: not timed
             console.print(f"steady state: first pass {first_wall:.1f} s, {first.entries['indexed']} indexed")
-            wall, summary = timed_pass(rt, tools)
-    rate = feeds / wall
-    console.print(f"steady state: {feeds} unchanged feeds in {wall:.2f} s = {rate:.0f} feeds/s")
-    return {"feeds": feeds, "wall_s": round(wall, 3), "feeds_per_s": round(rate, 1),
-            "feeds_states": dict(summary.feeds), "first_pass_wall_s": round(first_wall, 1),
-            "target": ">= 200", "met": rate >= 200}  # fmt: skip
+            index = index_bytes(rt)
+            runs = []
+            for _ in range(max(1, passes)):
+                with RssSampler(tree) as rss:
+                    wall, summary = timed_pass(rt, tools)
+                runs.append({"wall_s": round(wall, 3), "feeds_per_s": round(feeds / wall, 1),
+                             "peak_rss_mb": rss.peak_mb, "feeds_states": dict(summary.feeds)})  # fmt: skip
+                console.print(f"steady state: {feeds} unchanged feeds in {wall:.2f} s = {feeds / wall:.0f} feeds/s,"
+                              f" peak RSS {rss.peak_mb:.0f} MB")  # fmt: skip
+    rate = min(r["feeds_per_s"] for r in runs)
+    growth = runs[-1]["peak_rss_mb"] / max(1.0, runs[0]["peak_rss_mb"])
+    target = 300 if feeds >= 20000 else 200
+    return {"feeds": feeds, "wall_s": runs[-1]["wall_s"], "feeds_per_s": rate, "passes": runs,
+            "rss_growth_first_to_last": round(growth, 3), "memory_flat": growth <= 1.05,
+            "first_pass_wall_s": round(first_wall, 1), "first_pass_indexed": first.entries["indexed"],
+            "index": index, "target": f">= {target}", "met": rate >= target and growth <= 1.05}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -146,14 +174,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--slow-share", type=float, default=0.02)
     parser.add_argument("--delay", type=float, default=8.0, help="seconds a slow host waits before answering")
     parser.add_argument("--steady", type=int, default=2000, help="unchanged feeds of the steady-state pass")
+    parser.add_argument(
+        "--feeds-farm",
+        dest="farm",
+        type=int,
+        default=0,
+        help="only the steady state, over this many unchanged feeds (20000: the >= 300/s target)",
+    )
+    parser.add_argument("--passes", type=int, default=1, help="timed unchanged passes (memory flat across them)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     console = Console()
     with elasticsearch_url(console) as es_url, tempfile.TemporaryDirectory(prefix="wirewatch-flow-") as tmp:
-        results = {
-            "slow_hosts": slow_hosts(es_url, Path(tmp), args.feeds, args.slow_share, args.delay, console),
-            "steady_state": steady_state(es_url, Path(tmp), args.steady, console),
-        }
+        if args.farm:
+            results = {"steady_state": steady_state(es_url, Path(tmp), args.farm, max(args.passes, 3), console)}
+        else:
+            results = {
+                "slow_hosts": slow_hosts(es_url, Path(tmp), args.feeds, args.slow_share, args.delay, console),
+                "steady_state": steady_state(es_url, Path(tmp), args.steady, args.passes, console),
+            }
+    results["machine"] = machine_info()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     console.print_json(json.dumps(results))
