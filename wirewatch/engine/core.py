@@ -34,7 +34,7 @@ from wirewatch.engine.progress import Progress
 from wirewatch.engine.queues import Stage
 from wirewatch.engine.recent import RecentlyWritten
 from wirewatch.steps import Step
-from wirewatch.summary import PassSummary
+from wirewatch.summary import PassSummary, failure_kind
 
 if TYPE_CHECKING:
     from ingest.feedlist import FeedSpec
@@ -269,6 +269,7 @@ class Engine:
             self.progress.feeds_polled += 1
             if poll.status == "failed":
                 self.summary.fail(Step.POLL, poll.spec.id, poll.error or "failed", transient=not poll.permanent)
+                self.summary.feed_failures[failure_kind(poll.http_status, poll.error)] += 1
             candidates = work.triage(self.claims, self.opts.max_entries)
             self._report(work, Step.POLL)
             return work, candidates
@@ -295,6 +296,7 @@ class Engine:
                 return
             previous = self.states.get(spec.id) or FeedState(feed_id=spec.id)
             self.summary.feeds["failed"] += 1
+            self.summary.feed_failures["crashed"] += 1
             self.progress.feeds_polled += 1
             backoff = Backoff(interval_s=spec.interval_s, max_backoff_s=self.opts.max_backoff_s)
             state = failed(previous, now=self.now(), error=reason, backoff=backoff)

@@ -116,4 +116,5 @@ def fetch_one(engine: Engine, job: PageJob, ticket: Ticket | None = None) -> Pag
         return None
     with engine.lock:
         engine.progress.pages_fetched += 1
+        engine.summary.pages_fetched += 1
     return page
