@@ -45,16 +45,18 @@ def get(url: str) -> tuple[int, bytes]:
         return 0, b""
 
 
-def scrape(base: str) -> Samples:
-    """Every sample of ``/metrics``, keyed by name and sorted labels."""
-    status, body = get(base + "/metrics")
-    if status != 200:
-        return {}
+def parse(text: str) -> Samples:
+    """Every sample of an exposition, keyed by name and sorted labels (prometheus_client's own parser)."""
     return {
         (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(body.decode())
+        for family in text_string_to_metric_families(text)
         for s in family.samples
     }
+
+
+def scrape(base: str) -> Samples:
+    status, body = get(base + "/metrics")
+    return parse(body.decode()) if status == 200 else {}
 
 
 def value(samples: Samples, name: str, **labels: str) -> float:

@@ -213,6 +213,9 @@ class Settings(BaseSettings):
     health_progress_bound_s: float = Field(
         300.0, gt=0, description="/healthz fails when work in flight has not moved for this long, seconds"
     )
+    health_poll_bound_s: float = Field(
+        3600.0, gt=0, description="The workbench's /healthz fails when no feed state was saved for this long"
+    )
     metrics_textfile_dir: Path | None = Field(
         None, description="Airflow tasks write their counts here (node_exporter textfile format); none: off"
     )
