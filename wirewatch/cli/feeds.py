@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from wirewatch.cli.common import console, fail, print_json, runtime_from, search_errors
+from wirewatch.cli.feeds_opml import export_cmd, import_cmd
 from wirewatch.settings import masked_url
 
 
@@ -47,12 +48,16 @@ def _masked(text: str | None) -> str | None:
     return masked_url(text) if text else text
 
 
-@click.command("feeds")
+@click.group("feeds", invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per feed, as a list.")
 @click.option("--failing", is_flag=True, help="Only feeds whose last poll failed (failing or gone).")
 @click.pass_context
 def cli(ctx: click.Context, as_json: bool, failing: bool) -> None:
-    """Feed health: last success, last error, consecutive failures and the next poll (with backoff)."""
+    """Feed health: last success, last error, consecutive failures and the next poll (with backoff).
+
+    `feeds import FILE.opml` and `feeds export` move the feed list to and from other readers."""
+    if ctx.invoked_subcommand is not None:
+        return
     from search.feedstate import EsFeedStateStore
     from wirewatch.runtime import ConfigError
 
@@ -83,3 +88,7 @@ def cli(ctx: click.Context, as_json: bool, failing: bool) -> None:
             escape(row["last_error"] or ""),
         )
     console.print(table)
+
+
+cli.add_command(import_cmd)
+cli.add_command(export_cmd)
