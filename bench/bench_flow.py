@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import threading
 import time
@@ -30,6 +31,7 @@ from rich.console import Console
 
 from bench.__main__ import elasticsearch_url
 from bench.corpus import CorpusSpec, feed_path, feed_xml, make_corpus
+from bench.farm import FeedFarm
 from bench.measure import ProcessTree, RssSampler, machine_info
 from bench.passes import PassSetup, drop_prefix, pass_settings
 from bench.server import CorpusServer
@@ -151,7 +153,7 @@ def steady_state(es_url: str, workdir: Path, feeds: int, passes: int, console: C
             first_wall, first = timed_pass(rt, tools)  # every feed new: not timed
             console.print(f"steady state: first pass {first_wall:.1f} s, {first.entries['indexed']} indexed")
             index = index_bytes(rt)
-            runs = []
+            runs: list[dict[str, Any]] = []
             for _ in range(max(1, passes)):
                 with RssSampler(tree) as rss:
                     wall, summary = timed_pass(rt, tools)
@@ -168,6 +170,38 @@ def steady_state(es_url: str, workdir: Path, feeds: int, passes: int, console: C
             "index": index, "target": f">= {target}", "met": rate >= target and growth <= 1.05}  # fmt: skip
 
 
+def feed_farm(es_url: str, workdir: Path, feeds: int, passes: int, hosts: int, console: Console) -> dict[str, Any]:
+    """The farm (bench/farm.py): a first pass (untimed), then ``passes`` timed passes over the unchanged feeds,
+    with the peak RSS of this process and its workers in each (the farm's process excluded). Flat: the last
+    pass peaks no more than 5 % above the first unchanged one."""
+    with FeedFarm(hosts) as farm:
+        tree = ProcessTree(exclude=[farm.pid] if farm.pid else [])
+        setup = PassSetup(es_url=es_url, base_url=farm.bases[0], hook_url=farm.bases[0] + "/hook", workdir=workdir,
+                          workers=2, per_feed=1)  # fmt: skip
+        path = farm.write_feeds(workdir / "farm.yaml", feeds)
+        with prepared(setup, path, ner_enabled=False) as rt, rt.tools(ner=False) as tools:
+            first_wall, first = timed_pass(rt, tools)
+            console.print(f"farm: first pass {first_wall:.1f} s, feeds {dict(first.feeds)}")
+            runs: list[dict[str, Any]] = []
+            for _ in range(max(1, passes)):
+                cpu = tree.cpu_seconds()
+                with RssSampler(tree) as rss:
+                    wall, summary = timed_pass(rt, tools)
+                cpu_ms = (tree.cpu_seconds() - cpu) * 1000 / feeds
+                load = [round(x, 2) for x in os.getloadavg()]
+                runs.append({"wall_s": round(wall, 3), "feeds_per_s": round(feeds / wall, 1),
+                             "peak_rss_mb": rss.peak_mb, "cpu_ms_per_feed": round(cpu_ms, 3), "load_average": load,
+                             "feeds_states": dict(summary.feeds)})  # fmt: skip
+                console.print(f"farm: {feeds} unchanged feeds in {wall:.2f} s = {feeds / wall:.0f} feeds/s,"
+                              f" peak RSS {rss.peak_mb:.0f} MB")  # fmt: skip
+    rate = min(r["feeds_per_s"] for r in runs)
+    growth = runs[-1]["peak_rss_mb"] / max(1.0, runs[0]["peak_rss_mb"])
+    return {"feeds": feeds, "hosts": len(farm.bases), "passes": runs, "feeds_per_s_min": rate,
+            "rss_growth_first_to_last": round(growth, 3), "memory_flat": growth <= 1.05,
+            "first_pass_wall_s": round(first_wall, 1), "first_pass_feeds": dict(first.feeds),
+            "target": ">= 300 feeds/s, memory flat", "met": rate >= 300 and growth <= 1.05}  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_flow", description=__doc__.splitlines()[0])
     parser.add_argument("--feeds", type=int, default=500, help="one-entry feeds of the slow-host passes")
@@ -179,15 +213,17 @@ def main(argv: list[str] | None = None) -> None:
         dest="farm",
         type=int,
         default=0,
-        help="only the steady state, over this many unchanged feeds (20000: the >= 300/s target)",
+        help="only the feed farm (bench/farm.py): this many unchanged feeds (20000: the >= 300/s target)",
     )
+    parser.add_argument("--farm-hosts", type=int, default=100, help="loopback hosts (ports) the farm spreads over")
     parser.add_argument("--passes", type=int, default=1, help="timed unchanged passes (memory flat across them)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     console = Console()
     with elasticsearch_url(console) as es_url, tempfile.TemporaryDirectory(prefix="wirewatch-flow-") as tmp:
         if args.farm:
-            results = {"steady_state": steady_state(es_url, Path(tmp), args.farm, max(args.passes, 3), console)}
+            farm = feed_farm(es_url, Path(tmp), args.farm, max(args.passes, 3), args.farm_hosts, console)
+            results = {"feed_farm": farm}
         else:
             results = {
                 "slow_hosts": slow_hosts(es_url, Path(tmp), args.feeds, args.slow_share, args.delay, console),
