@@ -31,6 +31,7 @@ from rich.console import Console
 
 from bench.__main__ import elasticsearch_url
 from bench.corpus import CorpusSpec, feed_path, feed_xml, make_corpus
+from bench.farm import ENTRIES as FARM_ENTRIES
 from bench.farm import FeedFarm
 from bench.measure import ProcessTree, RssSampler, machine_info
 from bench.passes import PassSetup, drop_prefix, pass_settings
@@ -176,8 +177,9 @@ def feed_farm(es_url: str, workdir: Path, feeds: int, passes: int, hosts: int, c
     pass peaks no more than 5 % above the first unchanged one."""
     with FeedFarm(hosts) as farm:
         tree = ProcessTree(exclude=[farm.pid] if farm.pid else [])
+        # per_feed: every entry taken in the first pass (entries left for later keep a feed's validators unsaved)
         setup = PassSetup(es_url=es_url, base_url=farm.bases[0], hook_url=farm.bases[0] + "/hook", workdir=workdir,
-                          workers=2, per_feed=1)  # fmt: skip
+                          workers=2, per_feed=FARM_ENTRIES)  # fmt: skip
         path = farm.write_feeds(workdir / "farm.yaml", feeds)
         with prepared(setup, path, ner_enabled=False) as rt, rt.tools(ner=False) as tools:
             first_wall, first = timed_pass(rt, tools)
