@@ -21,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from seeds.server import SeedServer
 from tests.support.alerting import Receiver
 from tests.support.flow import TcpProxy
+from tests.support.proxy import HoldingProxy
 from tests.support.seed_corpus import ALERTS, ARTICLES
 from tests.test_crash_recovery import WIREWATCH, pass_env
 from tests.test_engine_flow import wait_until
@@ -137,3 +138,39 @@ def test_run_serves_metrics_matching_its_summary_and_health_follows_the_node(
     assert_counts_match(last, summary)
     outage = value(last, "wirewatch_elasticsearch_outage_seconds_total")
     assert 0 < outage <= summary["es_outage_s"]
+
+
+def test_health_fails_while_work_in_flight_stops_moving(
+    es_url: str, index_prefix: str, seed_server: SeedServer, receiver: Receiver, tmp_path: Path
+) -> None:
+    """A page held by a proxy keeps its feed in flight with nothing moving: past ``health_progress_bound_s``
+    ``/healthz`` says 503 (progress), the node still answering; once released the work moves and it is 200."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with HoldingProxy(seed_server.base_url, hold=r"/news/.*\.html$") as site:
+        env = {
+            **pass_env(es_url, index_prefix, site.url, receiver.url, tmp_path),
+            "WIREWATCH_NER_ENABLED": "false", "WIREWATCH_RUN_METRICS_PORT": str(port),
+            "WIREWATCH_HEALTH_PROGRESS_BOUND_S": "3",
+            # a held page stays in flight (no read timeout or retry ends it) until the test releases it
+            "WIREWATCH_HTTP_READ_TIMEOUT_S": "110", "WIREWATCH_HTTP_RETRIES": "0",
+        }  # fmt: skip
+        log = (tmp_path / "stderr.log").open("w")
+        proc = subprocess.Popen([WIREWATCH, "run", "--grace", "30"], env=env, start_new_session=True,
+                                stdout=subprocess.DEVNULL, stderr=log)  # fmt: skip
+        try:
+            assert site.held.wait(timeout=180), "the service never fetched an article page"
+            assert wait_until(lambda: health(base)[0] == 503, timeout=60)
+            body = health(base)[1]
+            assert body["checks"]["progress"]["ok"] is False and body["checks"]["elasticsearch"]["answers"], body
+            assert body["checks"]["progress"]["seconds_since"] > 3
+            site.release()
+            assert wait_until(lambda: health(base)[0] == 200, timeout=120)
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=120)
+        finally:
+            site.release()
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+            log.close()
+    assert proc.returncode == 0, (tmp_path / "stderr.log").read_text()[-3000:]
