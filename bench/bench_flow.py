@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> None:
     console = Console()
     with elasticsearch_url(console) as es_url, tempfile.TemporaryDirectory(prefix="wirewatch-flow-") as tmp:
         if args.farm:
-            farm = feed_farm(es_url, Path(tmp), args.farm, max(args.passes, 3), args.farm_hosts, console)
+            farm = feed_farm(es_url, Path(tmp), args.farm, max(args.passes, 2), args.farm_hosts, console)
             results = {"feed_farm": farm}
         else:
             results = {

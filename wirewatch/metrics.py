@@ -49,14 +49,14 @@ class Reading:
     last_progress_at: float | None = None  # time.time() of the last progress
 
 
-class SummaryCollector(Collector):
-    """Yields the metric families of ``read()`` at every scrape."""
+class FamiliesCollector(Collector):
+    """Yields the metric families ``produce()`` returns, at every scrape."""
 
-    def __init__(self, read: Callable[[], Reading]) -> None:
-        self._read = read
+    def __init__(self, produce: Callable[[], Iterable[Metric]]) -> None:
+        self._produce = produce
 
     def collect(self) -> Iterable[Metric]:
-        return families(self._read())
+        return self._produce()
 
 
 def _counter(name: str, doc: str, labels: list[str], values: Mapping[tuple[str, ...], float]) -> Metric:
@@ -104,10 +104,12 @@ def families(r: Reading) -> list[Metric]:
     return out
 
 
-def registry_for(read: Callable[[], Reading]) -> CollectorRegistry:
-    """A registry of its own (never the global one) holding one collector over ``read``."""
+def registry_for(read: Callable[[], Reading], *more: Callable[[], Iterable[Metric]]) -> CollectorRegistry:
+    """A registry of its own (never the global one): the families of ``read()``, then those of ``more``."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(SummaryCollector(read))
+    registry.register(FamiliesCollector(lambda: families(read())))
+    for produce in more:
+        registry.register(FamiliesCollector(produce))
     return registry
 
 
