@@ -117,9 +117,10 @@ class CorpusServer:
         self.receipts_path.write_text("", encoding="utf-8")
         self._process.start()
         self._child.close()
-        if not self._parent.poll(300):
+        wait_s = max(300, self.spec.articles // 20)  # generating 20,000 pages takes minutes on a busy machine
+        if not self._parent.poll(wait_s):
             self.close()
-            raise RuntimeError("the benchmark site did not start within 300 s")
+            raise RuntimeError(f"the benchmark site did not start within {wait_s} s")
         try:
             self.base_url = self._parent.recv()
         except EOFError as exc:

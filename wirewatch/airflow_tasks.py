@@ -138,10 +138,25 @@ def shard(feed_ids: list[str]) -> dict[str, Any]:
             run_engine(rt, tools, feeds, summary=part, channels=channels)
     finally:
         close_channels(channels)
+    part.finished_at = time.time()
+    if feed_ids:  # the shard's number: its feeds all hash to it, so each shard keeps one file
+        write_task_metrics(rt.settings, f"wirewatch-shard-{shard_of(feed_ids[0], rt.settings.airflow_shards)}", part)
     if part.fatal:
         raise RuntimeError(f"the shard could not run: {part.fatal}")  # Airflow retries the task
-    part.finished_at = time.time()
     return part.to_dict()
+
+
+def write_task_metrics(settings: Settings, name: str, part: PassSummary) -> None:
+    """The task's counts for node_exporter's textfile collector, when ``metrics_textfile_dir`` is set. A
+    failure to write is logged, never the task's failure (its work is done and committed)."""
+    from wirewatch.metrics import Reading, write_textfile
+
+    if settings.metrics_textfile_dir is None:
+        return
+    try:
+        write_textfile(settings.metrics_textfile_dir, name, Reading(summary=part, last_progress_at=part.finished_at))
+    except OSError as exc:
+        log.warning("metrics not written to %s: %s", settings.metrics_textfile_dir, exc)
 
 
 def reconcile(parts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -175,5 +190,7 @@ def summary(parts: list[dict[str, Any]]) -> dict[str, Any]:
     )  # fmt: skip
     for failure in data["failures"]:
         log.warning("failed %s %s: %s", failure["stage"], failure["subject"], failure["reason"])
-    write_summary(load_settings().summary_file, data)
+    settings = load_settings()
+    write_summary(settings.summary_file, data)
+    write_task_metrics(settings, "wirewatch-run", total)
     return data

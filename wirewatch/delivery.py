@@ -97,7 +97,7 @@ def next_delivery_due(rt: Runtime, channels: dict[str, Any]) -> datetime | None:
 
 def _count_outcomes(summary: PassSummary, outcomes: Sequence[DeliveryOutcome]) -> None:
     for outcome in outcomes:
-        summary.deliveries[outcome.state] += 1
+        summary.delivered(outcome.channel, outcome.state)
         if outcome.state != "delivered":
             summary.fail(
                 Step.DELIVER,

@@ -108,7 +108,7 @@ def _send_if_due(
         records.add(what, partial(record_deliveries, es, names, tried))
         records.add(what, partial(store.postpone, es, names, claimed, retry_at=retry_at, attempts=outcome.attempts,
                                   error=error))  # fmt: skip
-        summary.deliveries["pending"] += len(digest.alert_ids)
+        summary.delivered(channel.name, "pending", len(digest.alert_ids))
         summary.fail(Step.DELIVER, f"digest@{channel.name}", outcome.error or "pending", transient=True)
         return 0
     listed = outcome.listed if outcome.listed is not None else digest
@@ -122,7 +122,7 @@ def _send_if_due(
     records.add(what, partial(record_deliveries, es, names, done))
     records.add(what, partial(store.finish, es, names, claimed, next_due=schedule.next_due(now), sent_at=stamp,
                               listed=len(listed.alert_ids)))  # fmt: skip
-    summary.deliveries[state_name] += len(listed.alert_ids)
+    summary.delivered(channel.name, state_name, len(listed.alert_ids))
     if state_name == "failed":
         summary.fail(Step.DELIVER, f"digest@{channel.name}", outcome.error or "failed")
         return 0

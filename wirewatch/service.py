@@ -24,6 +24,8 @@ from wirewatch.engine.core import Engine
 from wirewatch.engine.gate import Halted
 from wirewatch.engine.options import EngineOptions
 from wirewatch.engine.passes import drain, report_unrecorded
+from wirewatch.health import ProgressClock, health_answer, node_check, progress_check
+from wirewatch.metrics import Reading
 from wirewatch.summary import PassSummary
 
 if TYPE_CHECKING:
@@ -54,6 +56,7 @@ class Service:
         self.summary = PassSummary()
         self.engine: Engine | None = None
         self.ready = threading.Event()  # set once the engine runs (tests and the CLI wait on it)
+        self.progress_clock = ProgressClock()
 
     def run(self, stop: threading.Event) -> PassSummary:
         """Until ``stop`` is set; then a graceful drain. Returns what the service did in all."""
@@ -75,6 +78,8 @@ class Service:
             reconciler.join(max(0.0, deadline - time.monotonic()))
         finally:
             close_channels(channels)
+        if self.engine is not None:
+            self.summary.es_outage_s = self.engine.gate.outage_seconds()
         self.summary.finished_at = time.time()
         return self.summary
 
@@ -102,6 +107,7 @@ class Service:
             with ledger.lock:
                 due = [f for f in due_feeds(feeds, ledger.states, now) if f.id not in ledger.open]
             engine.submit_all(due, wait=False)  # never blocks: the health line below must go out in an outage
+            self.reading()  # moves the progress clock every round, scraped or not
             if time.monotonic() >= next_health:
                 self.on_health(self.health_line())
                 next_health = time.monotonic() + self.health_every_s
@@ -148,6 +154,33 @@ class Service:
         report_unrecorded(engine)
         self.on_health("stopped: " + self.health_line())
         return deadline
+
+    def reading(self) -> Reading:
+        """What ``/metrics`` shows now: the service's summary so far and the engine's live figures."""
+        engine = self.engine
+        if engine is None:
+            return Reading(summary=PassSummary(), last_progress_at=self.progress_clock.last)
+        p = engine.snapshot()
+        queues = {"feeds": engine.feeds.qsize(), "pages": engine.pages.qsize(),
+                  "extracts": engine.extracts.qsize(), "articles": engine.articles.qsize()}  # fmt: skip
+        with engine.ledger.lock:
+            summary = PassSummary.from_dict(self.summary.to_dict())
+        moved = (p.feeds_polled, p.feeds_committed, p.pages_fetched, p.indexed, p.alerts, p.delivered, p.ner_done)
+        idle = p.in_flight_feeds == 0 and p.ner_backlog == 0 and not any(queues.values())
+        return Reading(
+            summary=summary, queues=queues, ner_backlog=p.ner_backlog, in_flight_feeds=p.in_flight_feeds,
+            es_outage_s=engine.gate.outage_seconds(), es_up=not engine.gate.down,
+            last_progress_at=self.progress_clock.observe(moved, idle=idle),
+        )  # fmt: skip
+
+    def health(self) -> tuple[int, dict[str, object]]:
+        """``/healthz``: the node answers a ping now, and the work moved within ``health_progress_bound_s``."""
+        bound = self.rt.settings.health_progress_bound_s
+        checks = {
+            "elasticsearch": node_check(self.rt.es),
+            "progress": progress_check(self.progress_clock.last, bound, engine_running=self.engine is not None),
+        }
+        return health_answer(checks)
 
     def health_line(self) -> str:
         if self.engine is None:

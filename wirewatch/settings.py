@@ -208,6 +208,19 @@ class Settings(BaseSettings):
     es_outage_max_backoff_s: float = Field(30.0, description="Cap on the wait between retries to a downed cluster")
     run_health_every_s: float = Field(300.0, description="`wirewatch run` logs a health line this often, seconds")
     run_grace_s: float = Field(30.0, description="`wirewatch run` drains in-flight work this long when stopped")
+    run_metrics_port: int | None = Field(
+        None, ge=0, le=65535, description="`wirewatch run` serves /metrics and /healthz on it; none: off; 0: any"
+    )
+    run_metrics_host: str = Field("127.0.0.1", description="Address the metrics port of `wirewatch run` binds")
+    health_progress_bound_s: float = Field(
+        300.0, gt=0, description="/healthz fails when work in flight has not moved for this long, seconds"
+    )
+    health_poll_bound_s: float = Field(
+        3600.0, gt=0, description="The workbench's /healthz fails when no feed state was saved for this long"
+    )
+    metrics_textfile_dir: Path | None = Field(
+        None, description="Airflow tasks write their counts here (node_exporter textfile format); none: off"
+    )
 
     # --- Runners side by side: leases, claims, Airflow shards -------------------------------------------
     feed_lease_ttl_s: float = Field(

@@ -53,6 +53,10 @@ class PassSummary:
     failures: list[Failure] = field(default_factory=list)
     alerts: Counter[str] = field(default_factory=Counter)  # created / duplicate / attached
     deliveries: Counter[str] = field(default_factory=Counter)  # delivered / pending / failed
+    channel_deliveries: dict[str, Counter[str]] = field(default_factory=dict)  # channel -> state -> count
+    feed_failures: Counter[str] = field(default_factory=Counter)  # failed polls by kind (failure_kind)
+    pages_fetched: int = 0
+    es_outage_s: float = 0.0  # seconds Elasticsearch was unreachable while the pass waited
     entities_added: int = 0
     entities_reused: int = 0  # of those, copied from an identical text instead of running NER
     abandoned: list[str] = field(default_factory=list)  # feeds given up at the pass deadline (state not moved)
@@ -73,6 +77,11 @@ class PassSummary:
             Failure(stage=stage, subject=masked_url(subject), reason=masked_url(reason), transient=transient)
         )
 
+    def delivered(self, channel: str, state: str, count: int = 1) -> None:
+        """One (alert, channel) outcome: counted by state and by channel (the metrics' label)."""
+        self.deliveries[state] += count
+        self.channel_deliveries.setdefault(channel, Counter())[state] += count
+
     def merge(self, other: PassSummary) -> None:
         """Adds another partial summary (one Airflow mapped batch) into this one."""
         self.feeds.update(other.feeds)
@@ -84,6 +93,11 @@ class PassSummary:
         self.failures.extend(other.failures)
         self.alerts.update(other.alerts)
         self.deliveries.update(other.deliveries)
+        for channel, states in other.channel_deliveries.items():
+            self.channel_deliveries.setdefault(channel, Counter()).update(states)
+        self.feed_failures.update(other.feed_failures)
+        self.pages_fetched += other.pages_fetched
+        self.es_outage_s += other.es_outage_s
         self.entities_added += other.entities_added
         self.entities_reused += other.entities_reused
         self.abandoned.extend(other.abandoned)
@@ -117,6 +131,10 @@ class PassSummary:
             "failures": [f.to_dict() for f in self.failures],
             "alerts": dict(self.alerts),
             "deliveries": dict(self.deliveries),
+            "channel_deliveries": {name: dict(states) for name, states in self.channel_deliveries.items()},
+            "feed_failures": dict(self.feed_failures),
+            "pages_fetched": self.pages_fetched,
+            "es_outage_s": round(self.es_outage_s, 3),
             "entities_added": self.entities_added,
             "entities_reused": self.entities_reused,
             "abandoned": list(self.abandoned),
@@ -134,11 +152,42 @@ class PassSummary:
         summary.failures = [Failure(**f) for f in data.get("failures", [])]
         summary.alerts.update(data.get("alerts", {}))
         summary.deliveries.update(data.get("deliveries", {}))
+        for name, states in data.get("channel_deliveries", {}).items():
+            summary.channel_deliveries[name] = Counter(states)
+        summary.feed_failures.update(data.get("feed_failures", {}))
+        summary.pages_fetched = data.get("pages_fetched", 0)
+        summary.es_outage_s = data.get("es_outage_s", 0.0)
         summary.entities_added = data.get("entities_added", 0)
         summary.entities_reused = data.get("entities_reused", 0)
         summary.abandoned = list(data.get("abandoned", []))
         summary.fatal = data.get("fatal")
         return summary
+
+
+def failure_kind(http_status: int | None, error: str | None) -> str:
+    """A failed poll's reason as a bounded label: ``http_<status>`` for an HTTP answer, ``parse`` when the
+    server answered 2xx with no usable feed, else a word from the fetch error (``timeout``, ``connection``,
+    ``blocked``, ``too_large``) or ``other``. The full reason stays in the failures and the feed's state."""
+    if http_status is not None and http_status >= 300:
+        return f"http_{http_status}"
+    if http_status is not None:
+        return "parse"
+    text = (error or "").lower()
+    for kind, words in _FAILURE_WORDS:
+        if any(word in text for word in words):
+            return kind
+    return "other"
+
+
+_FAILURE_WORDS = (  # in order: the first kind whose words the error holds (errors of ingest/fetch.py, netsafe)
+    ("timeout", ("timed out", "timeout", "deadline")),
+    ("blocked", ("refused", "not allowed", "robots")),
+    ("too_large", ("larger than the cap",)),
+    ("redirect", ("redirect",)),
+    ("bad_url", ("unusable url", "invalid request")),
+    ("connection", ("connection failed", "dns lookup", "no address")),
+    ("crashed", ("crashed",)),
+)
 
 
 def write_summary(path: Path, data: dict[str, Any]) -> None:

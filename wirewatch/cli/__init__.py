@@ -27,7 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "events": ("wirewatch.cli.events", "Events of the indexed articles: type, actors, place, day, fatalities."),
     "watch": ("wirewatch.cli.watch", "Manage analyst query watches."),
     "alerts": ("wirewatch.cli.alerts", "List alerts and their delivery state."),
-    "feeds": ("wirewatch.cli.feeds", "Feed health: last success, errors, next poll."),
+    "feeds": ("wirewatch.cli.feeds", "Feed health: last success, errors, next poll; OPML import and export."),
     "settings": ("wirewatch.cli.settings_cmd", "Show every setting, its value and where it comes from."),
     "serve": ("wirewatch.cli.serve", "Serve the analysts' workbench (web pages and the HTTP API)."),
     "users": ("wirewatch.cli.users", "Workbench users and their roles."),

@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from wirewatch.cli.common import console, fail, print_json, runtime_from, search_errors
+from wirewatch.cli.feeds_opml import export_cmd, import_cmd
 from wirewatch.rows import feed_rows
 
 
@@ -22,12 +23,16 @@ def _age(iso: str | None, now: datetime) -> str:
     return f"{word}{text}" + ("" if word else " ago")
 
 
-@click.command("feeds")
+@click.group("feeds", invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per feed, as a list.")
 @click.option("--failing", is_flag=True, help="Only feeds whose last poll failed (failing or gone).")
 @click.pass_context
 def cli(ctx: click.Context, as_json: bool, failing: bool) -> None:
-    """Feed health: last success, last error, consecutive failures and the next poll (with backoff)."""
+    """Feed health: last success, last error, consecutive failures and the next poll (with backoff).
+
+    `feeds import FILE.opml` and `feeds export` move the feed list to and from other readers."""
+    if ctx.invoked_subcommand is not None:
+        return
     from search.feedstate import EsFeedStateStore
     from wirewatch.runtime import ConfigError
 
@@ -58,3 +63,7 @@ def cli(ctx: click.Context, as_json: bool, failing: bool) -> None:
             escape(row["last_error"] or ""),
         )
     console.print(table)
+
+
+cli.add_command(import_cmd)
+cli.add_command(export_cmd)

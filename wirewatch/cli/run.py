@@ -7,16 +7,43 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
 from wirewatch.cli.common import err_console, fail, runtime_from
 from wirewatch.summary import ExitStatus, write_summary
 
+if TYPE_CHECKING:
+    from wirewatch.service import Service
+
 
 class StopNow(BaseException):
     """A second SIGTERM or Ctrl-C: stop without draining (BaseException: no stage's handler swallows it)."""
+
+
+@contextmanager
+def serving_metrics(service: Service, say: Callable[[str], None]) -> Iterator[None]:
+    """/metrics and /healthz on ``run_metrics_port`` while the service runs (nothing when it is not set)."""
+    from wirewatch.health import MetricsServer
+    from wirewatch.metrics import registry_for
+
+    s = service.rt.settings
+    if s.run_metrics_port is None:
+        yield
+        return
+    try:
+        server = MetricsServer(s.run_metrics_host, s.run_metrics_port, registry_for(service.reading), service.health)
+    except OSError as exc:
+        where = f"{s.run_metrics_host}:{s.run_metrics_port}"
+        hint = "pick a free port (WIREWATCH_RUN_METRICS_PORT) or leave it unset"
+        fail(f"cannot serve metrics on {where}: {exc}", hint=hint, code=int(ExitStatus.NOT_RUN))
+    with server:
+        say(f"metrics on http://{s.run_metrics_host}:{server.port}/metrics, health on /healthz")
+        yield
 
 
 @click.command("run")
@@ -55,7 +82,8 @@ def cli(ctx: click.Context, feeds_file: str | None, health_every: float | None, 
     try:
         with rt.tools() as tools:
             service = Service(rt, tools, on_health=health, health_every_s=health_every, grace_s=grace)
-            summary = service.run(stop)
+            with serving_metrics(service, health):
+                summary = service.run(stop)
     except ConfigError as exc:
         fail(str(exc), hint="fix the file it names", code=int(ExitStatus.NOT_RUN))
     except StopNow as now:

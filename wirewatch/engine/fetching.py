@@ -155,5 +155,5 @@ class PageFetcher:
             reason = f"crashed while fetching: {type(exc).__name__}: {exc}"
             ledger.update(work, Step.FETCH, lambda: work.close_entry(ledger.claims, item, "failed", reason, True))
             return None
-        ledger.advance("pages_fetched")
+        ledger.fetched_page()
         return page

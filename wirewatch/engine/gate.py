@@ -35,6 +35,7 @@ class EsGate:
         self.down_since: float | None = None  # time.time() of the first failure of the current outage
         self.last_error: str | None = None
         self.outages = 0
+        self._outage_s = 0.0  # seconds of the outages that ended
         self.deadline: float | None = None  # time.monotonic() after which no call waits or starts
 
     def tail(self, halt: threading.Event) -> None:
@@ -78,6 +79,12 @@ class EsGate:
         self._up()
         return result
 
+    def outage_seconds(self) -> float:
+        """Seconds the cluster was unreachable since the gate was made, the current outage included."""
+        with self._lock:
+            current = time.time() - self.down_since if self.down_since is not None else 0.0
+            return self._outage_s + current
+
     @property
     def down(self) -> bool:
         return self.down_since is not None
@@ -95,5 +102,7 @@ class EsGate:
             return
         with self._lock:
             if self.down_since is not None:
-                log.warning("Elasticsearch is back after %.0f s: resuming", time.time() - self.down_since)
+                lasted = time.time() - self.down_since
+                log.warning("Elasticsearch is back after %.0f s: resuming", lasted)
+                self._outage_s += lasted
                 self.down_since = None

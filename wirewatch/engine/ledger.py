@@ -19,7 +19,7 @@ from ingest.feedwork import Claims, FeedWork
 from ingest.state import Backoff, FeedState, failed
 from wirewatch.engine.progress import Progress
 from wirewatch.steps import Step
-from wirewatch.summary import PassSummary
+from wirewatch.summary import PassSummary, failure_kind
 
 if TYPE_CHECKING:
     from ingest.feedlist import FeedSpec
@@ -114,6 +114,12 @@ class FeedLedger:
         with self.lock:
             self.stage_busy[stage] = self.stage_busy.get(stage, 0.0) + seconds
 
+    def fetched_page(self) -> None:
+        """A page fetched: the live counter and the pass's summary (the metrics' pages)."""
+        with self.lock:
+            self.progress.pages_fetched += 1
+            self.summary.pages_fetched += 1
+
     def advance(self, counter: str, by: int = 1) -> None:
         """Add ``by`` to the live counter ``counter`` (a ``Progress`` field)."""
         with self.lock:
@@ -142,6 +148,7 @@ class FeedLedger:
             self.progress.feeds_polled += 1
             if poll.status == "failed":
                 self.summary.fail(Step.POLL, poll.spec.id, poll.error or "failed", transient=not poll.permanent)
+                self.summary.feed_failures[failure_kind(poll.http_status, poll.error)] += 1
             candidates = work.triage(self.claims, self.opts.max_entries)
             self._report(work, Step.POLL)
             return work, candidates
@@ -166,6 +173,7 @@ class FeedLedger:
                 return
             previous = self.states.get(spec.id) or FeedState(feed_id=spec.id)
             self.summary.feeds["failed"] += 1
+            self.summary.feed_failures["crashed"] += 1
             self.progress.feeds_polled += 1
             backoff = Backoff(interval_s=spec.interval_s, max_backoff_s=self.opts.max_backoff_s)
             state = failed(previous, now=self.now(), error=reason, backoff=backoff)

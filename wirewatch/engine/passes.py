@@ -97,6 +97,7 @@ def run_engine(
     finally:
         engine.stop_threads()
         report_unrecorded(engine)
+        summary.es_outage_s += engine.gate.outage_seconds()
         for stage, seconds in engine.ledger.stage_busy.items():
             summary.stage_seconds[stage] = summary.stage_seconds.get(stage, 0.0) + seconds
         if owned:

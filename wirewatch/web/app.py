@@ -33,6 +33,7 @@ from wirewatch.web.routers import (
     entities,
     events,
     feeds,
+    ops,
     places,
     saved,
     search,
@@ -93,6 +94,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None, setup: boo
         auth,
         stix,
         taxii,
+        ops,
     ):
         app.include_router(module.router)
     _add_docs(app)
