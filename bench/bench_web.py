@@ -65,6 +65,10 @@ class Page:
     params: tuple[dict[str, Any], ...] = ({},)
 
 
+# the comparison chart at its most: five series, groups and queries mixed
+COMPARE_5: dict[str, Any] = {
+    "s": ["group:boko-haram", "group:al-shabaab", "group:jnim", "attack", "army OR militants"],
+}
 PAGES: tuple[Page, ...] = (
     Page("search_page", "/search", (*QUERIES, *MAP_QUERIES)),  # hits, facets, the chart and the map
     Page("api_search", "/api/v1/search", tuple(QUERIES)),
@@ -88,6 +92,12 @@ PAGES: tuple[Page, ...] = (
     Page("api_me", "/api/v1/me"),
     Page("stix_alerts", "/api/v1/stix"),
     Page("taxii_collections", "/taxii2/api/collections/", ({},)),
+    Page("compare_page", "/compare", (COMPARE_5, {**COMPARE_5, "y": "share", "interval": "week"})),
+    Page("api_compare", "/api/v1/compare", (COMPARE_5,)),
+    Page("events_page", "/events", ({}, {"type": "attack"})),
+    Page("api_events", "/api/v1/events", ({},)),
+    Page("group_page", "/entities/group/boko-haram"),
+    Page("person_page", "/entities/person/Abubakar Shekau"),
 )
 
 

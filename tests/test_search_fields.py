@@ -18,6 +18,7 @@ from elasticsearch import Elasticsearch
 
 from search.alerting.indices import setup_alert_indices
 from search.alerting.reconcile import alert_on_articles
+from search.alerting.watches import query_watch_id
 from search.errors import QuerySyntaxError
 from search.names import IndexNames
 from search.querying.fields import with_filters
@@ -25,6 +26,7 @@ from search.querying.querylang import parse_query
 from tests.support.search_docs import make_doc
 from tests.support.web import WebServer, add_users, csrf_of, fill, login, web_settings
 from wirewatch.cli import cli as root_cli
+from wirewatch.places import locate_place
 
 KIDNAP = "kidnapping OR enlèvement"
 
@@ -153,3 +155,29 @@ def test_filters_become_fielded_text_that_parses_back() -> None:
     assert with_filters("attack", {}) == ("attack", [])
     with pytest.raises(QuerySyntaxError, match="unknown field 'Groupz:'"):
         parse_query("Groupz:aqim")
+
+
+def test_near_becomes_a_near_term_a_watch_compiles_with_the_place_table() -> None:
+    text, left_out = with_filters("attack", {"near": ["Kidal 100km", "Bir Moghrein 50km"]})
+    assert text == '(attack) AND near:Kidal 100km AND near:"Bir Moghrein" 50km' and left_out == []
+    assert with_filters("attack", {"near": ["Kidal"]})[1] == ["near=Kidal"]  # no distance: named, not guessed
+    compiled = json.dumps(parse_query(text, locate_place))
+    assert compiled.count('"geo_distance"') == 2 and '"100km"' in compiled
+    with pytest.raises(QuerySyntaxError):
+        parse_query(text)  # without the place table a near: cannot compile: watches compile it when saved
+
+
+def test_a_watch_from_a_search_near_a_place_keeps_the_distance(
+    ana: httpx.Client, server: WebServer, es: Elasticsearch
+) -> None:
+    form = ana.get("/watches/new", params=[("q", "kidnapping"), ("near", "Kidal 100km"), ("bbox", "-5,10,5,20")])
+    assert form.status_code == 200
+    query = html.unescape(re.search(r'value="([^"]*)" required id="watch-q"', form.text).group(1))  # type: ignore[union-attr]
+    assert query == "(kidnapping) AND near:Kidal 100km"
+    dropped = html.unescape(re.search(r'id="dropped-filters"[^>]*>(.*?)</', form.text, re.S).group(1))  # type: ignore[union-attr]
+    assert "bbox=" in dropped and "near=" not in dropped  # a box has no term: named, never silently lost
+    saved = ana.post("/watches", data={"csrf_token": csrf_of(form.text), "name": "near kidal", "q": query})
+    assert saved.status_code == 303, saved.text
+    names = IndexNames(prefix=server.settings.es_index_prefix)
+    stored = es.get(index=names.watches, id=query_watch_id("near kidal"))["_source"]
+    assert '"geo_distance"' in json.dumps(stored) and stored["query_text"] == query

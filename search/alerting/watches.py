@@ -28,7 +28,7 @@ from search.client import es_errors
 from search.errors import InvalidWatch, SearchError, WatchExists, WatchNotFound
 from search.names import IndexNames
 from search.querying.fields import GroupResolver
-from search.querying.querylang import parse_query
+from search.querying.querylang import PlaceLocator, parse_query
 
 Kind = Literal["group", "query"]
 MAX_WATCHES = 10_000  # a listing reads them all in one search; far above any real watch list
@@ -154,12 +154,14 @@ def add_query_watch(
     channels: Sequence[str],
     now: datetime | None = None,
     resolve_group: GroupResolver | None = None,
+    locate: PlaceLocator | None = None,
 ) -> Watch:
     """Compile and store an analyst query watch. Raises InvalidWatch (out of ``WATCH_BOUNDS``),
     QuerySyntaxError (bad query) or WatchExists. ``resolve_group`` turns ``group:`` values into ids (compiled
-    now: the stored query filters on the id)."""
+    now: the stored query filters on the id); ``locate`` turns a ``near:`` place into coordinates (compiled now
+    too: matching needs no place table)."""
     name, unique_channels = check_watch(name, query_text, channels)
-    query = parse_query(query_text, resolve_group=resolve_group)
+    query = parse_query(query_text, locate, resolve_group=resolve_group)
     stamp = _now_iso(now)
     watch = Watch(
         id=query_watch_id(name), name=name, kind="query", query=query, channels=unique_channels,

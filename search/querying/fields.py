@@ -139,19 +139,33 @@ def _group_id(value: str, pos: int, resolve_group: GroupResolver | None) -> str:
 
 # the search form's filters a fielded term can carry, and whether several values mean any of them (or all)
 FILTER_FIELDS = {"group": "any", "event": "any", "source": "any", "place": "any", "country": "any", "lang": "any",
-                 "entity": "all", "published": "all"}  # fmt: skip
+                 "entity": "all", "published": "all", "near": "all"}  # fmt: skip
 
 
 def field_term(name: str, value: str) -> str | None:
     """``name:value`` as query text (the value quoted when it has a space or a bracket; an entity's ``TYPE:``
     stays outside the quotes), or None when a value holds a double quote, which no term can carry."""
     value = value.strip()
+    if name == "near":
+        return near_term(value)
     if not value or '"' in value:
         return None
     kind, sep, rest = value.partition(":")
     if name == "entity" and sep and kind.upper() in ENTITY_TYPES and rest.strip():
         return f"entity:{kind.upper()}:{_quoted(rest.strip())}"
     return f"{name}:{_quoted(value)}"
+
+
+def near_term(value: str) -> str | None:
+    """A ``near`` form value (``Gao 100km``, ``Bordj Badji Mokhtar 50km``, ``"Bordj Badji Mokhtar" 50km``) as a
+    ``near:`` term, the place quoted when it has a space; None without a distance after the place."""
+    place, _, distance = value.strip().rpartition(" ")
+    place = place.strip()
+    if not place or not distance:
+        return None
+    if place.startswith('"') and place.endswith('"') and place.count('"') == 2:
+        return f"near:{place} {distance}"
+    return None if '"' in place else f"near:{_quoted(place)} {distance}"
 
 
 def _quoted(value: str) -> str:

@@ -195,8 +195,10 @@ def _ids_kept(resolve: GroupResolver | None, ids: Sequence[str]) -> GroupResolve
 
 
 def query_text(req: SearchRequest) -> str:
-    """The request as one query in the query language: what "Watch this search" saves (near/bbox aside)."""
-    return filter_terms(req.query, request_filters(req))[0]
+    """The request as one query in the query language: what "Watch this search" saves (``near`` as a ``near:``
+    term; a bounding box has no term and stays aside)."""
+    near = {"near": [req.near.strip()]} if req.near.strip() else {}
+    return filter_terms(req.query, {**request_filters(req), **near})[0]
 
 
 def request_filters(req: SearchRequest) -> dict[str, list[str]]:

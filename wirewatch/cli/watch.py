@@ -62,6 +62,7 @@ def add(ctx: click.Context, name: str, query_text: str, channels: tuple[str, ...
     from search.errors import InvalidWatch, QuerySyntaxError, WatchExists
     from wirewatch.fieldvalues import FieldValues, indexed_sources
     from wirewatch.groupnames import GroupNames
+    from wirewatch.places import locate_place
 
     try:
         check_watch(name, query_text, channels)  # the bounds the workbench's form and API hold to as well
@@ -76,7 +77,13 @@ def add(ctx: click.Context, name: str, query_text: str, channels: tuple[str, ...
             groups = GroupNames.of(rt.watchlist())
             FieldValues(groups, lambda: indexed_sources(rt.es, rt.names)).check_query(query_text)
             watch = add_query_watch(
-                rt.es, rt.names, name, query_text, channels=list(channels) or known, resolve_group=groups.resolve
+                rt.es,
+                rt.names,
+                name,
+                query_text,
+                channels=list(channels) or known,
+                resolve_group=groups.resolve,
+                locate=locate_place,
             )
         except QuerySyntaxError as exc:
             pointer = " " * exc.position + "^"

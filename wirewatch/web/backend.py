@@ -269,6 +269,7 @@ def preview_watch(
     limit: int,
     resolve_group: GroupResolver | None = None,
     max_age_s: float | None = None,
+    locate: PlaceLocator | None = None,
 ) -> list[dict[str, Any]]:
     """What a query watch would have raised on the articles indexed in the last ``days`` days (``watch test``
     before the watch exists; rows published over ``max_age_s`` before their fetch are ``too_old``). Raises
@@ -276,7 +277,7 @@ def preview_watch(
     Sends nothing, stores nothing."""
     check_watch(name or "preview", query_text, ())
     since = (datetime.now(UTC) - timedelta(days=days)).isoformat()
-    compiled = parse_query(query_text, resolve_group=resolve_group)
+    compiled = parse_query(query_text, locate, resolve_group=resolve_group)
     scoped = {"bool": {"must": [compiled], "filter": [{"range": {"indexed_at": {"gte": since}}}]}}
     watch = Watch(
         id=query_watch_id(name or "preview"), name=name or "preview", kind="query", query=scoped,

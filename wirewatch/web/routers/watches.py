@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from wirewatch.places import locate_place
 from wirewatch.rows import watch_row
 from wirewatch.runtime import ConfigError
 from wirewatch.web import backend
@@ -22,11 +23,11 @@ router = APIRouter()
 PREVIEW_LIMIT = 50
 # the search's filters a watch keeps, as fielded terms of its query (URL parameter -> field)
 KEPT_FILTERS = {"group": "group", "event_type": "event", "source": "source", "place": "place", "country": "country",
-                "lang": "lang", "entity": "entity", "since": "published", "until": "published"}  # fmt: skip
+                "lang": "lang", "entity": "entity", "since": "published", "until": "published", "near": "near"}  # fmt: skip
 # the dates as published: bounds (an age such as 7d stays an age: the watch counts it back from each match)
 DATE_BOUNDS = {"since": ">=", "until": "<="}
 # and those it cannot: a watch's query has no place table for near:/bbox
-DROPPED_FILTERS = ("near", "bbox")
+DROPPED_FILTERS = ("bbox",)
 
 
 def channel_names(ctx: WebContext) -> list[str]:
@@ -45,7 +46,13 @@ def create_watch(ctx: WebContext, name: str, query: str, channels: list[str]) ->
     if unknown:
         raise WebStateError(f"unknown channel(s): {', '.join(unknown)}; configured: {', '.join(known)}")
     watch = backend.add_query_watch(
-        ctx.es, ctx.names, name, query, channels=channels or known, resolve_group=ctx.group_names().resolve
+        ctx.es,
+        ctx.names,
+        name,
+        query,
+        channels=channels or known,
+        resolve_group=ctx.group_names().resolve,
+        locate=locate_place,
     )
     return watch_row(watch)
 
@@ -73,7 +80,7 @@ def new_watch_page(
 ) -> Response:
     days = days or ctx.settings.web_preview_days
     # a watch is a query in the query language: the search's filters (dates too) become fielded terms of it;
-    # near/bbox cannot come along, so they are named
+    # a bounding box cannot come along (no term for it), so it is named
     params = request.query_params.multi_items()
     kept: dict[str, list[str]] = {}
     for key, value in params:
@@ -87,8 +94,15 @@ def new_watch_page(
         try:
             ctx.field_values().check_query(q)
             values["matches"] = backend.preview_watch(
-                ctx.es, ctx.names, name, q, days=days, limit=PREVIEW_LIMIT, resolve_group=ctx.group_names().resolve,
+                ctx.es,
+                ctx.names,
+                name,
+                q,
+                days=days,
+                limit=PREVIEW_LIMIT,
+                resolve_group=ctx.group_names().resolve,
                 max_age_s=ctx.settings.alert_max_age_s,
+                locate=locate_place,
             )
         except QuerySyntaxError as exc:
             values["error"] = {"message": exc.reason, "position": exc.position}
@@ -189,7 +203,7 @@ def preview_api(body: PreviewIn, user: User = ANALYST, ctx: WebContext = CTX) ->
         ctx.field_values().check_query(body.query)
         return backend.preview_watch(
             ctx.es, ctx.names, body.name, body.query, days=body.days, limit=body.limit,
-            resolve_group=ctx.group_names().resolve, max_age_s=ctx.settings.alert_max_age_s,
+            resolve_group=ctx.group_names().resolve, max_age_s=ctx.settings.alert_max_age_s, locate=locate_place,
         )  # fmt: skip
     except QuerySyntaxError as exc:
         return _bad_query(exc)
@@ -213,7 +227,7 @@ def test_api(
         return JSONResponse({"error": "not a query watch", "message": f"{name!r} is a group watch"}, status_code=400)
     return backend.preview_watch(
         ctx.es, ctx.names, watch.name, watch.query_text, days=days, limit=limit,
-        resolve_group=ctx.group_names().resolve, max_age_s=ctx.settings.alert_max_age_s,
+        resolve_group=ctx.group_names().resolve, max_age_s=ctx.settings.alert_max_age_s, locate=locate_place,
     )  # fmt: skip
 
 
