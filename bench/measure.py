@@ -21,12 +21,25 @@ import psutil
 class ProcessTree:
     """The main process and its descendants, minus ``exclude`` (pids whose whole subtree is left out)."""
 
-    def __init__(self, exclude: Sequence[int] = ()) -> None:
+    def __init__(self, exclude: Sequence[int] = (), *, relist_s: float = 1.0) -> None:
         self.root = psutil.Process()
         self.exclude = set(exclude)
         self._last_cpu: dict[int, float] = {}
+        # Listing the descendants scans every process of the machine (psutil's ppid map); the RSS sampler asks
+        # ten times a second, and on a shared machine the scans were half of the main process's CPU in a pass
+        # (py-spy, bench/README.md). Workers start rarely: the list is reused for ``relist_s``.
+        self.relist_s = relist_s
+        self._listed: tuple[float, list[psutil.Process]] | None = None
 
     def members(self) -> list[psutil.Process]:
+        now = time.monotonic()
+        if self._listed is not None and now - self._listed[0] < self.relist_s:
+            return [p for p in self._listed[1] if p.is_running()]
+        listed = self._list()
+        self._listed = (now, listed)
+        return listed
+
+    def _list(self) -> list[psutil.Process]:
         skipped: set[int] = set()
         for pid in self.exclude:
             try:
@@ -38,7 +51,7 @@ class ProcessTree:
 
     def cpu_seconds(self) -> float:
         """User + system CPU of every member so far (exited members at their last sample)."""
-        for proc in self.members():
+        for proc in self._list():  # read a few times a pass: listed afresh
             try:
                 times = proc.cpu_times()
             except psutil.Error:  # it exited between listing and reading
@@ -51,7 +64,7 @@ class ProcessTree:
         running niced: ``ner_nice``; with it 0 every worker counts as extraction). With one NER worker the
         tagger runs NER in the main process, and it is billed there."""
         roles = {"main": 0.0, "extraction": 0.0, "ner": 0.0}
-        for proc in self.members():
+        for proc in self._list():
             try:
                 times, nice = proc.cpu_times(), proc.nice()
             except psutil.Error:

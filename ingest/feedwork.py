@@ -1,4 +1,4 @@
-"""One feed's work in a pass, entry by entry: the per-feed pieces of ``collect`` for a streaming caller.
+"""One feed's work in a pass, entry by entry: the per-feed pieces the streaming engine drives.
 
 A ``FeedWork`` starts from the feed's poll and is told, as they happen, what became of each entry: its page
 failed to fetch, it was extracted (or skipped, or failed), its article was written or refused. It keeps the

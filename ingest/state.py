@@ -8,11 +8,15 @@ Ingest only ever *proposes* a new state; the pipeline commits it after the feed'
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from netsafe import Backoff as RetryBackoff
+
+if TYPE_CHECKING:
+    from ingest.feedlist import FeedSpec
 
 MAX_SEEN_IDS = 2000  # the newest entry ids kept per feed; feeds rarely list more than a few hundred
 
@@ -61,6 +65,16 @@ class FeedState:
 
     def is_due(self, now: datetime) -> bool:
         return self.next_poll_at is None or self.next_poll_at <= now
+
+
+def is_due(state: FeedState | None, now: datetime) -> bool:
+    """The one rule for "is this feed due": a feed never polled (no state) is; else its next poll time has come."""
+    return state is None or state.is_due(now)
+
+
+def due_feeds(feeds: Sequence[FeedSpec], states: Mapping[str, FeedState], now: datetime) -> list[FeedSpec]:
+    """The feeds of ``feeds`` due at ``now`` by their ``states`` (``is_due``), in their order."""
+    return [f for f in feeds if is_due(states.get(f.id), now)]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -115,8 +115,8 @@ def test_what_waits_for_a_refused_or_held_matcher_is_bounded(
         with rt.tools() as tools:
             engine = Engine(rt, tools, options=opts)
             for batch in range(20):  # the matcher thread is not running: as when it is held by an outage
-                engine.alerter.enqueue([f"a{batch}-{n}" for n in range(10)])
-            refused, left = engine.alerter.held_back()
+                engine.matcher.enqueue([f"a{batch}-{n}" for n in range(10)])
+            refused, left = engine.matcher.held_back()
             assert (refused, left) == (0, 150)  # 50 kept for the matcher, the rest left to the reconcile
             line = engine.snapshot().line()
             assert "150 left to the reconcile" in line, line

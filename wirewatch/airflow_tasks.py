@@ -99,8 +99,8 @@ def shard(feed_ids: list[str]) -> dict[str, Any]:
     """One shard through the streaming engine: its feeds polled, fetched, extracted, indexed and committed,
     their alerts raised and delivered as they land, then NER. Feeds another runner holds are left to it
     (``leased_elsewhere``)."""
+    from wirewatch.delivery import close_channels
     from wirewatch.engine import run_engine
-    from wirewatch.pipeline import close_channels
 
     rt = task_runtime()
     wanted = set(feed_ids)

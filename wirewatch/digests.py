@@ -1,7 +1,7 @@
 """Scheduled digests, composed: for each channel whose digest is due, claim it, list the stories waiting for it
 per watch, send ONE message, mark exactly the alerts it listed as delivered on that channel, schedule the next.
 
-The deliver step calls ``send_due_digests`` after the immediate deliveries (``pipeline.deliver_alerts``), so
+The deliver step calls ``send_due_digests`` after the immediate deliveries (``delivery.deliver_alerts``), so
 every pass, CLI or Airflow, sends the digests that have come due; the claim in ``search.alerting.digests``
 makes overlapping runners send each digest once.
 """

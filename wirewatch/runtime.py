@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from ingest.pool import ExtractPool
     from notify.deliver import Channel
     from notify.taxii_channel import StixRender
+    from search.leases import Leases
     from search.localnode import LocalNode
 
 
@@ -209,6 +210,13 @@ class Runtime:
         early = self.settings.extract_early_tags
         with self.fetcher() as fetcher, self.extract_pool(early=early) as pool, tagger:
             yield PassTools(fetcher=fetcher, pool=pool, tagger=tagger)
+
+    def feed_leases(self) -> Leases:
+        """This runner's leases on feeds: one runner polls a feed at a time (``with rt.feed_leases().renewing()``:
+        renewed while the block runs, released at its end)."""
+        from search.leases import Leases
+
+        return Leases(self.es, self.names, kind="feed", owner=self.runner_id, ttl_s=self.settings.feed_lease_ttl_s)
 
     # --- notify -------------------------------------------------------------------------------------------
     def channels(self) -> dict[str, Channel]:

@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from ingest.state import due_feeds
+from wirewatch.delivery import close_channels
 from wirewatch.engine.core import Engine
 from wirewatch.engine.gate import Halted
 from wirewatch.engine.options import EngineOptions
@@ -55,8 +57,6 @@ class Service:
 
     def run(self, stop: threading.Event) -> PassSummary:
         """Until ``stop`` is set; then a graceful drain. Returns what the service did in all."""
-        from wirewatch.pipeline import close_channels
-
         channels = self.rt.channels()
         try:
             if not self._set_up(stop, channels):
@@ -97,26 +97,23 @@ class Service:
 
     def _schedule(self, engine: Engine, feeds: Sequence[FeedSpec], stop: threading.Event) -> None:
         next_health = time.monotonic() + self.health_every_s
-        while not stop.is_set() and engine.fatal_error is None:
-            now = engine.now()
-            with engine.lock:
-                due = [
-                    f for f in feeds
-                    if f.id not in engine.open and (engine.states.get(f.id) is None or engine.states[f.id].is_due(now))
-                ]  # fmt: skip
+        while not stop.is_set() and engine.ledger.fatal_error is None:
+            now, ledger = engine.now(), engine.ledger
+            with ledger.lock:
+                due = [f for f in due_feeds(feeds, ledger.states, now) if f.id not in ledger.open]
             engine.submit_all(due, wait=False)  # never blocks: the health line below must go out in an outage
             if time.monotonic() >= next_health:
                 self.on_health(self.health_line())
                 next_health = time.monotonic() + self.health_every_s
                 self._trim_failures(engine)
             stop.wait(SCHEDULE_EVERY_S)
-        if engine.fatal_error is not None:
-            log.error("the engine stopped: %s", engine.fatal_error)
-            self.summary.fatal = str(engine.fatal_error)
+        if engine.ledger.fatal_error is not None:
+            log.error("the engine stopped: %s", engine.ledger.fatal_error)
+            self.summary.fatal = str(engine.ledger.fatal_error)
 
     def _trim_failures(self, engine: Engine) -> None:
         """A service runs for months: keep the newest failures only (the counts stay whole)."""
-        with engine.lock:
+        with engine.ledger.lock:
             dropped = len(self.summary.failures) - KEEP_FAILURES
             if dropped > 0:
                 del self.summary.failures[:dropped]
@@ -124,7 +121,7 @@ class Service:
     def _reconcile_loop(self, engine: Engine, stop: threading.Event) -> None:
         while not stop.wait(RECONCILE_EVERY_S):
             try:
-                engine.alerter.reconcile()
+                engine.matcher.reconcile()
             except Halted:
                 return
             except Exception as exc:  # the next round tries again; the health line shows the outage

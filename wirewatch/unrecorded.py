@@ -1,6 +1,6 @@
 """Deliveries sent and not yet recorded: kept in memory and written again until Elasticsearch takes them.
 
-A send must never be repeated because its record failed. The deliver step (``pipeline.deliver_alerts``) and the
+A send must never be repeated because its record failed. The deliver step (``delivery.deliver_alerts``) and the
 digests (``wirewatch.digests``) hand each record here right after the send; when Elasticsearch is unreachable
 the record waits, and the next try writes what waits *first*, before anything is read or claimed again, so
 the outbox never offers again what was already sent. A runner keeps one ``Unrecorded`` for its whole life

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 import click
 from rich.markup import escape
 from rich.table import Table
 
 from wirewatch.cli.common import console, fail, print_json, runtime_from, search_errors
-from wirewatch.settings import masked_url
+from wirewatch.rows import feed_rows
 
 
 def _age(iso: str | None, now: datetime) -> str:
@@ -21,30 +20,6 @@ def _age(iso: str | None, now: datetime) -> str:
     seconds = abs(seconds)
     text = f"{seconds / 3600:.1f}h" if seconds >= 3600 else f"{seconds / 60:.0f}m"
     return f"{word}{text}" + ("" if word else " ago")
-
-
-def feed_rows(feeds: list[Any], states: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per feed, for `feeds --json`, the table, the workbench page and its API. A feed URL (and an
-    error quoting it) may carry ``user:pass@`` or a key in its query: shown masked, to every reader."""
-    rows = []
-    for feed in feeds:
-        state = states.get(feed.id) or {}
-        failures = int(state.get("consecutive_failures") or 0)
-        gone = bool(state.get("gone")) and failures > 0
-        health = "never polled" if not state else ("gone" if gone else "failing" if failures else "ok")
-        rows.append({
-            "id": feed.id, "name": feed.name, "url": masked_url(feed.url), "health": health,
-            # Whether retrying may mend the last failure; a gone feed (410, 404s in a row) will not soon.
-            "transient": failures > 0 and not gone,
-            "last_success_at": state.get("last_success_at"), "last_error": _masked(state.get("last_error")),
-            "last_error_at": state.get("last_error_at"), "consecutive_failures": failures,
-            "next_poll_at": state.get("next_poll_at"), "entries_last_pass": state.get("entries_last_pass"),
-        })  # fmt: skip
-    return rows
-
-
-def _masked(text: str | None) -> str | None:
-    return masked_url(text) if text else text
 
 
 @click.command("feeds")

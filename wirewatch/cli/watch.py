@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from wirewatch.cli.common import console, fail, print_json, runtime_from, search_errors
+from wirewatch.rows import watch_row
 
 
 @click.group("watch")
@@ -96,7 +97,7 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
     with _session(ctx) as rt:
         watches = list_watches(rt.es, rt.names)
     if as_json:
-        print_json([_watch_row(w) for w in watches])
+        print_json([watch_row(w) for w in watches])
         return
     table = Table("name", "kind", "matches", "channels", "enabled", "created", title="Watches")
     for w in watches:
@@ -106,14 +107,6 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
             escape(w.name), w.kind, escape(what or ""), escape(", ".join(w.channels)), str(w.enabled), created
         )
     console.print(table if watches else "no watches yet: `wirewatch watch add NAME --query '...'`")
-
-
-def _watch_row(w: Any) -> dict[str, Any]:
-    return {
-        "id": w.id, "name": w.name, "kind": w.kind, "query": w.query_text, "group_id": w.group_id,
-        "channels": list(w.channels), "enabled": w.enabled, "created_at": w.created_at,
-        "snoozed_until": w.snoozed_until,
-    }  # fmt: skip
 
 
 @cli.command("remove")

@@ -4,7 +4,8 @@
 the Airflow shard tasks); ``Engine`` is the long-lived form the service (``wirewatch run``) feeds as feeds
 come due. Module map: ``core`` (the engine and its bookkeeping), ``fetching`` (poll and page fetch),
 ``extracting`` (the process pool, fed continuously), ``writing`` (tags, documents, bulk writes),
-``committing`` (feed state), ``alerting`` (match per micro-batch, reconcile, deliver), ``ner``, ``gate``
+``committing`` (feed state), ``matching`` (match per micro-batch, reconcile), ``delivering`` (the outbox),
+``ner``, ``ledger`` (the feeds in flight and their entries), ``recent`` (refreshes), ``gate``
 (Elasticsearch outages), ``queues``, ``progress``, ``options``, ``passes`` (one pass).
 """
 

@@ -8,37 +8,48 @@
                                                   [deliverer: outbox] ◀─ wake                      │
                                                   [NER] ◀─ written articles ◀─────────────────────┘
 
-Every stage is a thread (the extraction pool and NER add processes) working as soon as its input is ready;
-the queues are bounded, so a slow stage stops the ones before it instead of filling memory. Bookkeeping
-(which entry of which feed is where, what each ended as, the summary) is done under one lock by the
-methods here; the stages do their I/O and CPU work outside it.
+Every stage is an object built with its input queue, its output queue(s) and the few collaborators it needs
+(the Elasticsearch gate, the feed ledger, the options it reads), and runs as threads (the extraction pool and
+NER add processes) working as soon as its input is ready; no stage knows the engine. The queues are bounded,
+so a slow stage stops the ones before it instead of filling memory. Bookkeeping (which entry of which feed is
+where, what each ended as, the summary) is the ledger's (``engine/ledger.py``), under one lock; the stages do
+their I/O and CPU work outside it. ``Engine`` only builds the stages, wires them and starts them.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ingest.feedwork import Claims, FeedWork
-from ingest.state import FeedState
+from ingest.feedlist import FeedSpec
+from ingest.state import is_due, load_states
+from search.feedstate import EsFeedStateStore
+from search.known import existing_ids
 from wirewatch.engine.ahead import FetchAhead
+from wirewatch.engine.committing import Committer
+from wirewatch.engine.delivering import Deliverer
+from wirewatch.engine.extracting import Extractor
+from wirewatch.engine.fetching import PageFetcher, Poller
 from wirewatch.engine.gate import EsGate, Halted
-from wirewatch.engine.hosts import HostSlots
 from wirewatch.engine.jobs import ArticleJob, ExtractJob, PageJob
+from wirewatch.engine.ledger import FeedLedger, Finished
+from wirewatch.engine.matching import Matcher
+from wirewatch.engine.ner import NerStage
 from wirewatch.engine.options import EngineOptions
 from wirewatch.engine.progress import Progress
 from wirewatch.engine.queues import Stage
-from wirewatch.engine.recent import RecentlyWritten
-from wirewatch.steps import Step
+from wirewatch.engine.recent import Refresher
+from wirewatch.engine.writing import BulkWriter
+from wirewatch.spikes import raise_spikes
 from wirewatch.summary import PassSummary
 
 if TYPE_CHECKING:
-    from ingest.feedlist import FeedSpec
-    from ingest.feeds import FeedPoll
     from wirewatch.runtime import PassTools, Runtime
 
 log = logging.getLogger("wirewatch.engine")
@@ -59,64 +70,62 @@ class Engine:
         now: Callable[[], datetime] | None = None,
     ) -> None:
         self.rt, self.tools = rt, tools
-        self.opts = options or EngineOptions.from_settings(rt.settings)
-        self.summary = summary or PassSummary()
-        self.channels = channels if channels is not None else {}
+        opts = self.opts = options or EngineOptions.from_settings(rt.settings)
         self.now = now or (lambda: datetime.now(UTC))
-        self.lock = threading.RLock()
+        es, names = rt.es, rt.names
         self.halt = threading.Event()  # stop waiting: deadline passed, grace over, or a fatal error
-        self.deadline: float | None = None  # time.monotonic() the pass ends (pass_deadline_s); None: the service
-        self.gate = EsGate(self.halt, patience_s=self.opts.es_patience_s, max_backoff_s=self.opts.es_max_backoff_s)
-        self.claims = Claims()
-        self.progress = Progress()
-        self.http_slots = threading.BoundedSemaphore(self.opts.http_connections)  # connections in total
-        # taken before ``http_slots``: a feed or page whose host is full waits parked, not in a thread
-        self.poll_hosts: HostSlots[FeedSpec] = HostSlots(self.opts.http_per_host)
-        self.page_hosts: HostSlots[PageJob] = HostSlots(self.opts.http_per_host)
-        self.ahead = FetchAhead(self.opts.fetch_ahead, slow_s=self.opts.fetch_slow_s, halt=self.halt)
+        self.gate = EsGate(self.halt, patience_s=opts.es_patience_s, max_backoff_s=opts.es_max_backoff_s)
+        # the queues between the stages
         self.feeds: Stage[FeedSpec] = Stage(1_000_000, self.halt)  # specs are small; the list is in memory
-        self.pages: Stage[PageJob] = Stage(self.opts.page_queue, self.halt)
-        self.extracts: Stage[ExtractJob] = Stage(self.opts.extract_queue, self.halt)
-        self.articles: Stage[ArticleJob] = Stage(self.opts.write_queue, self.halt)
-        self.states: dict[str, FeedState] = {}  # the last known state of each feed (loaded, then committed)
-        self.open: dict[str, FeedWork | None] = {}  # feed id -> its work (None: submitted, not polled yet)
-        self.idle = threading.Condition(self.lock)  # notified whenever a feed finishes
-        self.fatal_error: BaseException | None = None
-        self.stage_busy: dict[str, float] = {}
-        self._refresh_lock = threading.Lock()  # guards the two counters below
-        self._refreshing = threading.Lock()  # one refresh at a time; a second caller then finds it done
-        self._written = 0  # bulk writes of articles finished
-        self.recent = RecentlyWritten()  # their story state until a refresh makes them searchable
-        self._refreshed = 0  # writes made searchable by a refresh
-        self._threads: list[threading.Thread] = []
-        from wirewatch.engine.alerting import Alerter
-        from wirewatch.engine.committing import Committer
-        from wirewatch.engine.ner import NerStage
-
-        self.committer = Committer(self)
-        self.alerter = Alerter(self)
-        self.ner = NerStage(self)
-        from wirewatch.pipeline import feed_leases
-
+        self.pages: Stage[PageJob] = Stage(opts.page_queue, self.halt)
+        self.extracts: Stage[ExtractJob] = Stage(opts.extract_queue, self.halt)
+        self.articles: Stage[ArticleJob] = Stage(opts.write_queue, self.halt)
+        to_commit: queue.Queue[Finished] = queue.Queue()
+        wake = threading.Event()  # new alerts: the deliverer looks at the outbox
+        # what the stages share
+        self.ledger = ledger = FeedLedger(to_commit, opts=opts, summary=summary or PassSummary(), halt=self.halt,
+                                          now=self.now)  # fmt: skip
+        self.refresher = Refresher(es, names, self.gate)
+        self.ahead = FetchAhead(opts.fetch_ahead, slow_s=opts.fetch_slow_s, halt=self.halt)
+        connections = threading.BoundedSemaphore(opts.http_connections)  # polls and pages together
         # One runner per feed: a feed is leased before it is polled and released once its state is committed
         # (the service, a CLI pass and the DAG's shards may run at once).
-        self.leases = feed_leases(rt)
+        self.leases = rt.feed_leases()
         self._renewing: Any = None
+        # the stages
+        fetcher, gate = tools.fetcher, self.gate
+        known = partial(existing_ids, es, names)
+        self.poller = Poller(self.feeds, self.pages, ledger=ledger, gate=gate, known_ids=known, fetcher=fetcher,
+                             connections=connections, opts=opts, now=self.now)  # fmt: skip
+        self.fetcher = PageFetcher(self.pages, self.extracts, ledger=ledger, ahead=self.ahead, fetcher=fetcher,
+                                   connections=connections, opts=opts, now=self.now)  # fmt: skip
+        self.extractor = Extractor(self.extracts, self.articles, ledger=ledger, pool=tools.pool)
+        self.ner = NerStage(tagger=tools.tagger, ledger=ledger, gate=gate, es=es, names=names, opts=opts)
+        self.matcher = Matcher(ledger=ledger, gate=gate, es=es, names=names, refresher=self.refresher,
+                               spikes=partial(raise_spikes, rt), wake=wake, opts=opts, now=self.now)  # fmt: skip
+        self.deliverer = Deliverer(rt, channels if channels is not None else {}, wake=wake, ledger=ledger, gate=gate,
+                                   opts=opts)  # fmt: skip
+        self.writer = BulkWriter(self.articles, to_match=self.matcher.enqueue, to_ner=self.ner.offer, ledger=ledger,
+                                 gate=gate, es=es, names=names, tagger=tools.tagger, ahead=self.ahead,
+                                 refresher=self.refresher, opts=opts)  # fmt: skip
+        self.committer = Committer(to_commit, ledger=ledger, gate=gate, store=EsFeedStateStore(es, names),
+                                   leases=self.leases)  # fmt: skip
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def summary(self) -> PassSummary:
+        return self.ledger.summary
 
     # --- lifecycle --------------------------------------------------------------------------------------
     def start(self) -> None:
-        from wirewatch.engine.extracting import extract_loop
-        from wirewatch.engine.fetching import fetch_loop, poll_loop
-        from wirewatch.engine.writing import BulkWriter
-
         conns = self.opts.http_connections
-        self._spawn("poll", lambda: poll_loop(self), conns)
-        self._spawn("fetch", lambda: fetch_loop(self), conns)
-        self._spawn("extract", lambda: extract_loop(self), 1)
-        self._spawn("write", BulkWriter(self).run, 1)
+        self._spawn("poll", self.poller.run, conns)
+        self._spawn("fetch", self.fetcher.run, conns)
+        self._spawn("extract", self.extractor.run, 1)
+        self._spawn("write", self.writer.run, 1)
         self._spawn("commit", self.committer.run, 1)
-        self._spawn("match", self.alerter.match_loop, 1)
-        self._spawn("deliver", self.alerter.deliver_loop, 1)
+        self._spawn("match", self.matcher.match_loop, 1)
+        self._spawn("deliver", self.deliverer.deliver_loop, 1)
         if self.tools.tagger.ner:
             self._spawn("ner", self.ner.run, self.opts.ner_consumers)
         self._renewing = self.leases.renewing()  # renewed every third of their ttl; released when stopped
@@ -130,7 +139,7 @@ class Engine:
                 return
             except BaseException as exc:  # a bug in a stage must end the pass with a reason, never hang it
                 log.exception("engine stage %s failed", name)
-                self.fail_fatally(exc)
+                self.ledger.fail_fatally(exc)
 
         for n in range(count):
             thread = threading.Thread(target=guarded, name=f"wirewatch-{name}-{n}", daemon=True)
@@ -142,12 +151,7 @@ class Engine:
         self.gate.call(lambda: self._read_states(feed_ids))
 
     def _read_states(self, feed_ids: Sequence[str]) -> bool:
-        from ingest.state import load_states
-        from search.feedstate import EsFeedStateStore
-
-        loaded = load_states(EsFeedStateStore(self.rt.es, self.rt.names), list(feed_ids))
-        with self.lock:
-            self.states.update(loaded)
+        self.ledger.remember(load_states(self.committer.store, list(feed_ids)))
         return True
 
     def submit_all(self, specs: Sequence[FeedSpec], *, wait: bool = True, only_due: bool = True) -> list[FeedSpec]:
@@ -158,7 +162,9 @@ class Engine:
         The state of a leased feed is read again under the lease: another runner may have polled it since
         this one last read it (its ETag, seen ids and next poll are the ones to go on from). ``only_due``:
         a feed that is no longer due then is given back and counted ``not_due``."""
-        fresh = [s for s in specs if s.id not in self.open]
+        ledger = self.ledger
+        with ledger.lock:
+            fresh = [s for s in specs if s.id not in ledger.open]
         if not fresh:
             return []
         ids = [s.id for s in fresh]
@@ -166,18 +172,18 @@ class Engine:
         if report is None:
             return []
         if report.elsewhere:
-            with self.lock:
-                self.summary.feeds["leased_elsewhere"] += len(report.elsewhere)
+            with ledger.lock:
+                ledger.summary.feeds["leased_elsewhere"] += len(report.elsewhere)
         granted = set(report.granted)
         if granted and self._call(lambda: self._read_states(sorted(granted)), wait) is None:
             self.release_leases(sorted(granted))  # cannot know where the feeds stand: leave them for later
             return []
         if only_due:
             now = self.now()
-            with self.lock:
-                stale = {fid for fid in granted if fid in self.states and not self.states[fid].is_due(now)}
+            with ledger.lock:
+                stale = {fid for fid in granted if not is_due(ledger.states.get(fid), now)}
                 if stale:  # a zero would add an empty row to every summary
-                    self.summary.feeds["not_due"] += len(stale)
+                    ledger.summary.feeds["not_due"] += len(stale)
             self.release_leases(sorted(stale))
             granted -= stale
         return [spec for spec in fresh if spec.id in granted and self.submit(spec)]
@@ -193,51 +199,35 @@ class Engine:
 
     def submit(self, spec: FeedSpec) -> bool:
         """Queue ``spec`` for polling; False when it is already in flight (the service never polls it twice)."""
-        with self.lock:
-            if spec.id in self.open:
-                return False
-            self.open[spec.id] = None
-            self.progress.feeds_due += 1
-            self.progress.in_flight_feeds = len(self.open)
+        if not self.ledger.open_feed(spec.id):
+            return False
         self.feeds.put(spec)
         return True
 
     def close_input(self) -> None:
         self.feeds.close()
 
+    def snapshot(self) -> Progress:
+        with self.ledger.lock:
+            progress = self.ledger.progress
+            progress.es_down_since = self.gate.down_since
+            progress.es_error = self.gate.last_error
+            progress.ner_backlog = self.ner.backlog
+            progress.match_refused, progress.match_left = self.matcher.held_back()
+            progress.unsearchable = len(self.refresher.recent)
+            return progress.copy()
+
     def wait_idle(
-        self,
-        deadline: float | None,
-        on_tick: Callable[[], None] | None = None,
-        stop: threading.Event | None = None,
+        self, deadline: float | None, on_tick: Callable[[], None] | None = None, stop: threading.Event | None = None
     ) -> bool:
         """Wait until every submitted feed finished (True), or the monotonic ``deadline`` passed or ``stop``
         was set (False)."""
-        with self.idle:
-            while self.open and self.fatal_error is None:
-                left = None if deadline is None else deadline - time.monotonic()
-                if (left is not None and left <= 0) or (stop is not None and stop.is_set()):
-                    return False
-                self.idle.wait(timeout=0.5 if left is None else min(0.5, left))
-                if on_tick is not None:
-                    on_tick()
-        return self.fatal_error is None
+        return self.ledger.wait_idle(deadline, on_tick, stop)
 
     def abandon_open(self, reason: str) -> list[str]:
         """Halt the ingest stages and give up on every unfinished feed: its state is not committed."""
         self.halt.set()
-        with self.lock:
-            abandoned = sorted(self.open)
-            for feed_id in abandoned:
-                work = self.open.pop(feed_id)
-                if work is not None:
-                    work.abandon(self.claims, reason)
-                    self._report(work, Step.POLL)
-                self.summary.fail(Step.POLL, feed_id, reason, transient=True)
-            self.summary.abandoned.extend(abandoned)
-            self.progress.in_flight_feeds = 0
-            self.idle.notify_all()
-        return abandoned
+        return self.ledger.abandon_open(reason)
 
     def stop_threads(self, timeout: float = 5.0) -> None:
         self.halt.set()
@@ -250,149 +240,6 @@ class Engine:
             self._renewing.__exit__(None, None, None)  # releases what is still held (abandoned feeds too)
             self._renewing = None
 
-    def fail_fatally(self, exc: BaseException) -> None:
-        with self.lock:
-            if self.fatal_error is None:
-                self.fatal_error = exc
-            self.idle.notify_all()
-
-    # --- bookkeeping (stages call these; each takes the lock) ------------------------------------------------
-    def polled(self, poll: FeedPoll) -> tuple[FeedWork, list[Any]]:
-        """Record a poll; returns its work and the entries to fetch (claimed for this feed)."""
-        with self.lock:
-            work = FeedWork(poll, max_extract_attempts=self.opts.max_extract_attempts)
-            if self.halt.is_set() or poll.spec.id not in self.open:
-                return work, []
-            self.open[poll.spec.id] = work
-            self.summary.feeds[poll.status] += 1
-            self.summary.offered += work.offered
-            self.progress.feeds_polled += 1
-            if poll.status == "failed":
-                self.summary.fail(Step.POLL, poll.spec.id, poll.error or "failed", transient=not poll.permanent)
-            candidates = work.triage(self.claims, self.opts.max_entries)
-            self._report(work, Step.POLL)
-            return work, candidates
-
-    def feed_crashed(self, spec: FeedSpec, exc: BaseException) -> None:
-        """A feed whose poll (or the bookkeeping after it) raised something unexpected: a named failure,
-        and the pass goes on. Before its poll was recorded, its state backs off like any failed poll;
-        after, its open entries fail transiently and its state does not move (it is tried again)."""
-        from ingest.state import Backoff, failed
-
-        reason = f"crashed while polling: {type(exc).__name__}: {exc}"
-        log.warning("feed %s: %s", spec.id, reason)
-        with self.lock:
-            if spec.id not in self.open:
-                return
-            work = self.open[spec.id]
-            self.summary.fail(Step.POLL, spec.id, reason, transient=True)
-            if work is not None:
-                work.abandon(self.claims, reason)
-                self._report(work, Step.POLL)
-                self.open.pop(spec.id, None)
-                self.progress.in_flight_feeds = len(self.open)
-                self.idle.notify_all()
-                return
-            previous = self.states.get(spec.id) or FeedState(feed_id=spec.id)
-            self.summary.feeds["failed"] += 1
-            self.progress.feeds_polled += 1
-            backoff = Backoff(interval_s=spec.interval_s, max_backoff_s=self.opts.max_backoff_s)
-            state = failed(previous, now=self.now(), error=reason, backoff=backoff)
-        self.committer.enqueue(spec.id, state, None)
-
-    def update(self, work: FeedWork, stage: Step, change: Callable[[], Any]) -> Any:
-        """Apply ``change`` to ``work`` under the lock, record the outcomes it produced, finish the feed if done."""
-        with self.lock:
-            if self.open.get(work.feed_id) is not work:
-                return None  # abandoned meanwhile: late news changes nothing
-            result = change()
-            self._report(work, stage)
-            return result
-
-    def check_done(self, works: Sequence[FeedWork]) -> None:
-        """Hand every finished feed among ``works`` (and feeds waiting on them) to the committer."""
-        with self.lock:
-            candidates = [*works, *self.claims.touched]
-            self.claims.touched.clear()
-            finished = []
-            for work in candidates:
-                if self.open.get(work.feed_id) is work and work.done and not work.finishing:
-                    work.finishing = True
-                    self._report(work, Step.INDEX)
-                    finished.append(work)
-        for work in finished:
-            self.committer.enqueue(work.feed_id, self._state_of_finished(work), work)
-
-    def _state_of_finished(self, work: FeedWork) -> FeedState | None:
-        """Its new state; for a feed whose articles were not all written (a failed bulk item), its old cursor
-        with the failure recorded and a backoff, so it is neither lost nor polled again at once."""
-        from ingest.state import Backoff
-
-        state = work.state_to_commit()
-        if state is not None:
-            return state
-        backoff = Backoff(interval_s=work.poll.spec.interval_s, max_backoff_s=self.opts.max_backoff_s)
-        return work.held_back_state(now=self.now(), backoff=backoff)
-
-    def lease_lost(self, feed_id: str, reason: str) -> None:
-        with self.lock:
-            self.summary.fail(Step.COMMIT, feed_id, reason, transient=True)
-
-    def committed(self, feed_id: str, state: FeedState | None, work: FeedWork | None) -> None:
-        with self.lock:
-            if state is not None:
-                self.states[feed_id] = state
-                self.progress.feeds_committed += 1
-            if work is None or self.open.get(feed_id) is work:
-                self.open.pop(feed_id, None)
-            self.progress.in_flight_feeds = len(self.open)
-            self.idle.notify_all()
-
-    def _report(self, work: FeedWork, stage: Step) -> None:
-        """Count the outcomes ``work`` produced since the last report (invariant 6)."""
-        for outcome in work.outcomes[work.reported :]:
-            self.summary.entries[outcome.state] += 1
-            if outcome.state == "skipped":
-                self.summary.skipped_rules[(outcome.detail or "skipped").split(":")[0]] += 1
-            elif outcome.state == "failed":
-                self.summary.fail(stage, outcome.url, outcome.detail or "failed", transient=outcome.transient)
-            elif outcome.state == "indexed":
-                self.progress.indexed += 1
-        work.reported = len(work.outcomes)
-
-    # --- one refresh per write, made by the matcher (which must search the batch); the writer's story lookup
-    # reads the writes no finished refresh covers yet from ``self.recent`` instead of waiting for one ---------
-    def wrote_articles(self) -> int:
-        """A bulk write of articles finished: the next ``refresh_articles`` refreshes. Returns its number."""
-        with self._refresh_lock:
-            self._written += 1
-            return self._written
-
-    def refresh_articles(self) -> None:
-        """Make every finished write searchable, unless a refresh since the last write already did."""
-        with self._refreshing:
-            with self._refresh_lock:
-                target = self._written
-                if self._refreshed >= target:
-                    return
-            rt = self.rt
-            self.gate.call(lambda: rt.es.indices.refresh(index=rt.names.articles))
-            with self._refresh_lock:
-                self._refreshed = max(self._refreshed, target)
-            self.recent.searchable_up_to(target)
-
-    def past_deadline(self) -> bool:
-        return self.deadline is not None and time.monotonic() >= self.deadline
-
-    def busy(self, stage: str, seconds: float) -> None:
-        with self.lock:
-            self.stage_busy[stage] = self.stage_busy.get(stage, 0.0) + seconds
-
-    def snapshot(self) -> Progress:
-        with self.lock:
-            self.progress.es_down_since = self.gate.down_since
-            self.progress.es_error = self.gate.last_error
-            self.progress.ner_backlog = self.ner.backlog
-            self.progress.match_refused, self.progress.match_left = self.alerter.held_back()
-            self.progress.unsearchable = len(self.recent)
-            return self.progress.copy()
+    def threads(self, stage: str) -> list[threading.Thread]:
+        """The threads of ``stage`` (its name in ``start``)."""
+        return [t for t in self._threads if t.name.startswith(f"wirewatch-{stage}-")]

@@ -9,45 +9,53 @@ from typing import TYPE_CHECKING
 from ingest.pool import PageOutcome
 from wirewatch.early import Early
 from wirewatch.engine.jobs import ArticleJob, ExtractJob
+from wirewatch.engine.ledger import FeedLedger
+from wirewatch.engine.queues import Stage
 from wirewatch.steps import Step
 
 if TYPE_CHECKING:
-    from wirewatch.engine.core import Engine
+    from ingest.pool import ExtractPool
 
 
-def extract_loop(engine: Engine) -> None:
-    pool = engine.tools.pool
-    while True:
-        while pool.free:
-            job = engine.extracts.get_nowait() if pool.busy else engine.extracts.get()
-            if job is None:
-                break
-            pool.submit(job, job.page)
-        if not pool.busy:
-            if engine.extracts.closed_and_empty or engine.halt.is_set():
-                return
-            continue
-        began = time.perf_counter()
-        for key, outcome in pool.results(timeout=0.05):
-            assert isinstance(key, ExtractJob)
-            settle_one(engine, key, outcome)
-        engine.busy("extract", time.perf_counter() - began)
+class Extractor:
+    """``extracts`` in, ``articles`` out, through ``pool``."""
 
+    def __init__(
+        self, extracts: Stage[ExtractJob], articles: Stage[ArticleJob], *, ledger: FeedLedger, pool: ExtractPool
+    ) -> None:
+        self.extracts, self.articles, self.ledger, self.pool = extracts, articles, ledger, pool
 
-def settle_one(engine: Engine, job: ExtractJob, outcome: PageOutcome) -> None:
-    work, item = job.work, job.item
-    try:
-        article = engine.update(work, Step.EXTRACT, lambda: work.extracted(engine.claims, item, outcome))
-    except Exception as exc:  # a record the bookkeeping cannot take is this page's failure
-        reason = f"crashed after extraction: {type(exc).__name__}: {exc}"
-        engine.update(work, Step.EXTRACT, lambda: work.close_entry(engine.claims, item, "failed", reason, True))
-        article = None
-    with engine.lock:
-        engine.progress.extracted += 1
-    if article is None:
-        if job.ticket is not None:
-            job.ticket.release()
-        engine.check_done([work])
-        return
-    early = outcome.extra if isinstance(outcome.extra, Early) else None
-    engine.articles.put(ArticleJob(work, item, article, early, job.ticket))
+    def run(self) -> None:
+        pool, extracts = self.pool, self.extracts
+        while True:
+            while pool.free:
+                job = extracts.get_nowait() if pool.busy else extracts.get()
+                if job is None:
+                    break
+                pool.submit(job, job.page)
+            if not pool.busy:
+                if extracts.closed_and_empty or self.ledger.halt.is_set():
+                    return
+                continue
+            began = time.perf_counter()
+            for key, outcome in pool.results(timeout=0.05):
+                assert isinstance(key, ExtractJob)
+                self.settle_one(key, outcome)
+            self.ledger.busy("extract", time.perf_counter() - began)
+
+    def settle_one(self, job: ExtractJob, outcome: PageOutcome) -> None:
+        work, item, ledger = job.work, job.item, self.ledger
+        try:
+            article = ledger.update(work, Step.EXTRACT, lambda: work.extracted(ledger.claims, item, outcome))
+        except Exception as exc:  # a record the bookkeeping cannot take is this page's failure
+            reason = f"crashed after extraction: {type(exc).__name__}: {exc}"
+            ledger.update(work, Step.EXTRACT, lambda: work.close_entry(ledger.claims, item, "failed", reason, True))
+            article = None
+        ledger.advance("extracted")
+        if article is None:
+            if job.ticket is not None:
+                job.ticket.release()
+            ledger.check_done([work])
+            return
+        early = outcome.extra if isinstance(outcome.extra, Early) else None
+        self.articles.put(ArticleJob(work, item, article, early, job.ticket))

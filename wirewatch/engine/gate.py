@@ -37,6 +37,13 @@ class EsGate:
         self.outages = 0
         self.deadline: float | None = None  # time.monotonic() after which no call waits or starts
 
+    def tail(self, halt: threading.Event) -> None:
+        """Wait on ``halt`` from now on, the outage forgotten: after the ingest stages halted (a pass's deadline),
+        the tail of the pass (the last matches, the reconcile, the outbox) still reaches the cluster."""
+        with self._lock:
+            self._halt = halt
+            self.down_since, self.last_error = None, None
+
     def call(self, fn: Callable[[], T]) -> T:
         """``fn()``, retried through an outage (SearchUnavailable); other errors pass through."""
         attempt = 0

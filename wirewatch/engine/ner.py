@@ -18,12 +18,19 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from search.reuse import Pending
-from wirewatch.engine.gate import Halted
+from search.bulk import update_entities
+from search.reuse import Pending, articles_waiting_for_entities, count_waiting_for_entities
+from wirewatch.engine.gate import EsGate, Halted
+from wirewatch.engine.ledger import FeedLedger
+from wirewatch.engine.options import EngineOptions
+from wirewatch.reuse import entity_updates
 from wirewatch.steps import Step
 
 if TYPE_CHECKING:
-    from wirewatch.engine.core import Engine
+    from elasticsearch import Elasticsearch
+
+    from enrich.tagger import Tagger
+    from search.names import IndexNames
 
 
 REFILL_EVERY_S = 30.0  # an idle NER stage reads the index's backlog this often (articles indexed with NER off)
@@ -39,8 +46,17 @@ class NerStage:
     Reading the index's backlog leaves out only what is queued or being tagged here and the articles that
     failed lately: a bounded list, whatever the size of the backlog."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(
+        self,
+        *,
+        tagger: Tagger,
+        ledger: FeedLedger,
+        gate: EsGate,
+        es: Elasticsearch,
+        names: IndexNames,
+        opts: EngineOptions,
+    ) -> None:
+        self.tagger, self.ledger, self.gate, self.es, self.names, self.opts = tagger, ledger, gate, es, names, opts
         self._cond = threading.Condition()
         self._todo: collections.deque[Pending] = collections.deque()
         self._queued: set[str] = set()  # the ids in _todo
@@ -59,13 +75,13 @@ class NerStage:
             return max(len(self._todo) + len(self._in_flight), self._waiting)
 
     def offer(self, articles: list[Pending]) -> None:
-        if not self.engine.tools.tagger.ner or not articles:
+        if not self.tagger.ner or not articles:
             return
         with self._cond:
             for item in articles:
                 if item.id in self._queued or item.id in self._in_flight:
                     continue
-                if len(self._todo) < self.engine.opts.ner_queue:
+                if len(self._todo) < self.opts.ner_queue:
                     self._todo.append(item)
                     self._queued.add(item.id)
                 else:
@@ -82,8 +98,7 @@ class NerStage:
         """One consumer, until closed: tag what is queued; when the queue ran dry after an overflow, or every
         REFILL_EVERY_S while it is empty, refill it from the index's backlog. Once closed: drain the index's
         backlog (this pass's overflow, a crash's leftovers), then return."""
-        engine = self.engine
-        while not engine.halt.is_set():
+        while not self.ledger.halt.is_set():
             batch = self._take()
             if batch:
                 self._tag_tracked(batch)
@@ -107,7 +122,7 @@ class NerStage:
         with self._cond:
             if not self._todo and not self._closed and not self._overflowed:
                 self._cond.wait(timeout=0.5)
-            size = self.engine.opts.ner_batch
+            size = self.opts.ner_batch
             batch = [self._todo.popleft() for _ in range(min(size, len(self._todo)))]
             ids = {p.id for p in batch}
             self._queued -= ids
@@ -124,18 +139,16 @@ class NerStage:
     def refill(self) -> int:
         """Queue up to a batch per consumer from the index's backlog (articles not queued, being tagged or
         failed lately) and count what waits there; returns how many were queued (0: none left)."""
-        from search.reuse import articles_waiting_for_entities, count_waiting_for_entities
-
-        engine, rt = self.engine, self.engine.rt
+        es, names, gate = self.es, self.names, self.gate
         with self._cond:
             self._overflowed = False
             self._next_refill = time.monotonic() + REFILL_EVERY_S
             self._forget_failures()
             skip = sorted(self._queued | self._in_flight | set(self._failed))
-        engine.gate.call(lambda: rt.es.indices.refresh(index=rt.names.articles))
-        limit = engine.opts.ner_batch * max(1, engine.opts.ner_consumers)
-        todo = engine.gate.call(lambda: articles_waiting_for_entities(rt.es, rt.names, limit=limit, exclude=skip))
-        waiting = engine.gate.call(lambda: count_waiting_for_entities(rt.es, rt.names))
+        gate.call(lambda: es.indices.refresh(index=names.articles))
+        limit = self.opts.ner_batch * max(1, self.opts.ner_consumers)
+        todo = gate.call(lambda: articles_waiting_for_entities(es, names, limit=limit, exclude=skip))
+        waiting = gate.call(lambda: count_waiting_for_entities(es, names))
         with self._cond:
             self._waiting = waiting
             fresh = [p for p in todo if p.id not in self._queued and p.id not in self._in_flight]
@@ -163,36 +176,31 @@ class NerStage:
             self._forget_failures()
 
     def tag(self, batch: list[Pending]) -> None:
-        from search.bulk import update_entities
-        from wirewatch.reuse import entity_updates
-
-        engine, rt = self.engine, self.engine.rt
+        es, names, opts, ledger = self.es, self.names, self.opts, self.ledger
         began = time.perf_counter()
         try:
-            days = rt.settings.story_language_days
-            plan = engine.gate.call(
-                lambda: entity_updates(rt.es, rt.names, engine.tools.tagger, batch, story_days=days)
+            plan = self.gate.call(
+                lambda: entity_updates(es, names, self.tagger, batch, story_days=opts.story_language_days)
             )
         except Exception as exc:  # the batch stays ner_done: false in the index; read back after FAILED_RETRY_S
             if isinstance(exc, Halted):
                 raise
-            with engine.lock:
+            with ledger.lock:
                 for p in batch:
-                    engine.summary.fail(Step.NER, p.id, f"{type(exc).__name__}: {exc}", transient=True)
+                    ledger.summary.fail(Step.NER, p.id, f"{type(exc).__name__}: {exc}", transient=True)
             self._done(0, [p.id for p in batch])
             return
-        s = rt.settings
-        report = engine.gate.call(
+        report = self.gate.call(
             lambda: update_entities(
-                rt.es, rt.names, plan.updates, chunk_docs=engine.opts.flush_docs, max_retries=s.es_max_retries,
-                backoff_s=s.es_backoff_s, max_backoff_s=s.es_max_backoff_s,
+                es, names, plan.updates, chunk_docs=opts.flush_docs, max_retries=opts.bulk_max_retries,
+                backoff_s=opts.bulk_backoff_s, max_backoff_s=opts.bulk_max_backoff_s,
             )
         )  # fmt: skip
-        engine.busy("ner", time.perf_counter() - began)
+        ledger.busy("ner", time.perf_counter() - began)
         self._done(len(report.written), list(report.failed))
-        with engine.lock:
+        with ledger.lock:
             for aid, reason in report.failed.items():
-                engine.summary.fail(Step.NER, aid, reason, transient=aid in report.transient)
-            engine.summary.entities_added += len(report.written)
-            engine.summary.entities_reused += plan.reused
-            engine.progress.ner_done += len(report.written)
+                ledger.summary.fail(Step.NER, aid, reason, transient=aid in report.transient)
+            ledger.summary.entities_added += len(report.written)
+            ledger.summary.entities_reused += plan.reused
+            ledger.progress.ner_done += len(report.written)

@@ -1,4 +1,5 @@
-"""The engine's limits, read once from the settings (the stages take plain numbers)."""
+"""The engine's limits, read once from the settings (the stages take plain numbers): the engine's only reader
+of ``Settings``."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from wirewatch.settings import Settings
 
 @dataclass(frozen=True, kw_only=True)
 class EngineOptions:
-    # feeds and entries (the same rules as ``collect``)
+    # feeds and entries
     max_entries: int = 100
     max_parse_entries: int = 500
     gone_after_404s: int = 3
@@ -30,12 +31,15 @@ class EngineOptions:
     flush_bytes: int = 5_000_000
     flush_age_s: float = 0.25
     bulk_max_retries: int = 3
+    bulk_backoff_s: float = 0.5  # between a bulk item's retries (429, 503), doubling
+    bulk_max_backoff_s: float = 30.0
     # alerts and NER
     dedup_window_s: float = 48 * 3600
     alert_max_age_s: float | None = None  # an article published longer before its fetch raises no alert
     ner_batch: int = 8  # articles per NER task (one process's batch)
     ner_consumers: int = 3  # threads feeding the NER processes: one more than there are processes
     outbox_batch: int = 500
+    story_language_days: int = 3  # reports in other languages published this many days apart join one story
     # while matching is refused (429) or held by an outage: bounds on what waits in memory for it
     match_waiting_max: int = 5000  # article ids waiting for the matcher; beyond, the reconcile matches them
     match_retry_max_s: float = 30.0  # cap on the backoff before refused articles are matched again
@@ -69,6 +73,9 @@ class EngineOptions:
             flush_bytes=s.es_bulk_chunk_bytes,
             flush_age_s=s.engine_flush_age_s,
             bulk_max_retries=s.es_max_retries,
+            bulk_backoff_s=s.es_backoff_s,
+            bulk_max_backoff_s=s.es_max_backoff_s,
+            story_language_days=s.story_language_days,
             dedup_window_s=float(s.alert_dedup_window_s),
             alert_max_age_s=s.alert_max_age_s,
             ner_batch=max(1, s.ner_batch_size),

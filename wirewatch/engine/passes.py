@@ -9,6 +9,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ingest.state import due_feeds
+from wirewatch.delivery import close_channels
 from wirewatch.engine.core import Engine
 from wirewatch.engine.gate import Halted
 from wirewatch.engine.options import EngineOptions
@@ -56,7 +58,7 @@ def run_engine(
     owned = channels is None
     chans = rt.channels() if channels is None else channels
     engine = Engine(rt, tools, options=opts, summary=summary, channels=chans, now=now)
-    engine.deadline = deadline  # deliveries end by it too, the last ones included
+    engine.ledger.deadline = deadline  # deliveries end by it too, the last ones included
     stop = stop_event or threading.Event()
     last = [0.0]
 
@@ -68,15 +70,15 @@ def run_engine(
     try:
         engine.load_states([f.id for f in feeds])
         at = engine.now()
-        due = [f for f in feeds if not only_due or engine.states.get(f.id) is None or engine.states[f.id].is_due(at)]
+        due = due_feeds(feeds, engine.ledger.states, at) if only_due else list(feeds)
         if len(feeds) > len(due):
             summary.feeds["not_due"] += len(feeds) - len(due)
         engine.start()
         engine.submit_all(due, only_due=only_due)
         engine.close_input()
         finished = engine.wait_idle(deadline, on_tick=tick, stop=stop)
-        if engine.fatal_error is not None:
-            raise engine.fatal_error
+        if engine.ledger.fatal_error is not None:
+            raise engine.ledger.fatal_error
         if not finished:
             why = "stopped" if stop.is_set() else f"pass deadline of {limit:g} s passed"
             abandoned = engine.abandon_open(f"{why} before the feed finished: abandoned, state not committed")
@@ -95,11 +97,9 @@ def run_engine(
     finally:
         engine.stop_threads()
         report_unrecorded(engine)
-        for stage, seconds in engine.stage_busy.items():
+        for stage, seconds in engine.ledger.stage_busy.items():
             summary.stage_seconds[stage] = summary.stage_seconds.get(stage, 0.0) + seconds
         if owned:
-            from wirewatch.pipeline import close_channels
-
             close_channels(chans)
         if on_progress is not None:
             on_progress(engine.snapshot())
@@ -119,24 +119,21 @@ def drain(
     get their alerts, and what NER did not reach stays in the index for the next pass. ``stop_by`` (monotonic;
     the service's grace) bounds all of it, an outage included: past it, this raises ``Halted`` and what is
     left (the reconcile, the outbox, NER) waits in the index for the next start."""
-    from wirewatch.engine.gate import EsGate
-
     halted = engine.halt.is_set()
-    tail = threading.Event()
     if halted:
-        engine.gate = EsGate(tail, patience_s=engine.opts.es_patience_s, max_backoff_s=engine.opts.es_max_backoff_s)
+        engine.gate.tail(threading.Event())
     engine.gate.deadline = stop_by
     for stage in (engine.feeds, engine.pages, engine.extracts, engine.articles):
         stage.close()
-    engine.alerter.close()
+    engine.matcher.close()
     _join(engine, "match", _left(stop_by))
-    engine.alerter.stop_delivering.set()
+    engine.deliverer.stop_delivering.set()
     _join(engine, "deliver", _left(stop_by))
     if _alive(engine, "match") or _alive(engine, "deliver"):
         raise Halted()  # still waiting for the cluster when the time was up (their own gate calls end now too)
     with engine.summary.timed(Step.MATCH):
-        engine.alerter.reconcile()
-    engine.alerter.deliver_all()
+        engine.matcher.reconcile()
+    engine.deliverer.deliver_all()
     if halted:
         return
     engine.ner.close()
@@ -152,29 +149,24 @@ def drain(
 
 def report_unrecorded(engine: Engine) -> None:
     """Sends whose record never reached Elasticsearch (the pass gave up on the outage): said, not hidden."""
-    left = len(engine.alerter.unrecorded)
+    left = len(engine.deliverer.unrecorded)
     if left:
         reason = (
             f"{left} delivery record(s) not written (Elasticsearch unreachable): sent again, with the same "
             "idempotency key, once their claims lapse"
         )
         log.error(reason)
-        with engine.lock:
-            engine.summary.fail(Step.DELIVER, "records", reason, transient=True)
+        engine.ledger.fail(Step.DELIVER, "records", reason, transient=True)
 
 
 def _left(stop_by: float | None) -> float | None:
     return None if stop_by is None else max(0.0, stop_by - time.monotonic())
 
 
-def _threads(engine: Engine, name: str) -> list[threading.Thread]:
-    return [t for t in engine._threads if t.name.startswith(f"wirewatch-{name}-")]
-
-
 def _alive(engine: Engine, name: str) -> bool:
-    return any(t.is_alive() for t in _threads(engine, name))
+    return any(t.is_alive() for t in engine.threads(name))
 
 
 def _join(engine: Engine, name: str, timeout: float | None = None) -> None:
-    for thread in _threads(engine, name):
+    for thread in engine.threads(name):
         thread.join(timeout)

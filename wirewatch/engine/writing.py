@@ -11,27 +11,59 @@ written texts to NER.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
 from enrich.tags import Tags
+from search.bulk import index_articles
 from search.bulksend import BulkReport
 from search.errors import SearchError
+from search.known import existing_ids
 from search.reuse import Pending
 from wirewatch.documents import article_document
+from wirewatch.engine.gate import EsGate
 from wirewatch.engine.jobs import ArticleJob
+from wirewatch.engine.ledger import FeedLedger
+from wirewatch.engine.options import EngineOptions
+from wirewatch.engine.queues import Stage
+from wirewatch.engine.recent import Refresher
 from wirewatch.steps import Step
+from wirewatch.stories import story_fields_for
 
 if TYPE_CHECKING:
-    from wirewatch.engine.core import Engine
+    from elasticsearch import Elasticsearch
+
+    from enrich.tagger import Tagger
+    from search.names import IndexNames
+    from wirewatch.engine.ahead import FetchAhead
 
 # a batch closes early after this long without a new article while fetching waits for the write
 QUIET_S = 0.03
 
 
 class BulkWriter:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    """``articles`` in; out: the durable ids ``to_match``, the written texts ``to_ner``, finished feeds to the
+    ledger."""
+
+    def __init__(
+        self,
+        articles: Stage[ArticleJob],
+        *,
+        to_match: Callable[[list[str]], None],
+        to_ner: Callable[[list[Pending]], None],
+        ledger: FeedLedger,
+        gate: EsGate,
+        es: Elasticsearch,
+        names: IndexNames,
+        tagger: Tagger,
+        ahead: FetchAhead,
+        refresher: Refresher,
+        opts: EngineOptions,
+    ) -> None:
+        self.articles, self.to_match, self.to_ner = articles, to_match, to_ner
+        self.ledger, self.gate, self.es, self.names, self.tagger = ledger, gate, es, names, tagger
+        self.ahead, self.refresher, self.opts = ahead, refresher, opts
 
     def run(self) -> None:
         while True:
@@ -44,12 +76,12 @@ class BulkWriter:
                     if job.ticket is not None:
                         job.ticket.release()
                 self.write(batch)
-                self.engine.busy("index", time.perf_counter() - began)
+                self.ledger.busy("index", time.perf_counter() - began)
 
     def _next_batch(self) -> list[ArticleJob] | None:
         """Up to flush_docs/flush_bytes articles, closed when the first has waited flush_age_s, or sooner when
         fetching waits for this write (nothing more is coming until it is done); None at the end."""
-        opts, queue, ahead = self.engine.opts, self.engine.articles, self.engine.ahead
+        opts, queue, ahead = self.opts, self.articles, self.ahead
         first = queue.get()
         if first is None:
             return None
@@ -61,7 +93,7 @@ class BulkWriter:
                 break
             job = queue.get(timeout=min(left, QUIET_S))
             if job is None:
-                if ahead.blocking or queue.closed_and_empty or self.engine.halt.is_set():
+                if ahead.blocking or queue.closed_and_empty or self.ledger.halt.is_set():
                     break
                 continue
             batch.append(job)
@@ -69,48 +101,44 @@ class BulkWriter:
         return batch
 
     def write(self, batch: list[ArticleJob]) -> None:
-        from search.known import existing_ids
-
-        engine, rt = self.engine, self.engine.rt
+        es, names, refresher = self.es, self.names, self.refresher
         moved = [j.article.id for j in batch if j.article.id != j.item.id]  # a canonical link gave another id
-        known = engine.gate.call(lambda: existing_ids(rt.es, rt.names, moved)) if moved else set()
+        known = self.gate.call(lambda: existing_ids(es, names, moved)) if moved else set()
         to_write = [j for j in batch if self._accepted(j, j.article.id in known)]
         docs = self._documents(to_write)
         to_write = [j for j in to_write if j.article.id in docs]
         if to_write:
             try:
-                report = engine.gate.call(lambda: self._index(list(docs.values())))
+                report = self.gate.call(lambda: self._index(list(docs.values())))
             except SearchError:
-                engine.wrote_articles()  # even a failed bulk may have written some: the next refresh shows them
+                refresher.wrote()  # even a failed bulk may have written some: the next refresh shows them
                 raise  # outage beyond patience, or the index is missing: the engine stops with the reason
             except Exception as exc:  # anything else fails this batch's entries (tried again next pass)
                 report = BulkReport(transient={j.article.id: f"{type(exc).__name__}: {exc}" for j in to_write})
-            number = engine.wrote_articles()
-            engine.recent.add(number, {aid: docs[aid] for aid in report.durable if aid in docs})
-            if len(engine.recent) > engine.opts.unsearchable_max:
+            number = refresher.wrote()
+            refresher.recent.add(number, {aid: docs[aid] for aid in report.durable if aid in docs})
+            if len(refresher.recent) > self.opts.unsearchable_max:
                 # the matcher refreshes after each write, unless it is held (matching refused, an outage):
                 # then the writer refreshes, so what it keeps in memory stays bounded
-                engine.refresh_articles()
+                refresher.refresh()
             languages = {aid: str(doc["language"]) if doc.get("language") else None for aid, doc in docs.items()}
             self._settle(to_write, report, languages)
-        engine.check_done([j.work for j in batch])
+        self.ledger.check_done([j.work for j in batch])
 
     def _documents(self, jobs: list[ArticleJob]) -> dict[str, dict[str, object]]:
         """Article id -> document with its gazetteer tags (the page's language as the hint) and its story; an
         article that cannot be tagged or turned into a document fails here by name (transient: its feed is
         tried again) and the others go on."""
-        from wirewatch.stories import story_fields_for
-
-        engine, rt = self.engine, self.engine.rt
+        es, names, recent = self.es, self.names, self.refresher.recent
         articles = [j.article for j in jobs]
         # Stories first (one terms query for the batch): copies of an earlier story join it; an outage waits.
-        # The writes no finished refresh covers yet come from ``engine.recent``: no refresh to wait for here.
+        # The writes no finished refresh covers yet come from ``refresher.recent``: no refresh to wait for here.
         # Signatures and tags made in the extraction processes are used as they are (``wirewatch.early``).
         signatures = {j.article.id: j.early.signature for j in jobs if j.early is not None}
-        stories = engine.gate.call(
-            lambda: story_fields_for(rt.es, rt.names, articles, signatures, refresh=False, unsearchable=engine.recent)
+        stories = self.gate.call(
+            lambda: story_fields_for(es, names, articles, signatures, refresh=False, unsearchable=recent)
         )
-        tagger = engine.tools.tagger
+        tagger = self.tagger
         try:
             tags = self._group_tags(jobs)
             return {a.id: article_document(a, t, stories.get(a.id)) for a, t in zip(articles, tags, strict=True)}
@@ -130,43 +158,40 @@ class BulkWriter:
         """Each article's tracked groups: made in its extraction process, else here (one call for the rest)."""
         todo = [j for j in jobs if j.early is None]
         made = iter(
-            self.engine.tools.tagger.tag_groups([j.article.text for j in todo], [j.article.language for j in todo])
+            self.tagger.tag_groups([j.article.text for j in todo], [j.article.language for j in todo])
             if todo
             else []
         )
         return [j.early.tags if j.early is not None else next(made) for j in jobs]
 
     def _accepted(self, job: ArticleJob, already_indexed: bool) -> bool:
-        work, engine = job.work, self.engine
-        accepted = engine.update(
-            work, Step.INDEX, lambda: work.accept(engine.claims, job.item, job.article, already_indexed)
+        work, ledger = job.work, self.ledger
+        accepted = ledger.update(
+            work, Step.INDEX, lambda: work.accept(ledger.claims, job.item, job.article, already_indexed)
         )
         return bool(accepted)
 
     def _index(self, docs: list[dict[str, object]]) -> BulkReport:
-        from search.bulk import index_articles
-
-        rt, opts = self.engine.rt, self.engine.opts
-        s = rt.settings
+        opts = self.opts
         return index_articles(
-            rt.es, rt.names, docs, chunk_docs=opts.flush_docs, chunk_bytes=opts.flush_bytes,
-            max_retries=opts.bulk_max_retries, backoff_s=s.es_backoff_s, max_backoff_s=s.es_max_backoff_s,
+            self.es, self.names, docs, chunk_docs=opts.flush_docs, chunk_bytes=opts.flush_bytes,
+            max_retries=opts.bulk_max_retries, backoff_s=opts.bulk_backoff_s, max_backoff_s=opts.bulk_max_backoff_s,
         )  # fmt: skip
 
     def _settle(
         self, jobs: list[ArticleJob], report: BulkReport, languages: dict[str, str | None] | None = None
     ) -> None:
-        engine, languages = self.engine, languages or {}
+        ledger, languages = self.ledger, languages or {}
         durable, refused, failed = set(report.durable), set(report.permanent), report.failed
         for job in jobs:
             aid, work = job.article.id, job.work
             reason = failed.get(aid, "not written to the index")
-            change = partial(work.written, engine.claims, aid, durable=aid in durable, refused=aid in refused,
+            change = partial(work.written, ledger.claims, aid, durable=aid in durable, refused=aid in refused,
                              reason=reason)  # fmt: skip
-            engine.update(work, Step.INDEX, change)
+            ledger.update(work, Step.INDEX, change)
         written = [j for j in jobs if j.article.id in set(report.written)]
-        engine.alerter.enqueue([j.article.id for j in jobs if j.article.id in durable])
-        engine.ner.offer([pending_of(j, languages.get(j.article.id)) for j in written])
+        self.to_match([j.article.id for j in jobs if j.article.id in durable])
+        self.to_ner([pending_of(j, languages.get(j.article.id)) for j in written])
 
 
 def pending_of(job: ArticleJob, language: str | None) -> Pending:

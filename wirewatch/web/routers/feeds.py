@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from wirewatch.cli.feeds import feed_rows
+from wirewatch.rows import feed_rows
 from wirewatch.runtime import ConfigError
 from wirewatch.web import backend
 from wirewatch.web.context import CTX, WebContext

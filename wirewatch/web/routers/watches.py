@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from wirewatch.cli.watch import _watch_row as watch_row
+from wirewatch.rows import watch_row
 from wirewatch.runtime import ConfigError
 from wirewatch.web import backend
 from wirewatch.web.backend import InvalidWatch, QuerySyntaxError, WatchExists

@@ -1,4 +1,4 @@
-"""One ingest pass over a healthy feed and one broken feed per fault: each fault is recorded with a clear
+"""One engine pass over a healthy feed and one broken feed per fault: each fault is recorded with a clear
 reason, and the healthy feed still yields its article (docs/design.md invariant 5)."""
 
 from __future__ import annotations
@@ -8,14 +8,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from ingest.collect import CollectOptions, IngestBatch, collect
 from ingest.feedlist import FeedSpec, load_feed_list
+from ingest.feeds import poll_feed
 from ingest.fetch import Fetcher
 from ingest.pool import ExtractPool
+from ingest.state import Backoff, FeedState
 from seeds.server import SeedServer
+from tests.support.engine_passes import EnginePasses, engine_passes
 from tests.support.ingest_servers import (
     FaultServer,
     endless,
@@ -25,6 +28,7 @@ from tests.support.ingest_servers import (
     respond,
     stall,
 )
+from wirewatch.summary import Failure, PassSummary
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 EXPECTED = json.loads((SEEDS / "expected.json").read_text(encoding="utf-8"))
@@ -57,20 +61,6 @@ CAFE_PAGE = (
     + "</article></body></html>"
 )
 SHORT_PAGE = "<html><body><article><h1>Brief</h1><p>Only one short line here.</p></article></body></html>"
-
-
-@dataclass
-class FaultPass:
-    batch: IngestBatch
-    feeds: dict[str, FeedSpec]
-    server: FaultServer
-    seed_article_url: str
-
-    def poll(self, feed_id: str):
-        return next(p for p in self.batch.polls if p.spec.id == feed_id)
-
-    def outcome(self, path: str):
-        return next(o for o in self.batch.outcomes if o.url.endswith(path))
 
 
 def _routes(base: str) -> dict:
@@ -152,30 +142,38 @@ FAULT_FEEDS = [
 ]
 
 
+
+
+@dataclass
+class FaultPass:
+    summary: PassSummary
+    passes: EnginePasses
+    articles: list[dict[str, Any]]
+    server: FaultServer
+
+    def failure(self, subject_end: str) -> Failure:
+        return next(f for f in self.summary.failures if f.subject.endswith(subject_end))
+
+
 @pytest.fixture(scope="module")
-def fault_pass() -> Iterator[FaultPass]:
+def fault_pass(es_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultPass]:
     with SeedServer() as seeds, FaultServer() as server:
         server.routes.update(_routes(server.base_url))
         specs = load_feed_list(SEEDS / "feeds.yaml", base_url=seeds.base_url)[:1]  # the healthy seed RSS
         specs += [FeedSpec(id=name, url=server.url(f"/feeds/{name}.xml")) for name in FAULT_FEEDS]
-        with Fetcher(fast_policy()) as fetcher, ExtractPool(workers=2, deadline_s=10) as pool:
-            batch = collect(
-                specs,
-                {},
-                fetcher=fetcher,
-                pool=pool,
-                known_ids=lambda ids: set(),
-                now=NOW,
-                options=CollectOptions(min_chars=250),
-            )
-        yield FaultPass(batch, {s.id: s for s in specs}, server, seeds.article_url)
+        with Fetcher(fast_policy()) as fetcher, ExtractPool(workers=2, deadline_s=10) as pool, engine_passes(
+            es_url, tmp_path_factory.mktemp("faults"), specs, fetcher=fetcher, pool=pool, min_chars=250
+        ) as passes:  # fmt: skip
+            summary = passes.run(NOW)
+            yield FaultPass(summary, passes, passes.articles(), server)
 
 
 def test_healthy_feed_still_yields_the_seed_article(fault_pass: FaultPass) -> None:
-    seed = [a for a in fault_pass.batch.articles if a.source == "seed-rss"]
+    seed = [a for a in fault_pass.articles if a["source"] == "seed-rss"]
     assert len(seed) == 1
-    assert " ".join(seed[0].text.split()) == " ".join(EXPECTED["text"].split())
-    assert fault_pass.poll("seed-rss").status == "ok"
+    assert " ".join(seed[0]["text"].split()) == " ".join(EXPECTED["text"].split())
+    state = fault_pass.passes.state("seed-rss")
+    assert state.consecutive_failures == 0 and state.last_success_at == NOW
 
 
 @pytest.mark.parametrize(
@@ -197,10 +195,10 @@ def test_healthy_feed_still_yields_the_seed_article(fault_pass: FaultPass) -> No
     ],
 )
 def test_broken_feed_is_a_recorded_failure(fault_pass: FaultPass, feed: str, reason: str) -> None:
-    poll = fault_pass.poll(feed)
-    assert poll.status == "failed" and reason in (poll.error or "")
-    state = fault_pass.batch.proposed_states[feed]
-    assert state.last_error == poll.error and state.consecutive_failures == 1
+    failure = next(f for f in fault_pass.summary.failures if f.subject == feed)
+    assert failure.stage == "poll" and reason in failure.reason
+    state = fault_pass.passes.state(feed)  # committed: the failure recorded and backed off
+    assert state.last_error == failure.reason and state.consecutive_failures == 1
     assert state.next_poll_at is not None and state.next_poll_at > NOW
 
 
@@ -211,7 +209,7 @@ def test_retries_only_where_they_can_help(fault_pass: FaultPass, feed: str, retr
 
 
 def test_retry_after_pushes_the_next_poll(fault_pass: FaultPass) -> None:
-    state = fault_pass.batch.proposed_states["503"]
+    state = fault_pass.passes.state("503")
     assert state.next_poll_at is not None and state.next_poll_at >= NOW + timedelta(seconds=120)
 
 
@@ -226,7 +224,10 @@ def test_retry_after_pushes_the_next_poll(fault_pass: FaultPass) -> None:
 def test_odd_but_readable_feed_keeps_its_entries_and_records_the_problem(
     fault_pass: FaultPass, feed: str, problem: str
 ) -> None:
-    poll = fault_pass.poll(feed)
+    assert fault_pass.passes.state(feed).consecutive_failures == 0  # read: a success for the engine
+    with Fetcher(fast_policy()) as fetcher:  # the poll the engine's poller makes, its problem named
+        spec = FeedSpec(id=feed, url=fault_pass.server.url(f"/feeds/{feed}.xml"))
+        poll = poll_feed(spec, FeedState(feed_id=feed), fetcher=fetcher, now=NOW, max_entries=10, backoff=Backoff())
     assert poll.status == "ok" and problem in (poll.problem or "")
     if feed == "wrong-charset":
         assert [i.title for i in poll.items] == ["Café bomb in Sabha"]
@@ -240,61 +241,53 @@ def test_odd_but_readable_feed_keeps_its_entries_and_records_the_problem(
     ],
 )
 def test_unsafe_entry_links_are_refused(fault_pass: FaultPass, link: str, reason: str) -> None:
-    outcome = next(
-        o for o in fault_pass.batch.outcomes if o.feed_id == "bad-links" and reason in (o.detail or "")
-    )
-    assert outcome.state == "failed" and not outcome.transient
+    failure = next(f for f in fault_pass.summary.failures if reason in f.reason)
+    assert not failure.transient
 
 
 @pytest.mark.parametrize(
-    ("path", "state", "detail", "transient"),
+    ("path", "detail", "transient"),
     [
-        ("/p/500.html", "failed", "HTTP 500", True),
-        ("/p/410.html", "failed", "HTTP 410", False),
-        ("/p/stall.html", "failed", "timed out (ReadTimeout)", True),
-        ("/p/endless.html", "failed", "body larger than the cap", False),
-        ("/p/bomb.html", "failed", "decompressed body larger than the cap", False),
-        ("/p/private.html", "failed", "resolves to a private address (192.168.7.7)", False),
-        ("/p/json", "failed", "not an HTML page (content-type application/json)", False),
-        ("/p/short.html", "skipped", "too_short: main text too short", False),
+        ("/p/500.html", "HTTP 500", True),
+        ("/p/410.html", "HTTP 410", False),
+        ("/p/stall.html", "timed out (ReadTimeout)", True),
+        ("/p/endless.html", "body larger than the cap", False),
+        ("/p/bomb.html", "decompressed body larger than the cap", False),
+        ("/p/private.html", "resolves to a private address (192.168.7.7)", False),
+        ("/p/json", "not an HTML page (content-type application/json)", False),
     ],
 )
 def test_broken_page_is_a_recorded_entry_outcome(
-    fault_pass: FaultPass, path: str, state: str, detail: str, transient: bool
+    fault_pass: FaultPass, path: str, detail: str, transient: bool
 ) -> None:
-    outcome = next(o for o in fault_pass.batch.outcomes if o.feed_id == "pages" and o.url.endswith(path))
-    assert (outcome.state, outcome.transient) == (state, transient) and detail in (outcome.detail or "")
+    failure = fault_pass.failure(path)
+    assert failure.transient == transient and detail in failure.reason
+
+
+def test_a_short_page_is_skipped_by_name(fault_pass: FaultPass) -> None:
+    assert fault_pass.summary.skipped_rules["too_short"] == 1
 
 
 def test_wrongly_labelled_page_is_decoded_from_its_bytes(fault_pass: FaultPass) -> None:
-    cafe = next(a for a in fault_pass.batch.articles if a.url.endswith("/p/cafe.html"))
-    assert "Café Riviera" in cafe.text and "délégation" in cafe.text and "\ufffd" not in cafe.text
+    cafe = next(a for a in fault_pass.articles if a["url"].endswith("/p/cafe.html"))
+    assert "Café Riviera" in cafe["text"] and "délégation" in cafe["text"] and "\ufffd" not in cafe["text"]
 
 
 def test_counts_add_up(fault_pass: FaultPass) -> None:
-    batch = fault_pass.batch
-    written = {a.id for a in batch.articles}
-    final = batch.finish(written)
-    assert len(final) == batch.offered == len(batch.outcomes) + len(batch.pending)
-    counts = batch.counts(written)
-    assert counts["total"] == batch.offered and counts["indexed"] == len(batch.articles) == 2
+    summary = fault_pass.summary
+    assert summary.accounted and sum(summary.entries.values()) == summary.offered
+    assert summary.entries["indexed"] == len(fault_pass.articles) == 2
 
 
 def test_feed_with_a_transient_page_failure_keeps_its_validators(fault_pass: FaultPass) -> None:
     # /p/500.html and /p/stall.html may work next time: the pages feed must be read again in full then.
-    poll = fault_pass.poll("pages")
-    state = fault_pass.batch.proposed_states["pages"]
-    assert state.body_hash == poll.previous_state.body_hash is None
-    failed_ids = {o.entry_id for o in fault_pass.batch.outcomes if o.feed_id == "pages" and o.transient}
-    assert len(failed_ids) == 2 and not failed_ids & set(state.seen_ids)
-    assert len(state.seen_ids) == len(poll.items) - 2
+    state = fault_pass.passes.state("pages")
+    assert state.body_hash is None
+    transient = [f for f in fault_pass.summary.failures if "/p/" in f.subject and f.transient]
+    assert len(transient) == 2
+    assert len(state.seen_ids) == 9 - 2  # the feed lists 9 entries
 
 
-def test_failed_feeds_states_can_be_committed_while_healthy_waits_for_its_write(
-    fault_pass: FaultPass,
-) -> None:
-    batch = fault_pass.batch
-    nothing_written = batch.states_to_commit(set())
-    assert "seed-rss" not in nothing_written and "pages" not in nothing_written
-    assert {"500", "laughs", "bad-links"} <= set(nothing_written)
-    assert "seed-rss" in batch.states_to_commit({a.id for a in batch.articles})
+def test_every_feed_state_is_committed_once_its_entries_settled(fault_pass: FaultPass) -> None:
+    for feed in ["seed-rss", *FAULT_FEEDS]:
+        assert fault_pass.passes.committed(feed), feed

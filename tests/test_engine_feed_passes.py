@@ -1,21 +1,23 @@
-"""Feeds over several passes against a real loopback server: entries past the per-pass cap are taken on later
-passes and the feed then settles (issue 11 defect 2), a huge feed is read only up to a cap and not parsed
-again while unchanged (defect 12), and a feed answering 410, or 404 several times in a row, is gone (13)."""
+"""Feeds over several passes of the engine against a real loopback server: entries past the per-pass cap are
+taken on later passes and the feed then settles (issue 11 defect 2), a huge feed is read only up to a cap and
+not parsed again while unchanged (defect 12), and a feed answering 410, or 404 several times in a row, is gone
+(13)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
-from ingest.collect import CollectOptions, IngestBatch, collect
 from ingest.feedcap import entry_layout
 from ingest.feedlist import FeedSpec
 from ingest.feeds import parse_feed_bytes
 from ingest.fetch import Fetcher
 from ingest.pool import ExtractPool
-from ingest.state import Backoff, FeedState, MemoryFeedStateStore, failed, load_states
+from ingest.state import Backoff, FeedState, failed
+from tests.support.engine_passes import engine_passes
 from tests.support.ingest_servers import FaultServer, conditional, fast_policy, respond
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -38,32 +40,6 @@ def numbered_rss(base: str, count: int, *, oldest_first: bool, dated: bool) -> s
     return f"{head}{channel}\n{''.join(items)}\n</channel></rss>\n"
 
 
-class Passes:
-    """Runs ``collect`` pass after pass, committing the states it may commit, as the pipeline does."""
-
-    def __init__(self, specs: list[FeedSpec], fetcher: Fetcher, pool: ExtractPool, options: CollectOptions) -> None:
-        self.specs, self.fetcher, self.pool, self.options = specs, fetcher, pool, options
-        self.store = MemoryFeedStateStore()
-        self.count = 0
-
-    def run(self, *, already_indexed: bool = False) -> IngestBatch:
-        batch = collect(
-            self.specs,
-            load_states(self.store, [s.id for s in self.specs]),
-            fetcher=self.fetcher,
-            pool=self.pool,
-            known_ids=(lambda ids: set(ids)) if already_indexed else (lambda ids: set()),
-            now=NOW + timedelta(hours=self.count),
-            options=self.options,
-        )
-        self.store.save(batch.states_to_commit({a.id for a in batch.articles}))
-        self.count += 1
-        return batch
-
-    def state(self, feed_id: str) -> FeedState:
-        return load_states(self.store, [feed_id])[feed_id]
-
-
 @pytest.fixture(scope="module")
 def pool() -> Iterator[ExtractPool]:
     with ExtractPool(workers=1, deadline_s=10) as opened:
@@ -82,7 +58,7 @@ def page_hits(server: FaultServer) -> dict[int, int]:
 # --- defect 2: entries past feed_max_entries ---------------------------------------------------------------
 @pytest.mark.parametrize(("oldest_first", "dated"), [(True, True), (False, False)], ids=["oldest-first", "undated"])
 def test_entries_past_the_cap_come_on_the_next_pass_and_the_feed_settles(
-    pool: ExtractPool, oldest_first: bool, dated: bool
+    es_url: str, tmp_path: Path, pool: ExtractPool, oldest_first: bool, dated: bool
 ) -> None:
     with FaultServer() as server:
         server.routes["/feed.xml"] = conditional(
@@ -90,51 +66,48 @@ def test_entries_past_the_cap_come_on_the_next_pass_and_the_feed_settles(
         )
         server.routes.update({f"/p/{i}.html": respond(200, SHORT_PAGE) for i in range(150)})
         spec = FeedSpec(id="numbered", url=server.url("/feed.xml"))
-        with Fetcher(fast_policy()) as fetcher:
-            passes = Passes([spec], fetcher, pool, CollectOptions(max_entries=100, min_chars=250, only_due=False))
-            first = passes.run()
+        with Fetcher(fast_policy()) as fetcher, engine_passes(
+            es_url, tmp_path, [spec], fetcher=fetcher, pool=pool, max_entries=100, min_chars=250
+        ) as passes:  # fmt: skip
+            first = passes.run(NOW, only_due=False)
             # The newest 100 first, whatever order the feed lists them in; the 50 others wait, named.
             assert set(page_hits(server)) == set(range(50, 150))
-            assert [o.detail for o in first.outcomes].count("max_entries_per_pass (100)") == 50
+            assert first.skipped_rules["max_entries_per_pass (100)"] == 50
             assert passes.state("numbered").body_hash is None and len(passes.state("numbered").seen_ids) == 100
 
-            second = passes.run()
+            second = passes.run(NOW + timedelta(hours=1), only_due=False)
             assert page_hits(server) == {i: 1 for i in range(150)}  # every entry fetched, once, by pass 2
-            assert second.counts(set()) | {"total": 150} == {
-                "indexed": 0, "duplicate": 0, "not_modified": 100, "skipped": 50, "failed": 0, "total": 150,
-            }  # fmt: skip
+            assert dict(second.entries) == {"not_modified": 100, "skipped": 50} and second.offered == 150
             settled = passes.state("numbered")
             assert settled.etag == '"v1"' and settled.body_hash is not None and len(settled.seen_ids) == 150
 
-            third = passes.run()
-            poll = third.polls[0]
-            assert (poll.status, poll.http_status, third.offered) == ("not_modified", 304, 0)
-            assert server.requests[-1] == ("/feed.xml", server.requests[-1][1])
+            third = passes.run(NOW + timedelta(hours=2), only_due=False)
+            assert dict(third.feeds) == {"not_modified": 1} and third.offered == 0
+            assert server.requests[-1][0] == "/feed.xml"
             assert server.requests[-1][1].get("if-none-match") == '"v1"'
             assert sum(page_hits(server).values()) == 150
 
 
 # --- defect 12: huge feeds --------------------------------------------------------------------------------
-def test_a_huge_feed_is_read_up_to_the_cap_and_not_parsed_again_while_unchanged(pool: ExtractPool) -> None:
+def test_a_huge_feed_is_read_up_to_the_cap_and_not_parsed_again_while_unchanged(
+    es_url: str, tmp_path: Path, pool: ExtractPool
+) -> None:
     with FaultServer() as server:
-        # No ETag: only the body hash can tell the second pass that nothing changed.
-        body = numbered_rss("http://news.example", 20_000, oldest_first=True, dated=True).encode()
+        # No ETag: only the body hash can tell the second pass that nothing changed. The pages are gone (404):
+        # each entry settles for good, so the feed's state moves on.
+        body = numbered_rss(server.base_url, 20_000, oldest_first=True, dated=True).encode()
         server.routes["/huge.xml"] = respond(200, body, RSS)
         spec = FeedSpec(id="huge", url=server.url("/huge.xml"))
-        options = CollectOptions(max_entries=500, max_parse_entries=500, only_due=False)
-        with Fetcher(fast_policy(max_bytes=len(body) + 1)) as fetcher:
-            passes = Passes([spec], fetcher, pool, options)
-            first = passes.run(already_indexed=True)
-            poll = first.polls[0]
-            assert poll.status == "ok" and first.offered == len(poll.items) == 500 and not poll.deferred
-            numbers = {int(i.link.rsplit("/", 1)[1].split(".")[0]) for i in poll.items}
-            assert numbers == set(range(19_500, 20_000))  # the newest 500, though listed last
-            assert "lists 20000 entries: read only the newest 500" in (poll.problem or "")
+        with Fetcher(fast_policy(max_bytes=len(body) + 1)) as fetcher, engine_passes(
+            es_url, tmp_path, [spec], fetcher=fetcher, pool=pool, max_entries=500, max_parse_entries=500
+        ) as passes:  # fmt: skip
+            first = passes.run(NOW, only_due=False)
+            assert dict(first.feeds) == {"ok": 1} and first.offered == 500
+            assert set(page_hits(server)) == set(range(19_500, 20_000))  # the newest 500, though listed last
             assert passes.state("huge").body_hash is not None
 
-            second = passes.run(already_indexed=True)
-            again = second.polls[0]
-            assert (again.status, again.http_status, again.items, second.offered) == ("not_modified", 200, [], 0)
+            second = passes.run(NOW + timedelta(hours=1), only_due=False)
+            assert dict(second.feeds) == {"not_modified": 1} and second.offered == 0
             assert server.hits("/huge.xml") == 2
 
 
@@ -179,7 +152,7 @@ def test_unpaired_entry_tags_are_not_cut() -> None:
 
 
 # --- defect 13: feeds that are gone ---------------------------------------------------------------------
-def test_410_is_gone_at_once_and_404_after_repeated_answers(pool: ExtractPool) -> None:
+def test_410_is_gone_at_once_and_404_after_repeated_answers(es_url: str, tmp_path: Path, pool: ExtractPool) -> None:
     with FaultServer() as server:
         server.routes["/gone.xml"] = respond(410, "gone", "text/plain")
         server.routes["/missing.xml"] = respond(404, "no", "text/plain")
@@ -187,16 +160,17 @@ def test_410_is_gone_at_once_and_404_after_repeated_answers(pool: ExtractPool) -
             FeedSpec(id="gone", url=server.url("/gone.xml")),
             FeedSpec(id="missing", url=server.url("/missing.xml")),
         ]
-        options = CollectOptions(max_backoff_s=7200, gone_after_404s=3, only_due=False)
-        with Fetcher(fast_policy()) as fetcher:
-            passes = Passes(specs, fetcher, pool, options)
+        with Fetcher(fast_policy()) as fetcher, engine_passes(
+            es_url, tmp_path, specs, fetcher=fetcher, pool=pool, max_backoff_s=7200, gone_after_404s=3
+        ) as passes:  # fmt: skip
             for number in range(1, 4):
-                batch = passes.run()
                 now = NOW + timedelta(hours=number - 1)
+                summary = passes.run(now, only_due=False)
                 gone, missing = passes.state("gone"), passes.state("missing")
                 assert gone.gone and gone.next_poll_at == now + timedelta(seconds=7200)
                 assert "gone (HTTP 410)" in (gone.last_error or "")
-                assert [p.permanent for p in batch.polls] == [True, number == 3]
+                permanent = {f.subject: not f.transient for f in summary.failures}
+                assert permanent == {"gone": True, "missing": number == 3}
                 assert (missing.gone, missing.consecutive_not_found) == (number == 3, number)
             assert missing.next_poll_at == now + timedelta(seconds=7200)
             assert "gone (3 HTTP 404 answers in a row)" in (missing.last_error or "")
@@ -205,7 +179,7 @@ def test_410_is_gone_at_once_and_404_after_repeated_answers(pool: ExtractPool) -
             server.routes["/missing.xml"] = respond(
                 200, numbered_rss(server.base_url, 1, oldest_first=True, dated=False), RSS
             )
-            passes.run(already_indexed=True)
+            passes.run(NOW + timedelta(hours=3), only_due=False)
             back = passes.state("missing")
             assert (back.gone, back.consecutive_not_found, back.consecutive_failures) == (False, 0, 0)
 
