@@ -25,7 +25,20 @@ from wirewatch.settings import Settings, masked_url
 from wirewatch.web.backend import IndexMissing, SearchError, SearchUnavailable, WatchNotFound, setup_all
 from wirewatch.web.context import CTX, HERE, WebContext, build_context
 from wirewatch.web.limits import BodyGuard
-from wirewatch.web.routers import alerts, articles, auth, events, feeds, places, saved, search, stix, taxii, watches
+from wirewatch.web.routers import (
+    alerts,
+    articles,
+    auth,
+    events,
+    eventwatches,
+    feeds,
+    places,
+    saved,
+    search,
+    stix,
+    taxii,
+    watches,
+)
 from wirewatch.web.security import VIEWER, Forbidden, LoginRequired, SecurityHeaders, login_required_response
 from wirewatch.web.store import User, WebStateError, setup_web_indices
 
@@ -65,7 +78,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None, setup: boo
     # a page on another site that rebinds its DNS name to 127.0.0.1 is refused by Host
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (search, articles, places, events, alerts, watches, feeds, saved, auth, stix, taxii):
+    for module in (search, articles, places, events, alerts, watches, eventwatches, feeds, saved, auth, stix, taxii):
         app.include_router(module.router)
     _add_docs(app)
     _add_error_handlers(app)
