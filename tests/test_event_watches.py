@@ -184,3 +184,17 @@ def test_an_event_watch_needs_a_known_type_and_a_known_group(env: dict[str, str]
     assert tested.exit_code == 0, tested.output
     run = runner.invoke(root_cli, ["watch", "test", ADD[2]], env=env)
     assert run.exit_code != 0 and "wirewatch events" in run.output
+
+
+def test_the_airflow_reconcile_delivers_the_event_alerts_its_ner_phase_raised(
+    rt: Runtime, env: dict[str, str], receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wirewatch.airflow_tasks import reconcile
+
+    for key, value in {**env, "WIREWATCH_NER_ENABLED": "true", "WIREWATCH_NER_WORKERS": "1"}.items():
+        monkeypatch.setenv(key, value)
+    assert CliRunner().invoke(root_cli, ADD, env=env).exit_code == 0
+    _write(rt, ["amb-fr"])  # a crashed shard left it without entities: the reconcile's NER phase tags it
+    done = reconcile([])
+    assert done["alerts"]["created"] == 1, done
+    assert [json.loads(r.body)["alert"]["event"]["fatalities"] for r in receiver.requests] == [12]
