@@ -22,8 +22,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ingest.state import due_feeds as due_of
+from search.errors import SearchError
 from wirewatch.delivery import close_channels, deliver_alerts
-from wirewatch.runtime import PassTools, Runtime
+from wirewatch.engine import run_engine
+from wirewatch.runtime import ConfigError, PassTools, Runtime
 from wirewatch.steps import Step
 from wirewatch.summary import PassSummary
 
@@ -153,9 +155,6 @@ def run_pass(
     ``on_progress`` gets the engine's live counters about twice a second. ``deadline_s`` overrides the
     ``pass_deadline_s`` setting; ``stop_event`` ends the pass early (unfinished feeds abandoned)."""
     step = on_step or (lambda step, detail: None)
-    from search.errors import SearchError
-    from wirewatch.engine import run_engine
-    from wirewatch.runtime import ConfigError
 
     summary = PassSummary()
     try:

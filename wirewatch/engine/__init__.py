@@ -2,7 +2,7 @@
 
 ``run_engine(rt, tools, feeds, ...)`` runs one pass (the CLI's ``wirewatch ingest``, ``pipeline.run_pass``,
 the Airflow shard tasks); ``Engine`` is the long-lived form the service (``wirewatch run``) feeds as feeds
-come due. Module map: ``core`` (the engine and its bookkeeping), ``fetching`` (poll and page fetch),
+come due. Module map: ``core`` (the engine: builds, wires and starts the stages), ``fetching`` (poll, page fetch),
 ``extracting`` (the process pool, fed continuously), ``writing`` (tags, documents, bulk writes),
 ``committing`` (feed state), ``matching`` (match per micro-batch, reconcile), ``delivering`` (the outbox),
 ``ner``, ``ledger`` (the feeds in flight and their entries), ``recent`` (refreshes), ``gate``

@@ -39,16 +39,17 @@ class EsGate:
 
     def tail(self, halt: threading.Event) -> None:
         """Wait on ``halt`` from now on, the outage forgotten: after the ingest stages halted (a pass's deadline),
-        the tail of the pass (the last matches, the reconcile, the outbox) still reaches the cluster."""
+        the tail of the pass (the last matches, the reconcile, the outbox) still reaches the cluster. A call
+        already waiting keeps the event it started with (a halted stage's call still ends at once)."""
         with self._lock:
             self._halt = halt
             self.down_since, self.last_error = None, None
 
     def call(self, fn: Callable[[], T]) -> T:
         """``fn()``, retried through an outage (SearchUnavailable); other errors pass through."""
-        attempt = 0
+        attempt, halt = 0, self._halt
         while True:
-            if self._halt.is_set() or (self.deadline is not None and time.monotonic() >= self.deadline):
+            if halt.is_set() or (self.deadline is not None and time.monotonic() >= self.deadline):
                 raise Halted()
             try:
                 result = fn()
@@ -60,7 +61,7 @@ class EsGate:
                 wait = min(self.max_backoff_s, 0.25 * 2 ** min(attempt, 10))
                 if self.deadline is not None:
                     wait = max(0.0, min(wait, self.deadline - time.monotonic()))
-                if self._halt.wait(wait):
+                if halt.wait(wait):
                     raise Halted() from exc
                 continue
             self._up()
