@@ -194,7 +194,7 @@ def test_api(
     """`wirewatch watch test NAME --json`: what the watch would have raised (query watches)."""
     watch = backend.get_watch(ctx.es, ctx.names, name)
     if watch.kind != "query" or not watch.query_text:
-        message = f"{name!r} is a {watch.kind} watch"
+        message = f"{name!r} is {'an' if watch.kind == 'event' else 'a'} {watch.kind} watch"
         return JSONResponse({"error": "not a query watch", "message": message}, status_code=400)
     return backend.preview_watch(
         ctx.es, ctx.names, watch.name, watch.query_text, days=days, limit=limit, resolve_group=ctx.group_names().resolve
