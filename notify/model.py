@@ -34,6 +34,7 @@ class Alert:
     created_at: str | None = None
     also_seen: tuple[Mapping[str, Any], ...] = field(default=())
     spike: Mapping[str, Any] | None = None  # a spike alert's numbers (count, mean, std, threshold, day...)
+    event: Mapping[str, Any] | None = None  # an event watch's event (type, actors, place, fatalities, date...)
 
     def to_payload(self) -> dict[str, Any]:
         """The JSON object webhooks and the JSON-lines file receive."""
@@ -41,6 +42,7 @@ class Alert:
         data["surface_forms"] = list(self.surface_forms)
         data["also_seen"] = [dict(item) for item in self.also_seen]
         data["spike"] = dict(self.spike) if self.spike is not None else None
+        data["event"] = dict(self.event) if self.event is not None else None
         return data
 
 
@@ -80,6 +82,7 @@ def alert_from_doc(doc: Mapping[str, Any]) -> Alert:
         created_at=doc.get("created_at"),
         also_seen=tuple(doc.get("also_seen") or ()),
         spike=doc.get("spike"),
+        event=doc.get("event"),
     )
 
 

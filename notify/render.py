@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from notify.model import HIGHLIGHT_END, HIGHLIGHT_START, Alert, story_of
@@ -51,10 +51,12 @@ def text_body(alerts: Sequence[Alert]) -> str:
             lines.append(f"Group: {alert.group_name} ({alert.group_id})")
         lines += [f"Title: {alert.title}", f"URL: {alert.url}", f"Source: {alert.source or '-'}"]
         lines.append(f"Published: {alert.published_at or '-'}")
-        if alert.surface_forms:
+        if alert.event is not None:
+            lines.append(f"Event: {_one_line(event_line(alert.event))}")
+        elif alert.surface_forms:
             lines.append(f"Matched: {', '.join(alert.surface_forms)}")
         if alert.passage:
-            lines.append(f"Passage: {_plain_passage(alert.passage)}")
+            lines.append(f"{'Sentence' if alert.event else 'Passage'}: {_plain_passage(alert.passage)}")
         lines.append(f"Alert id: {alert.id}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + "\n"
@@ -81,6 +83,34 @@ def _html_passage(passage: str) -> str:
     return escaped.replace(HIGHLIGHT_START, "<mark>").replace(HIGHLIGHT_END, "</mark>")
 
 
+RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur"})
+
+
+def _lang_attrs(alert: Alert) -> str:
+    """lang/dir of an event's sentence (the article's language), so an Arabic sentence reads right to left."""
+    language = str((alert.event or {}).get("language") or "")
+    if not language.isalpha() or len(language) > 8:
+        return ""
+    direction = "rtl" if language in RTL_LANGUAGES else "auto"
+    return f' lang="{language}" dir="{direction}"'
+
+
+def event_line(event: Mapping[str, Any]) -> str:
+    """The event in one line: "attack by JNIM at Djibo (BF) on 2026-12-06, 12 killed, 3 wounded"."""
+    line = str(event.get("type") or "event").replace("_", " ")
+    if event.get("actors"):
+        line += " by " + ", ".join(str(a) for a in event["actors"])
+    place = event.get("place") or {}
+    if place.get("name"):
+        line += f" at {place['name']}" + (f" ({place['country']})" if place.get("country") else "")
+    if event.get("date"):
+        line += f" on {event['date']}"
+    for key, word in (("fatalities", "killed"), ("wounded", "wounded")):
+        if event.get(key) is not None:
+            line += f", {event[key]} {word}"
+    return line
+
+
 def safe_href(url: str) -> str | None:
     # only web links become clickable: a javascript: or data: URL from a feed stays inert text
     return url if url.lower().startswith(("http://", "https://")) else None
@@ -100,11 +130,13 @@ def html_body(alerts: Sequence[Alert]) -> str:
             parts.append(f"<b>Group:</b> {html.escape(alert.group_name)}<br>")
         parts.append(f"<b>Source:</b> {html.escape(alert.source or '-')}<br>")
         parts.append(f"<b>Published:</b> {html.escape(alert.published_at or '-')}<br>")
-        if alert.surface_forms:
+        if alert.event is not None:
+            parts.append(f"<b>Event:</b> {html.escape(event_line(alert.event))}<br>")
+        elif alert.surface_forms:
             parts.append(f"<b>Matched:</b> {html.escape(', '.join(alert.surface_forms))}<br>")
         parts.append("</p>")
         if alert.passage:
-            parts.append(f"<blockquote>{_html_passage(alert.passage)}</blockquote>")
+            parts.append(f"<blockquote{_lang_attrs(alert)}>{_html_passage(alert.passage)}</blockquote>")
         if not href:
             parts.append(f"<p>URL: {html.escape(alert.url)}</p>")
     parts.append("</body></html>")

@@ -170,8 +170,11 @@ def reconcile(parts: list[dict[str, Any]]) -> dict[str, Any]:
     deadline = time.monotonic() + limit if limit else None
     match_watches(rt, part)
     deliver_alerts(rt, part, deadline=deadline)  # within the task's execution_timeout (dags/)
+    before = part.alerts["created"]
     with workers_spawn_cleanly(), rt.tagger() as tagger:
         add_entities(rt, tagger, part)
+    if part.alerts["created"] > before:  # event watches raised alerts on the events NER just found
+        deliver_alerts(rt, part, deadline=deadline)
     part.finished_at = time.time()
     return summary([*parts, part.to_dict()])
 

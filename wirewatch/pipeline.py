@@ -108,6 +108,7 @@ def add_entities(rt: Runtime, tagger: Tagger, summary: PassSummary, *, limit: in
     """Add NER entities to articles indexed with group tags only (this pass's and any a crash left)."""
     from search.bulk import update_entities
     from search.reuse import articles_waiting_for_entities
+    from wirewatch.eventalerts import alert_on_events, count_event_alerts
     from wirewatch.reuse import entity_updates, settle_story_alerts
 
     if not tagger.ner:
@@ -129,6 +130,11 @@ def add_entities(rt: Runtime, tagger: Tagger, summary: PassSummary, *, limit: in
     for aid, reason in report.failed.items():
         summary.fail(Step.NER, aid, reason, transient=aid in report.transient)
     summary.entities_added += len(report.written)
+    alerted = alert_on_events(
+        rt.es, rt.names, plan.updates, set(report.written), dedup_window_s=s.alert_dedup_window_s,
+        max_age_s=s.alert_max_age_s,
+    )  # fmt: skip  # event watches: events exist only now
+    count_event_alerts(summary, alerted)
     return len(report.written)
 
 

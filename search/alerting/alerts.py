@@ -246,6 +246,7 @@ def _base_doc(aid: str, match: Match, now: datetime) -> dict[str, Any]:
         "surface_forms": list(match.surface_forms),
         "passage": match.passage,
         "created_at": now.isoformat(),
+        **({"event": match.event} if match.event else {}),
     }
 
 

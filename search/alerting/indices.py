@@ -88,6 +88,22 @@ def alerts_mappings() -> dict[str, Any]:
                     "window_days": {"type": "integer"},
                 }
             },
+            # an event watch's alert (search/alerting/eventwatch.py): the event it stands for
+            "event": {
+                "properties": {
+                    "type": _KEYWORD,
+                    "subtype": _KEYWORD,
+                    "actor_ids": _KEYWORD,
+                    "actors": _KEYWORD,
+                    "place": {"properties": {"id": _KEYWORD, "name": _KEYWORD, "country": _KEYWORD}},
+                    "date": _DATE,
+                    "fatalities": {"type": "integer"},
+                    "wounded": {"type": "integer"},
+                    "claim": _KEYWORD,
+                    "sentence": {"type": "text", "index": False},
+                    "language": _KEYWORD,
+                }
+            },
             "deliveries": {
                 "type": "nested",
                 "properties": {

@@ -80,6 +80,7 @@ class Match:
     passage: str
     story_id: str | None = None  # the article's story (search/stories.py): one alert per (watch, story)
     fetched_at: str | None = None  # when the article was fetched: the age bound is measured from it
+    event: dict[str, Any] | None = None  # an event watch's event (search/alerting/eventwatch.py)
 
 
 def match_articles(
@@ -100,7 +101,8 @@ def match_articles(
     (a SearchUnavailable) when searches stayed refused by an overloaded node, with the matches the others
     found (nothing is skipped silently); a watch whose query the cluster rejects is logged and skipped, so it
     cannot block the others."""
-    active = {w.id: w for w in watches if w.enabled}
+    # event watches are matched after the NER phase, on its events (search/alerting/eventwatch.py)
+    active = {w.id: w for w in watches if w.enabled and w.kind != "event"}
     ids = list(dict.fromkeys(article_ids))
     matched: dict[str, list[str]] = {}
     refused: set[str] = set()  # articles some watch could not be matched against
@@ -226,6 +228,10 @@ def _answered(es: Elasticsearch, names: IndexNames, bodies: list[dict[str, Any]]
 
 def run_watch(es: Elasticsearch, names: IndexNames, watch: Watch, *, limit: int = 20) -> list[Match]:
     """What ``watch`` would have raised over the whole history, newest first (``wirewatch watch test``)."""
+    if watch.kind == "event":
+        raise SearchError(
+            f"{watch.name!r} is an event watch: its events are listed by `wirewatch events` and the events view"
+        )
     body = _search_body(watch, [], limit)
     body["sort"] = [{"indexed_at": {"order": "desc"}}, {"id": "asc"}]
     with es_errors(f"testing watch {watch.name!r}"):

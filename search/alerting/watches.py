@@ -7,6 +7,8 @@ query (stored, not indexed); matching runs the queries against the batch of new 
 - ``group``: one per tracked group of the watchlist, a term query on ``group_ids``; ``sync_group_watches``
   creates, updates and disables them to follow the watchlist on every pass.
 - ``query``: an analyst query in the search query language (``search.querying.querylang``), added by name.
+- ``event``: criteria on one extracted event (type, group, country, minimum killed), checked after the NER
+  phase on its events (``search.alerting.eventwatch``); ``query_text`` describes them.
 
 Watch names are unique regardless of case. A watch alerts only on articles indexed after it was created, so a
 watch added today does not flood the channels with the archive (``watch test`` shows the archive instead).
@@ -30,7 +32,7 @@ from search.names import IndexNames
 from search.querying.fields import GroupResolver
 from search.querying.querylang import PlaceLocator, parse_query
 
-Kind = Literal["group", "query"]
+Kind = Literal["group", "query", "event"]
 MAX_WATCHES = 10_000  # a listing reads them all in one search; far above any real watch list
 
 

@@ -53,11 +53,34 @@ def _channel_names(rt: Any) -> list[str]:
 
 @cli.command("add")
 @click.argument("name")
-@click.option("--query", "query_text", required=True, help="The query, e.g. '\"car bomb\" AND (Mali OR Niger)'.")
+@click.option("--query", "query_text", help="The query, e.g. '\"car bomb\" AND (Mali OR Niger)'.")
+@click.option("--event-type", "event_types", multiple=True, help="Event watch: an event type; repeat for several.")
+@click.option("--group", "groups", multiple=True, help="Event watch: a tracked group (id, name or alias).")
+@click.option("--country", "countries", multiple=True, help="Event watch: the event's country (ISO code, BF).")
+@click.option("--min-killed", type=int, default=None, help="Event watch: at least this many killed (stated).")
 @click.option("--channel", "channels", multiple=True, help="Channel name; repeat for several. Default: all.")
 @click.pass_context
-def add(ctx: click.Context, name: str, query_text: str, channels: tuple[str, ...]) -> None:
-    """Add a query watch. It alerts on articles indexed from now on (see `watch test` for the history)."""
+def add(
+    ctx: click.Context, name: str, query_text: str | None, event_types: tuple[str, ...], groups: tuple[str, ...],
+    countries: tuple[str, ...], min_killed: int | None, channels: tuple[str, ...],
+) -> None:  # fmt: skip
+    """Add a query watch (--query) or an event watch (--event-type, --group, --country, --min-killed: one event
+    meeting them all, checked once NER has found the events). It alerts on articles indexed from now on.
+
+    \b
+    Example: wirewatch watch add "JNIM attacks BF" --event-type attack \\
+             --event-type explosion_remote_violence --group JNIM --country BF --min-killed 5"""
+    is_event = bool(event_types or groups or countries or min_killed is not None)
+    if is_event == bool(query_text):
+        fail("a watch is either a query (--query) or an event watch (--event-type/--group/--country/--min-killed)",
+             hint="give --query alone, or event options alone")  # fmt: skip
+    if is_event:
+        _add_event(ctx, name, event_types, groups, countries, min_killed, channels)
+    else:
+        _add_query(ctx, name, str(query_text), channels)
+
+
+def _add_query(ctx: click.Context, name: str, query_text: str, channels: tuple[str, ...]) -> None:
     from search.alerting.watches import WATCH_BOUNDS, add_query_watch, check_watch
     from search.errors import InvalidWatch, QuerySyntaxError, WatchExists
     from wirewatch.fieldvalues import FieldValues, indexed_sources
@@ -69,10 +92,7 @@ def add(ctx: click.Context, name: str, query_text: str, channels: tuple[str, ...
     except InvalidWatch as exc:
         fail(escape(str(exc)), hint=f"names up to {WATCH_BOUNDS.name} characters, queries up to {WATCH_BOUNDS.query}")
     with _session(ctx) as rt:
-        known = _channel_names(rt)
-        unknown = sorted(set(channels) - set(known))
-        if unknown:
-            fail(f"unknown channel(s): {', '.join(unknown)}", hint=f"configured channels: {', '.join(known)}")
+        known = _known_channels(rt, channels)
         try:
             groups = GroupNames.of(rt.watchlist())
             FieldValues(groups, lambda: indexed_sources(rt.es, rt.names)).check_query(query_text)
@@ -94,6 +114,45 @@ def add(ctx: click.Context, name: str, query_text: str, channels: tuple[str, ...
         except WatchExists as exc:
             fail(escape(str(exc)), hint=f"`wirewatch watch remove {name!r}` first, or choose another name")
     console.print(f"added watch [bold]{escape(watch.name)}[/] → {escape(', '.join(watch.channels) or '-')}")
+
+
+def _add_event(
+    ctx: click.Context, name: str, event_types: tuple[str, ...], groups: tuple[str, ...],
+    countries: tuple[str, ...], min_killed: int | None, channels: tuple[str, ...],
+) -> None:  # fmt: skip
+    from search.alerting.eventwatch import add_event_watch, event_criteria
+    from search.errors import InvalidWatch, WatchExists
+    from wirewatch.events import EVENT_TYPES
+    from wirewatch.groupnames import GroupNames
+
+    with _session(ctx) as rt:
+        known = _known_channels(rt, channels)
+        names = GroupNames.of(rt.watchlist())
+        ids = [names.resolve(g) for g in groups]
+        if None in ids:
+            bad = groups[ids.index(None)]
+            fail(f"no tracked group is called {escape(bad)!r}", hint="`wirewatch watchlist show` lists them")
+        try:
+            criteria = event_criteria(types=event_types, groups=[str(i) for i in ids], countries=countries,
+                                      min_fatalities=min_killed, known_types=EVENT_TYPES)  # fmt: skip
+            watch = add_event_watch(rt.es, rt.names, name, criteria, channels=list(channels) or known)
+        except InvalidWatch as exc:
+            fail(escape(str(exc)), hint=f"event types: {', '.join(EVENT_TYPES)}")
+        except WatchExists as exc:
+            fail(escape(str(exc)), hint=f"`wirewatch watch remove {name!r}` first, or choose another name")
+    console.print(
+        f"added event watch [bold]{escape(watch.name)}[/] ({escape(watch.query_text or '')}) → "
+        f"{escape(', '.join(watch.channels) or '-')}"
+    )
+
+
+def _known_channels(rt: Any, channels: tuple[str, ...]) -> list[str]:
+    """The configured channel names; fails when ``channels`` names another."""
+    known = _channel_names(rt)
+    unknown = sorted(set(channels) - set(known))
+    if unknown:
+        fail(f"unknown channel(s): {', '.join(unknown)}", hint=f"configured channels: {', '.join(known)}")
+    return known
 
 
 @cli.command("list")

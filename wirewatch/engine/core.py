@@ -100,7 +100,7 @@ class Engine:
         self.fetcher = PageFetcher(self.pages, self.extracts, ledger=ledger, ahead=self.ahead, fetcher=fetcher,
                                    connections=connections, opts=opts, now=self.now)  # fmt: skip
         self.extractor = Extractor(self.extracts, self.articles, ledger=ledger, pool=tools.pool)
-        self.ner = NerStage(tagger=tools.tagger, ledger=ledger, gate=gate, es=es, names=names, opts=opts)
+        self.ner = NerStage(tagger=tools.tagger, ledger=ledger, gate=gate, es=es, names=names, opts=opts, wake=wake)
         self.matcher = Matcher(ledger=ledger, gate=gate, es=es, names=names, refresher=self.refresher,
                                spikes=partial(raise_spikes, rt), wake=wake, opts=opts, now=self.now)  # fmt: skip
         self.deliverer = Deliverer(rt, channels if channels is not None else {}, wake=wake, ledger=ledger, gate=gate,

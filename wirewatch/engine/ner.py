@@ -16,13 +16,14 @@ from __future__ import annotations
 import collections
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from search.bulk import update_entities
 from search.reuse import Pending, articles_waiting_for_entities, count_waiting_for_entities
 from wirewatch.engine.gate import EsGate, Halted
 from wirewatch.engine.ledger import FeedLedger
 from wirewatch.engine.options import EngineOptions
+from wirewatch.eventalerts import alert_on_events, count_event_alerts
 from wirewatch.reuse import entity_updates, settle_story_alerts
 from wirewatch.steps import Step
 
@@ -55,8 +56,10 @@ class NerStage:
         es: Elasticsearch,
         names: IndexNames,
         opts: EngineOptions,
+        wake: threading.Event | None = None,
     ) -> None:
         self.tagger, self.ledger, self.gate, self.es, self.names, self.opts = tagger, ledger, gate, es, names, opts
+        self.wake = wake  # set when event watches raised alerts: the deliverer looks at the outbox
         self._cond = threading.Condition()
         self._todo: collections.deque[Pending] = collections.deque()
         self._queued: set[str] = set()  # the ids in _todo
@@ -206,3 +209,26 @@ class NerStage:
             ledger.summary.entities_added += len(report.written)
             ledger.summary.entities_reused += plan.reused
             ledger.progress.ner_done += len(report.written)
+        self._alert_on_events(plan.updates, report.written)
+
+    def _alert_on_events(self, updates: dict[str, dict[str, Any]], written: list[str]) -> None:
+        """Event watches on the events just written; a failure is the pass's MATCH failure, not NER's (the
+        entities are in the index)."""
+        opts, ledger = self.opts, self.ledger
+        try:
+            report = self.gate.call(
+                lambda: alert_on_events(
+                    self.es, self.names, updates, set(written), dedup_window_s=opts.dedup_window_s,
+                    max_age_s=opts.alert_max_age_s,
+                )
+            )  # fmt: skip
+        except Exception as exc:
+            if isinstance(exc, Halted):
+                raise
+            with ledger.lock:
+                ledger.summary.fail(Step.MATCH, "event-watches", f"{type(exc).__name__}: {exc}", transient=True)
+            return
+        with ledger.lock:
+            count_event_alerts(ledger.summary, report)
+        if report.created and self.wake is not None:
+            self.wake.set()

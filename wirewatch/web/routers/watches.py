@@ -23,7 +23,8 @@ router = APIRouter()
 PREVIEW_LIMIT = 50
 # the search's filters a watch keeps, as fielded terms of its query (URL parameter -> field)
 KEPT_FILTERS = {"group": "group", "event_type": "event", "source": "source", "place": "place", "country": "country",
-                "lang": "lang", "entity": "entity", "since": "published", "until": "published", "near": "near"}  # fmt: skip
+                "lang": "lang", "entity": "entity", "since": "published", "until": "published",
+                "near": "near"}  # fmt: skip
 # the dates as published: bounds (an age such as 7d stays an age: the watch counts it back from each match)
 DATE_BOUNDS = {"since": ">=", "until": "<="}
 # and those it cannot: a watch's query has no place table for near:/bbox
@@ -224,7 +225,8 @@ def test_api(
     """`wirewatch watch test NAME --json`: what the watch would have raised (query watches)."""
     watch = backend.get_watch(ctx.es, ctx.names, name)
     if watch.kind != "query" or not watch.query_text:
-        return JSONResponse({"error": "not a query watch", "message": f"{name!r} is a group watch"}, status_code=400)
+        message = f"{name!r} is {'an' if watch.kind == 'event' else 'a'} {watch.kind} watch"
+        return JSONResponse({"error": "not a query watch", "message": message}, status_code=400)
     return backend.preview_watch(
         ctx.es, ctx.names, watch.name, watch.query_text, days=days, limit=limit,
         resolve_group=ctx.group_names().resolve, max_age_s=ctx.settings.alert_max_age_s, locate=locate_place,
