@@ -148,7 +148,7 @@ class Assignment(Body):
 class WatchRow(Body):
     id: str
     name: str
-    kind: str = Field(description="query or group")
+    kind: str = Field(description="query, group or event")
     query: str | None = None
     group_id: str | None = None
     channels: list[str]

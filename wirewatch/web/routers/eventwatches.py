@@ -17,6 +17,7 @@ from wirewatch.web import backend
 from wirewatch.web.backend import InvalidWatch, WatchExists
 from wirewatch.web.context import CTX, WebContext
 from wirewatch.web.routers.watches import channel_names
+from wirewatch.web.schemas import WatchRow, ok
 from wirewatch.web.security import ANALYST
 from wirewatch.web.store import User, WebStateError
 
@@ -99,7 +100,13 @@ class EventWatchIn(BaseModel):
     )
 
 
-@router.post("/api/v1/watches/events", summary="Add an event watch", tags=["watches"], status_code=201)
+@router.post(
+    "/api/v1/watches/events",
+    summary="Add an event watch",
+    tags=["watches"],
+    status_code=201,
+    responses=ok(WatchRow, 201),
+)
 def create_event_api(body: EventWatchIn, user: User = ANALYST, ctx: WebContext = CTX) -> Any:
     """Adds a watch on one event meeting every criterion given (type, group, country, minimum killed), matched
     once NER has found the events; 400 for a value it cannot use, 409 when the name is taken."""
