@@ -28,7 +28,7 @@ SIGNED_IN_PAGES = [
     "/search", "/search?q=attack", "/articles/seed", "/articles/ar-gao", "/alerts", "/watches",
     "/watches/new?q=Libya&preview=true", "/feeds", "/saved", "/users", f"/places/{GAO}", "/articles/no-such-article",
     "/entities/group/aqim", "/entities/person/Khalifa Haftar", "/events", "/events?type=attack&min_fatalities=1",
-    "/compare?s=group:aqim&s=attack&y=share",
+    "/compare?s=group:aqim&s=attack&y=share", "/watches/events/new",
 ]  # fmt: skip
 
 pytestmark = [

@@ -8,6 +8,7 @@ is resolved, not the page."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -49,10 +50,13 @@ def entity_href(kind: str, key: str) -> str:
 def entity_page(kind: str, key: str, request: Request, user: User = VIEWER, ctx: WebContext = CTX) -> Response:
     entity = _entity(ctx, kind, key)
     req = _request(entity)
-    result = backend.search_articles(ctx.es, ctx.names, req).as_dict()
-    chart = backend.attention(ctx.es, ctx.names, req)
-    points = place_points(backend.map_places(ctx.es, ctx.names, req),
-                          lambda place: "/search?" + urlencode({**entity.search, "place": place}))  # fmt: skip
+    # the chart's and the map's aggregations run beside the search: the page waits for the slowest, not the sum
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="entity-page") as pool:
+        chart_future = pool.submit(backend.attention, ctx.es, ctx.names, req)
+        places_future = pool.submit(backend.map_places, ctx.es, ctx.names, req)
+        result = backend.search_articles(ctx.es, ctx.names, req).as_dict()
+        chart, places = chart_future.result(), places_future.result()
+    points = place_points(places, lambda place: "/search?" + urlencode({**entity.search, "place": place}))
     alerts = backend.alert_page(ctx.es, ctx.names, limit=LATEST, **_alert_filter(entity, result)).alerts
     return ctx.page(
         request, "entity.html", entity=entity, result=result, search=urlencode(entity.search), alerts=alerts,
