@@ -163,7 +163,7 @@ def test_health_fails_while_work_in_flight_stops_moving(
             assert wait_until(lambda: health(base)[0] == 503, timeout=60)
             body = health(base)[1]
             assert body["checks"]["progress"]["ok"] is False and body["checks"]["elasticsearch"]["answers"], body
-            assert body["checks"]["progress"]["seconds_since"] > 3
+            assert body["checks"]["progress"]["seconds_since"] >= 3  # past the bound (3.04 s shows as 3.0)
             site.release()
             assert wait_until(lambda: health(base)[0] == 200, timeout=120)
             proc.send_signal(signal.SIGTERM)

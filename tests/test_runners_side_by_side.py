@@ -33,7 +33,7 @@ from elasticsearch import Elasticsearch
 
 from bench.corpus import CorpusSpec, feed_path, make_corpus, site_files, write_feed_list
 from bench.server import CorpusServer
-from tests.support.alerting import Receiver, SmtpSink, sent_alert_ids
+from tests.support.alerting import Receiver, SmtpSink, mailed_alert_ids, sent_alert_ids
 from tests.support.flow import wait_until
 from tests.support.loopback import LoopbackServer
 from tests.test_service_faults import Running
@@ -98,7 +98,7 @@ def test_two_runners_started_together_index_mail_and_post_everything_exactly_onc
 
     alerts = alert_ids(es, index_prefix)
     assert len(alerts) >= SPEC.feeds  # most articles name a tracked group: the test has something to send
-    mailed = Counter(aid for m in smtp.messages for aid in str(m["X-Wirewatch-Alert-Ids"]).split(","))
+    mailed = Counter(aid for m in smtp.messages for aid in mailed_alert_ids(m["X-Wirewatch-Alert-Ids"]))
     assert mailed == Counter(alerts), "each alert mailed exactly once"
     posted = sent_alert_ids(receiver.requests)
     assert posted == Counter(alerts), "each alert posted exactly once"
@@ -237,7 +237,7 @@ def test_three_services_one_killed_with_9_mid_pass_poll_each_feed_one_at_a_time_
     assert len({h["_source"]["url"] for h in urls}) == len(urls) == spec.articles  # none lost, none twice
     alerts = alert_ids(es, index_prefix)
     assert len(alerts) >= spec.feeds
-    mailed = Counter(aid for m in smtp.messages for aid in str(m["X-Wirewatch-Alert-Ids"]).split(","))
+    mailed = Counter(aid for m in smtp.messages for aid in mailed_alert_ids(m["X-Wirewatch-Alert-Ids"]))
     assert mailed == Counter(alerts), "each alert mailed exactly once"
     posted = sent_alert_ids(receiver.requests)
     assert posted == Counter(alerts), "each alert posted exactly once"

@@ -38,7 +38,7 @@ class Mailbox:
         with self._lock:
             self.messages += 1
             self.truncated += len(header) >= 900  # the sender cuts the header at 900 characters
-            self.alert_ids.update(i for i in header.split(",") if i)
+            self.alert_ids.update(i.strip() for i in header.split(",") if i.strip())  # folded: ", "
         return "250 OK"
 
     def stop(self) -> None:

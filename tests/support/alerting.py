@@ -71,12 +71,20 @@ class Receiver(LoopbackServer):
 
 def sent_alert_ids(requests: list[Request]) -> Counter[str]:
     """How many times each alert reached a webhook receiver: a story's message holds every watch's alert
-    (``alerts``), a digest lists its alerts, a single alert is ``alert``."""
+    (``alerts``), a digest lists its alerts, a single alert is ``alert``; a scheduled digest counts once."""
     sent: Counter[str] = Counter()
     for request in requests:
         body = json.loads(request.body)
+        if body.get("type") == "scheduled_digest":  # lists stories, not alerts: the digest itself, by its key
+            sent[request.headers["Idempotency-Key"]] += 1
+            continue
         sent.update(a["id"] for a in body.get("alerts") or [body["alert"]])
     return sent
+
+
+def mailed_alert_ids(header: object) -> list[str]:
+    """The alert ids of an ``X-Wirewatch-Alert-Ids`` header (a long list comes back folded: ", " between ids)."""
+    return [part.strip() for part in str(header or "").split(",") if part.strip()]
 
 
 def free_port() -> int:
