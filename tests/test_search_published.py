@@ -8,7 +8,6 @@ import html
 import json
 import re
 import shutil
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
@@ -19,12 +18,11 @@ from click.testing import CliRunner
 from elasticsearch import Elasticsearch
 
 from search.errors import QuerySyntaxError
-from search.names import IndexNames
 from search.querying.fields import published_range
 from search.querying.query import SearchRequest, build_query, parse_when
 from search.querying.querylang import parse_query
 from tests.support.search_docs import make_doc
-from tests.support.web import PASSWORD, WebServer, add_users, fill, login, web_settings
+from tests.support.web import PASSWORD, WebServer, login, served_corpus
 from wirewatch.cli import cli as root_cli
 
 RECENT = (datetime.now(UTC) - timedelta(days=2)).isoformat()
@@ -51,17 +49,8 @@ def _docs() -> list[dict[str, object]]:
 
 @pytest.fixture(scope="module")
 def server(es: Elasticsearch, es_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
-    prefix = f"t{uuid.uuid4().hex[:10]}-"
-    settings = web_settings(es_url, prefix, tmp_path_factory.mktemp("published"), auth=True)
-    settings = settings.model_copy(update={"web_page_size": 20})
-    try:
-        with WebServer(settings) as srv:
-            fill(es, IndexNames(prefix=prefix), _docs())
-            add_users(settings)
-            yield srv
-    finally:
-        es.indices.delete(index=f"{prefix}*", ignore_unavailable=True, allow_no_indices=True, expand_wildcards="all")
-        es.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}*")
+    with served_corpus(es, es_url, tmp_path_factory.mktemp("published"), _docs(), web_page_size=20) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")

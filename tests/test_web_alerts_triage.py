@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from collections.abc import Iterator
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
@@ -22,7 +21,7 @@ from search.alerting.alerts import create_alerts
 from search.alerting.matching import run_watch
 from search.alerting.watches import get_watch
 from search.names import IndexNames
-from tests.support.web import WebServer, add_users, corpus, csrf_of, fill, login, web_settings
+from tests.support.web import WebServer, corpus, csrf_of, login, served_corpus
 from wirewatch.cli import cli as root_cli
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -30,16 +29,8 @@ T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def server(es: Elasticsearch, es_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
-    prefix = f"t{uuid.uuid4().hex[:10]}-"
-    settings = web_settings(es_url, prefix, tmp_path_factory.mktemp("web"), auth=True)
-    try:
-        with WebServer(settings) as srv:
-            fill(es, IndexNames(prefix=prefix), corpus())
-            add_users(settings)
-            yield srv
-    finally:
-        es.indices.delete(index=f"{prefix}*", ignore_unavailable=True, allow_no_indices=True, expand_wildcards="all")
-        es.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}*")
+    with served_corpus(es, es_url, tmp_path_factory.mktemp("web"), corpus()) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ import csv
 import io
 import re
 import shutil
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
@@ -16,9 +15,8 @@ import httpx
 import pytest
 from elasticsearch import Elasticsearch
 
-from search.names import IndexNames
 from tests.support.search_docs import make_doc
-from tests.support.web import PASSWORD, WebServer, add_users, fill, login, web_settings
+from tests.support.web import PASSWORD, WebServer, login, served_corpus
 
 TODAY = datetime.now(UTC).date()
 
@@ -42,16 +40,8 @@ def _docs() -> list[dict[str, object]]:
 
 @pytest.fixture(scope="module")
 def server(es: Elasticsearch, es_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
-    prefix = f"t{uuid.uuid4().hex[:10]}-"
-    settings = web_settings(es_url, prefix, tmp_path_factory.mktemp("compare"), auth=True)
-    try:
-        with WebServer(settings) as srv:
-            fill(es, IndexNames(prefix=prefix), _docs())
-            add_users(settings)
-            yield srv
-    finally:
-        es.indices.delete(index=f"{prefix}*", ignore_unavailable=True, allow_no_indices=True, expand_wildcards="all")
-        es.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}*")
+    with served_corpus(es, es_url, tmp_path_factory.mktemp("compare"), _docs()) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -17,7 +16,7 @@ from elasticsearch import Elasticsearch
 from search.alerting.watches import get_watch
 from search.names import IndexNames
 from tests.support.search_docs import make_doc
-from tests.support.web import WebServer, add_users, csrf_of, fill, login, web_settings
+from tests.support.web import WebServer, csrf_of, login, served_corpus
 from wirewatch.cli import cli as root_cli
 
 ARABIC_TITLE = "هجوم مسلح في غاو."
@@ -48,17 +47,8 @@ def corpus() -> list[dict[str, object]]:
 
 @pytest.fixture(scope="module")
 def server(es: Elasticsearch, es_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
-    prefix = f"t{uuid.uuid4().hex[:10]}-"
-    settings = web_settings(es_url, prefix, tmp_path_factory.mktemp("web"), auth=True)
-    settings = settings.model_copy(update={"web_export_max": 50})
-    try:
-        with WebServer(settings) as srv:
-            fill(es, IndexNames(prefix=prefix), corpus())
-            add_users(settings)
-            yield srv
-    finally:
-        es.indices.delete(index=f"{prefix}*", ignore_unavailable=True, allow_no_indices=True, expand_wildcards="all")
-        es.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}*")
+    with served_corpus(es, es_url, tmp_path_factory.mktemp("web"), corpus(), web_export_max=50) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,9 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +121,25 @@ def fill(es: Elasticsearch, names: IndexNames, docs: list[dict[str, Any]]) -> No
     report = index_articles(es, names, docs)
     assert report.failed == {}
     es.indices.refresh(index=names.articles)
+
+
+@contextmanager
+def served_corpus(
+    es: Elasticsearch, es_url: str, tmp: Path, docs: list[dict[str, Any]], **settings: Any
+) -> Iterator[WebServer]:
+    """A signed-in workbench (users vera, ana, adam) over ``docs`` in indices of their own, dropped afterwards;
+    ``settings`` override the test defaults of :func:`web_settings`."""
+    prefix = f"t{uuid.uuid4().hex[:10]}-"
+    config = web_settings(es_url, prefix, tmp, auth=True)
+    config = config.model_copy(update=settings) if settings else config
+    try:
+        with WebServer(config) as srv:
+            fill(es, IndexNames(prefix=prefix), docs)
+            add_users(config)
+            yield srv
+    finally:
+        es.indices.delete(index=f"{prefix}*", ignore_unavailable=True, allow_no_indices=True, expand_wildcards="all")
+        es.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}*")
 
 
 def add_users(settings: Settings) -> None:
