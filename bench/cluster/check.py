@@ -154,7 +154,7 @@ def run_check(feeds: int, per_feed: int, http_ports: list[int]) -> dict[str, Any
         run_id = trigger(env)
         disturb(db, run_id, workers, cluster, facts)
         groups += cluster.pids()  # the restarted node
-        facts["first_run"] = db.wait_run(run_id, timeout_s=600)
+        facts["first_run"] = db.wait_run(run_id, timeout_s=1500)
         facts["first_run_s"] = round(time.monotonic() - first, 1)
         facts["shard_tries"] = sorted(int(t["try_number"]) for t in db.tasks(run_id) if t["task_id"] == "shard")
         es = make_client(url=cluster.url)
@@ -164,7 +164,7 @@ def run_check(feeds: int, per_feed: int, http_ports: list[int]) -> dict[str, Any
         facts["replicas"] = sorted(set(cluster.replicas().values()))
         second = time.monotonic()
         again = trigger(env)
-        facts["second_run"] = db.wait_run(again, timeout_s=300)
+        facts["second_run"] = db.wait_run(again, timeout_s=600)
         facts["second_run_s"] = round(time.monotonic() - second, 1)
         after = cluster_counts(es, names, articles_expected=spec.articles, feeds=feeds, mailbox=mailbox,
                                receipts=site.receipts_path)  # fmt: skip
