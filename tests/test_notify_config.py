@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -102,7 +103,10 @@ def test_slack_text_cannot_ping_or_inject_links() -> None:
 
 def test_subject_is_one_line_so_titles_cannot_add_mail_headers() -> None:
     assert "\n" not in subject([HOSTILE]) and "Bcc: victim" in subject([HOSTILE])
-    assert subject([HOSTILE, HOSTILE]) == "[Wirewatch] 2 new alerts"
+    other_story = replace(HOSTILE, id="a2", article_id="y")  # two stories: a digest's subject
+    assert subject([HOSTILE, other_story]) == "[Wirewatch] 2 new alerts"
+    two_watches = replace(HOSTILE, id="a3", watch_name="Watch\nBcc: x@example.org")  # one story, two watches
+    assert "\n" not in subject([HOSTILE, two_watches]) and subject([HOSTILE, two_watches]).count("Watch") == 2
     assert "«" not in text_body([HOSTILE])
 
 
