@@ -145,13 +145,18 @@ def parse_watchlist(data: Any, *, source: str = "<memory>") -> Watchlist:
     return Watchlist(groups, source=source, people=people)
 
 
-def _parse_person(item: Any, index: int, source: str) -> TrackedPerson:
-    where = f"{source}: people[{index}]"
+def _check_entry(item: Any, where: str, allowed: set[str]) -> None:
+    """A watchlist entry is a mapping of known keys (a typo must not silently drop an alias list)."""
     if not isinstance(item, dict):
         raise WatchlistError(f"{where}: expected a mapping, got {type(item).__name__}")
-    unknown = sorted(set(item) - _PERSON_KEYS)
+    unknown = sorted(set(item) - allowed)
     if unknown:
-        raise WatchlistError(f"{where}: unknown keys {unknown}; allowed: {sorted(_PERSON_KEYS)}")
+        raise WatchlistError(f"{where}: unknown keys {unknown}; allowed: {sorted(allowed)}")
+
+
+def _parse_person(item: Any, index: int, source: str) -> TrackedPerson:
+    where = f"{source}: people[{index}]"
+    _check_entry(item, where, _PERSON_KEYS)
     return TrackedPerson(
         id=_text(item.get("id"), f"{where}.id", required=True) or "",
         name=_text(item.get("name"), f"{where}.name", required=True) or "",
@@ -165,11 +170,7 @@ def _parse_person(item: Any, index: int, source: str) -> TrackedPerson:
 
 def _parse_group(item: Any, index: int, source: str) -> TrackedGroup:
     where = f"{source}: groups[{index}]"
-    if not isinstance(item, dict):
-        raise WatchlistError(f"{where}: expected a mapping, got {type(item).__name__}")
-    unknown = sorted(set(item) - _KNOWN_KEYS)
-    if unknown:
-        raise WatchlistError(f"{where}: unknown keys {unknown}; allowed: {sorted(_KNOWN_KEYS)}")
+    _check_entry(item, where, _KNOWN_KEYS)
     return TrackedGroup(
         id=_text(item.get("id"), f"{where}.id", required=True) or "",
         name=_text(item.get("name"), f"{where}.name", required=False) or "",
